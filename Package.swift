@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftDDP",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trainer", targets: ["trainer"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Optim", targets: ["Optim"]),
+        .library(name: "DataLoading", targets: ["DataLoading"]),
+        .library(name: "Collective", targets: ["Collective"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "Training", targets: ["Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C shims (Debian packages found through pkg-config)
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: Libraries (dependencies point one way: TensorCore <- everything)
+        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        .target(name: "NN", dependencies: ["TensorCore"]),
+        .target(name: "Optim", dependencies: ["TensorCore", "NN"]),
+        .target(name: "DataLoading", dependencies: ["CZlib"]),
+        .target(name: "Collective", dependencies: ["CMPI"]),
+        .target(name: "Checkpoint", dependencies: ["CHDF5"]),
+        .target(name: "Training",
+                dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "Checkpoint"]),
+
+        // MARK: Executable
+        .executableTarget(name: "trainer", dependencies: [
+            "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"]),
+        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading"]),
+        .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading"]),
+    ]
+)

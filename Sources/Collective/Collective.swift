@@ -1,0 +1,3 @@
+import CMPI
+// Placeholder until the module lands.
+let _placeholderWorld = cmpi_comm_world

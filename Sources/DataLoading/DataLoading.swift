@@ -1,0 +1,3 @@
+import CZlib
+// Placeholder until the module lands.
+let _placeholderZ = zlibVersion

@@ -1,0 +1,2 @@
+import Training
+print("trainer")
