@@ -1,0 +1,68 @@
+import TensorCore
+
+/// A layer or model: a forward computation, its own parameters and its
+/// sub-modules, named so that the dotted paths are PyTorch's state_dict keys
+/// (`0.weight`, `encoder.bias`).
+///
+/// Implement `forward(_:)`; call a module as `module(x)`, which also lets
+/// `summary(inputShape:)` see every layer's output.
+public protocol Module: AnyObject {
+    /// The computation. Call the module itself (`callAsFunction`) instead.
+    func forward(_ input: Tensor) -> Tensor
+    /// Parameters owned directly by this module, with local names (`weight`).
+    var localParameters: [(name: String, tensor: Tensor)] { get }
+    /// Sub-modules with local names (`0`, `encoder`).
+    var children: [(name: String, module: any Module)] { get }
+    /// Constructor arguments shown in summaries, e.g. "784 -> 128".
+    var configurationDescription: String { get }
+}
+
+extension Module {
+    public var localParameters: [(name: String, tensor: Tensor)] { [] }
+    public var children: [(name: String, module: any Module)] { [] }
+    public var configurationDescription: String { "" }
+
+    /// Runs `forward`, reporting the output to a summary in progress.
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        guard let recorder = SummaryRecorder.current else { return forward(input) }
+        let row = recorder.enter(self)
+        let output = forward(input)
+        recorder.exit(row, output: output)
+        return output
+    }
+
+    /// Every parameter with its dotted name, in registration order. A tensor
+    /// reached twice (tied weights) is listed once, under its first name.
+    public func namedParameters() -> [(name: String, tensor: Tensor)] {
+        var seen = Set<ObjectIdentifier>()
+        var result: [(name: String, tensor: Tensor)] = []
+        func walk(_ module: any Module, prefix: String) {
+            for (name, tensor) in module.localParameters where seen.insert(ObjectIdentifier(tensor)).inserted {
+                result.append((prefix + name, tensor))
+            }
+            for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }
+        }
+        walk(self, prefix: "")
+        return result
+    }
+
+    /// The parameters in registration order.
+    public func parameters() -> [Tensor] { namedParameters().map(\.tensor) }
+
+    /// Total number of parameter elements.
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.tensor.count } }
+}
+
+/// A module with no parameters that applies a tensor function (activations).
+public final class Lambda: Module {
+    let name: String
+    let body: (Tensor) -> Tensor
+
+    public init(_ name: String, _ body: @escaping (Tensor) -> Tensor) {
+        self.name = name
+        self.body = body
+    }
+
+    public func forward(_ input: Tensor) -> Tensor { body(input) }
+    public var configurationDescription: String { name }
+}

@@ -1,0 +1,53 @@
+import TensorCore
+
+/// A model's parameters packed into ONE contiguous buffer, with their
+/// gradients in a second one, each parameter a named view into both.
+///
+/// The optimizer step is then one loop over flat memory, the gradient
+/// allreduce a few calls on contiguous buckets, and a checkpoint a simple
+/// write. Creating the set re-points every parameter of the module at the
+/// flat buffer (values are kept).
+public final class ParameterSet {
+    /// Dotted names in registration order (PyTorch state_dict order).
+    public let names: [String]
+    /// The parameter tensors (views into `values`).
+    public let tensors: [Tensor]
+    /// Start of each parameter in the flat buffers.
+    public let offsets: [Int]
+    /// All parameter values, contiguous.
+    public let values: Storage
+    /// All gradients, contiguous, same layout as `values`.
+    public let gradients: Storage
+
+    public init(_ module: any Module) {
+        let named = module.namedParameters()
+        names = named.map(\.name)
+        tensors = named.map(\.tensor)
+        var offsets: [Int] = []
+        var total = 0
+        for t in tensors {
+            offsets.append(total)
+            total += t.count
+        }
+        self.offsets = offsets
+        values = Storage(count: total, zeroed: false)
+        gradients = Storage(count: total)
+        for (t, offset) in zip(tensors, offsets) {
+            (values.base + offset).update(from: t.data, count: t.count)
+            t.rebind(storage: values, offset: offset)
+            t.setGradient(Tensor(shape: t.shape, storage: gradients, offset: offset))
+        }
+    }
+
+    /// Number of Float32 parameters.
+    public var count: Int { values.count }
+
+    /// Sets every gradient to zero (one memset).
+    public func zeroGrad() { gradients.base.initialize(repeating: 0, count: gradients.count) }
+
+    /// The index of the parameter named `name`.
+    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    /// The element range of parameter `index` within the flat buffers.
+    public func range(of index: Int) -> Range<Int> { offsets[index]..<offsets[index] + tensors[index].count }
+}

@@ -1,0 +1,63 @@
+import NN
+import TensorCore
+
+/// Stochastic gradient descent with torch.optim.SGD's exact update:
+///
+///     g = grad + weight_decay * p
+///     buf = g                                   (first step)
+///     buf = momentum * buf + (1 - dampening) * g (later steps)
+///     g = nesterov ? g + momentum * buf : buf    (when momentum != 0)
+///     p -= lr * g
+public final class SGD: Optimizer {
+    public let parameters: ParameterSet
+    public var learningRate: Float
+    public let momentum: Float
+    public let dampening: Float
+    public let nesterov: Bool
+    public let weightDecay: Float
+    public var stepCount = 0
+    /// The momentum buffers, laid out like the parameters (empty without momentum).
+    public let momentumBuffer: Storage
+
+    public init(_ parameters: ParameterSet, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+                nesterov: Bool = false, weightDecay: Float = 0) {
+        precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
+        precondition(momentum >= 0, "Momentum must be non-negative, got \(momentum)")
+        precondition(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
+        precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        momentumBuffer = Storage(count: momentum != 0 ? parameters.count : 0)
+    }
+
+    public var typeName: String { "sgd" }
+
+    public var hyperParameters: [String: Double] {
+        ["lr": Double(learningRate), "momentum": Double(momentum), "dampening": Double(dampening),
+         "nesterov": nesterov ? 1 : 0, "weight_decay": Double(weightDecay)]
+    }
+
+    public var stateNames: [String] { momentum != 0 ? ["momentum_buffer"] : [] }
+
+    public func stateBuffer(_ name: String) -> Storage? { name == "momentum_buffer" && momentum != 0 ? momentumBuffer : nil }
+
+    public func step() {
+        let p = parameters.values.base, grad = parameters.gradients.base, buf = momentumBuffer.base
+        let (lr, mu, damp, wd) = (learningRate, momentum, dampening, weightDecay)
+        let first = stepCount == 0
+        for i in 0..<parameters.count {
+            var g = grad[i]
+            if wd != 0 { g += wd * p[i] }
+            if mu != 0 {
+                buf[i] = first ? g : mu * buf[i] + (1 - damp) * g
+                g = nesterov ? g + mu * buf[i] : buf[i]
+            }
+            p[i] -= lr * g
+        }
+        stepCount += 1
+    }
+}

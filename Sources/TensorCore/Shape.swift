@@ -1,0 +1,117 @@
+/// Ops that rearrange elements: reshape, flatten, transpose, slice, concatenate.
+extension Tensor {
+    /// The same elements in a new shape (one dimension may be -1). Shares memory.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var newShape = newShape
+        if let unknown = newShape.firstIndex(of: -1) {
+            let known = newShape.enumerated().filter { $0.offset != unknown }.map(\.element).reduce(1, *)
+            precondition(known > 0 && count % known == 0, "cannot reshape \(shape) to \(newShape)")
+            newShape[unknown] = count / known
+        }
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        let out = Tensor(shape: newShape, storage: storage, offset: offset)
+        return out.recorded([self]) { [self] g in
+            let gx = self.gradData(), pg = g.data
+            for i in 0..<g.count { gx[i] += pg[i] }
+        }
+    }
+
+    /// Keeps dimension 0 (the batch) and flattens the rest: [B, ...] -> [B, n].
+    public func flattened() -> Tensor {
+        precondition(rank >= 1, "flattened() needs at least one dimension")
+        return reshaped([shape[0], -1])
+    }
+
+    /// Swaps two axes (default: the last two, the matrix transpose). Copies.
+    public func transposed(_ axis0: Int = -2, _ axis1: Int = -1) -> Tensor {
+        let a0 = resolve(axis: axis0), a1 = resolve(axis: axis1)
+        var outShape = shape
+        outShape.swapAt(a0, a1)
+        // Strides of the input, read in the output's dimension order.
+        var inStrides = [Int](repeating: 1, count: rank)
+        for d in stride(from: rank - 2, through: 0, by: -1) { inStrides[d] = inStrides[d + 1] * shape[d + 1] }
+        inStrides.swapAt(a0, a1)
+        let out = Tensor.uninitialized(outShape)
+        Tensor.permuteCopy(from: data, strides: inStrides, to: out.data, shape: outShape, accumulate: false)
+        return out.recorded([self]) { [self] g in
+            // The gradient is g transposed back, accumulated.
+            var gStrides = [Int](repeating: 1, count: rank)
+            for d in stride(from: rank - 2, through: 0, by: -1) { gStrides[d] = gStrides[d + 1] * outShape[d + 1] }
+            gStrides.swapAt(a0, a1)
+            Tensor.permuteCopy(from: g.data, strides: gStrides, to: self.gradData(), shape: self.shape, accumulate: true)
+        }
+    }
+
+    /// Writes (or adds) `source` read with `strides` into contiguous `destination` of `shape`.
+    static func permuteCopy(from source: UnsafePointer<Float>, strides: [Int],
+                            to destination: UnsafeMutablePointer<Float>, shape: [Int], accumulate: Bool) {
+        var o = 0
+        Broadcast.forEachRow(shape, strides, strides) { _, si, _, n, step, _ in
+            if accumulate {
+                for j in 0..<n { destination[o + j] += source[si + j * step] }
+            } else {
+                for j in 0..<n { destination[o + j] = source[si + j * step] }
+            }
+            o += n
+        }
+    }
+
+    /// Elements `range` along `axis` (PyTorch's narrow / x[..., a:b, ...]). Copies.
+    public func slice(axis: Int = 0, _ range: Range<Int>) -> Tensor {
+        let axis = resolve(axis: axis)
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape[axis],
+                     "slice \(range) out of bounds for axis \(axis) of \(shape)")
+        let (outer, length, inner) = Tensor.split(shape, axis: axis)
+        var outShape = shape
+        outShape[axis] = range.count
+        let out = Tensor.uninitialized(outShape)
+        let run = range.count * inner
+        for o in 0..<outer {
+            (out.data + o * run).update(from: data + (o * length + range.lowerBound) * inner, count: run)
+        }
+        return out.recorded([self]) { [self] g in
+            let gx = self.gradData()
+            for o in 0..<outer {
+                let dst = gx + (o * length + range.lowerBound) * inner, src = g.data + o * run
+                for i in 0..<run { dst[i] += src[i] }
+            }
+        }
+    }
+
+    /// Joins `tensors` along `axis`; all other dimensions must agree.
+    public static func concatenate(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
+        precondition(!tensors.isEmpty, "concatenate needs at least one tensor")
+        let first = tensors[0]
+        let axis = first.resolve(axis: axis)
+        for t in tensors {
+            var a = t.shape, b = first.shape
+            precondition(a.count == b.count, "concatenate: ranks differ: \(t.shape) vs \(first.shape)")
+            a[axis] = 0
+            b[axis] = 0
+            precondition(a == b, "concatenate: shapes \(t.shape) and \(first.shape) differ outside axis \(axis)")
+        }
+        var outShape = first.shape
+        outShape[axis] = tensors.map { $0.shape[axis] }.reduce(0, +)
+        let (outer, total, inner) = Tensor.split(outShape, axis: axis)
+        let out = Tensor.uninitialized(outShape)
+        var start = 0
+        var starts: [Int] = []
+        for t in tensors {
+            starts.append(start)
+            let run = t.shape[axis] * inner
+            for o in 0..<outer {
+                (out.data + (o * total + start) * inner).update(from: t.data + o * run, count: run)
+            }
+            start += t.shape[axis]
+        }
+        return out.recorded(tensors) { g in
+            for (t, begin) in zip(tensors, starts) where t.requiresGrad {
+                let run = t.shape[axis] * inner, gt = t.gradData()
+                for o in 0..<outer {
+                    let src = g.data + (o * total + begin) * inner, dst = gt + o * run
+                    for i in 0..<run { dst[i] += src[i] }
+                }
+            }
+        }
+    }
+}

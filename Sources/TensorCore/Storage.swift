@@ -1,0 +1,28 @@
+/// A 64-byte aligned block of Float32 that tensors view.
+///
+/// Several tensors may view one storage at different offsets: the parameters of
+/// a model all live in one contiguous block, so that the optimizer step, the
+/// gradient allreduce and the checkpoint each work on flat memory.
+public final class Storage {
+    /// First element of the block.
+    public let base: UnsafeMutablePointer<Float>
+    /// Number of Float32 elements in the block.
+    public let count: Int
+
+    /// A new block of `count` elements, zero-filled when `zeroed`.
+    public init(count: Int, zeroed: Bool = true) {
+        precondition(count >= 0, "Storage count must be non-negative, got \(count)")
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
+                                                   alignment: 64)
+        base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+        if zeroed { base.initialize(repeating: 0, count: count) }
+    }
+
+    deinit { UnsafeMutableRawPointer(base).deallocate() }
+
+    /// The whole block as a buffer.
+    public var buffer: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: base, count: count)
+    }
+}
