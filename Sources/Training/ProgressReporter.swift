@@ -1,0 +1,61 @@
+import Foundation
+
+/// Shows training progress: a redrawn bar on a terminal, plain log lines
+/// (about ten per epoch) when the output is a file or a pipe.
+public final class ProgressReporter {
+    private let isTerminal: Bool
+    private let enabled: Bool
+    private var lastDraw = 0.0
+    private var nextLogStep = 0
+
+    /// `enabled` is false on every rank but 0.
+    public init(enabled: Bool = true) {
+        self.enabled = enabled
+        isTerminal = isatty(STDOUT_FILENO) == 1
+    }
+
+    /// Prints a message line (always a whole line).
+    public func log(_ message: String) {
+        guard enabled else { return }
+        if isTerminal { print("\r\u{1B}[2K", terminator: "") }
+        print(message)
+        fflush(nil)  // nil flushes stdout without touching the C global
+    }
+
+    /// Reports step `step` of `total` in `epoch`.
+    public func update(epoch: Int, epochs: Int, step: Int, total: Int, loss: Float,
+                       samplesPerSecond: Double, elapsed: Double) {
+        guard enabled else { return }
+        let remaining = step > 0 ? elapsed / Double(step) * Double(total - step) : 0
+        if isTerminal {
+            let now = Date().timeIntervalSinceReferenceDate
+            guard now - lastDraw > 0.1 || step == total else { return }
+            lastDraw = now
+            let width = 30
+            let filled = total > 0 ? width * step / total : width
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            print("\r\u{1B}[2Kepoch \(epoch)/\(epochs) |\(bar)| \(step)/\(total) loss \(format(loss, 4)) "
+                  + "\(Int(samplesPerSecond)) samples/s ETA \(formatDuration(remaining))", terminator: "")
+            fflush(nil)  // nil flushes stdout without touching the C global
+        } else if step >= nextLogStep || step == total {
+            nextLogStep = step + max(total / 10, 1)
+            print("epoch \(epoch)/\(epochs) step \(step)/\(total) loss \(format(loss, 4)) "
+                  + "\(Int(samplesPerSecond)) samples/s ETA \(formatDuration(remaining))")
+            fflush(nil)  // nil flushes stdout without touching the C global
+        }
+    }
+
+    /// Resets the per-epoch plain-log schedule.
+    public func startEpoch() { nextLogStep = 0 }
+}
+
+/// `value` with `digits` decimals.
+func format(_ value: Float, _ digits: Int) -> String { String(format: "%.\(digits)f", Double(value)) }
+func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+
+/// 75.0 -> "1m15s".
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+}

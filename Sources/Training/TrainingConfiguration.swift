@@ -1,0 +1,46 @@
+/// Everything a training run needs, as set by `trainer train`'s flags.
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
+        case sgd, adam
+    }
+
+    public var model: ModelSpec
+    public var dataset: String = "fashion-mnist"
+    public var dataDirectory: String?
+    public var epochs: Int = 1
+    /// Stop after this many optimizer steps in total (nil: run all epochs).
+    public var maxSteps: Int?
+    /// The GLOBAL batch size (summed over ranks).
+    public var batchSize: Int = 64
+    public var optimizer: OptimizerKind = .adam
+    public var learningRate: Float = 0.001
+    public var momentum: Float = 0
+    public var weightDecay: Float = 0
+    public var seed: UInt64 = 0
+    public var shuffle: Bool = true
+    /// JSON-lines file that epoch records are appended to.
+    public var metricsPath: String?
+    /// BLAS threads for this process.
+    public var threads: Int = 1
+    /// Batch size for evaluation.
+    public var evaluationBatchSize: Int = 1000
+
+    public init(model: ModelSpec) { self.model = model }
+
+    /// Checks the numbers; the error names the flag and the problem.
+    public func validate() throws {
+        try model.validate()
+        if epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
+        if let maxSteps, maxSteps < 1 { throw TrainingError.invalidOption("--max-steps", "must be at least 1, got \(maxSteps)") }
+        if batchSize < 1 { throw TrainingError.invalidOption("--batch-size", "must be at least 1, got \(batchSize)") }
+        if !(learningRate > 0) || !learningRate.isFinite {
+            throw TrainingError.invalidOption("--lr", "must be a positive number, got \(learningRate)")
+        }
+        if momentum < 0 || momentum >= 1 { throw TrainingError.invalidOption("--momentum", "must be in [0, 1), got \(momentum)") }
+        if optimizer == .adam && momentum != 0 {
+            throw TrainingError.invalidOption("--momentum", "applies to --optimizer sgd only (Adam uses betas)")
+        }
+        if weightDecay < 0 { throw TrainingError.invalidOption("--weight-decay", "must be non-negative, got \(weightDecay)") }
+        if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Training
+
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+
+/// `trainer train`: the flags map one to one onto `TrainingConfiguration`.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model and report test loss and accuracy after each epoch.")
+
+    @Option(help: "Model: \(ModelSpec.names.joined(separator: ", ")).")
+    var model = "mlp"
+
+    @Option(help: "Hidden width of the mlp.")
+    var hidden = 128
+
+    @Option(help: "Data set: fashion-mnist or mnist.")
+    var dataset = "fashion-mnist"
+
+    @Option(help: "Directory holding the IDX files (default: /usr/share/datasets/fashion-mnist for fashion-mnist, ../shared/data/mnist for mnist).")
+    var dataDir: String?
+
+    @Option(help: "Number of epochs.")
+    var epochs = 1
+
+    @Option(help: "Stop after this many optimizer steps in total.")
+    var maxSteps: Int?
+
+    @Option(help: "Global batch size (summed over all ranks). The last partial batch of an epoch is dropped.")
+    var batchSize = 64
+
+    @Option(help: "Optimizer: sgd or adam.")
+    var optimizer: TrainingConfiguration.OptimizerKind = .adam
+
+    @Option(help: "Learning rate.")
+    var lr: Float = 0.001
+
+    @Option(help: "SGD momentum (0 for none).")
+    var momentum: Float = 0
+
+    @Option(help: "L2 weight decay, as torch.optim's weight_decay.")
+    var weightDecay: Float = 0
+
+    @Option(help: "Seed for initialisation and shuffling; the same seed gives the same run.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Keep the data set's order instead of shuffling each epoch.")
+    var noShuffle = false
+
+    @Option(help: "Append one JSON object per epoch to this file.")
+    var metrics: String?
+
+    @Option(help: "BLAS threads for this process (default: all cores when alone).")
+    var threads: Int?
+
+    func run() throws {
+        var c = TrainingConfiguration(model: ModelSpec(name: model, hidden: hidden))
+        c.dataset = dataset
+        c.dataDirectory = dataDir
+        c.epochs = epochs
+        c.maxSteps = maxSteps
+        c.batchSize = batchSize
+        c.optimizer = optimizer
+        c.learningRate = lr
+        c.momentum = momentum
+        c.weightDecay = weightDecay
+        c.seed = seed
+        c.shuffle = !noShuffle
+        c.metricsPath = metrics
+        c.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        do {
+            let trainer = try Trainer(configuration: c)
+            try trainer.run()
+        } catch let error as TrainingError {
+            throw ValidationOrRuntimeError(error)
+        }
+    }
+}
+
+/// Prints a trainer error as the one-line message it is, with exit code 1.
+struct ValidationOrRuntimeError: Error, CustomStringConvertible {
+    let underlying: any Error
+    init(_ underlying: any Error) { self.underlying = underlying }
+    var description: String { String(describing: underlying) }
+}

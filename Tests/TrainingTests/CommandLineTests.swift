@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@Suite("trainer command line")
+struct CommandLineTests {
+    let trainer: URL
+
+    init() throws {
+        trainer = try #require(TestSupport.trainerExecutable, "trainer executable not built next to the tests")
+    }
+
+    @Test("--help documents every option of train")
+    func helpListsOptions() throws {
+        let out = try TestSupport.run(trainer, ["train", "--help"])
+        #expect(out.status == 0)
+        for flag in ["--model", "--hidden", "--dataset", "--data-dir", "--epochs", "--max-steps", "--batch-size",
+                     "--optimizer", "--lr", "--momentum", "--seed", "--no-shuffle", "--metrics"] {
+            #expect(out.stdout.contains(flag), "train --help lacks \(flag)")
+        }
+        let top = try TestSupport.run(trainer, ["--help"])
+        #expect(top.status == 0 && top.stdout.contains("train") && top.stdout.contains("bench"))
+    }
+
+    @Test("An unknown model is refused with the list of models")
+    func unknownModel() throws {
+        let out = try TestSupport.run(trainer, ["train", "--model", "resnet"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("resnet") && out.stderr.contains("mlp"))
+    }
+
+    @Test("A missing data directory is an error naming the path")
+    func missingData() throws {
+        let out = try TestSupport.run(trainer, ["train", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("/nonexistent/mnist"))
+    }
+
+    @Test("Bad numbers are refused naming the flag", arguments: [
+        (["--lr", "-1"], "--lr"), (["--epochs", "0"], "--epochs"), (["--batch-size", "0"], "--batch-size"),
+        (["--lr", "abc"], "--lr"), (["--optimizer", "rmsprop"], "--optimizer"),
+    ])
+    func badNumbers(arguments: [String], flag: String) throws {
+        let out = try TestSupport.run(trainer, ["train"] + arguments)
+        #expect(out.status != 0)
+        #expect(out.stderr.contains(flag), "stderr: \(out.stderr)")
+    }
+
+    @Test("train --max-steps runs end to end and prints the epoch figures",
+          .enabled(if: TestSupport.hasFashionMNIST, "Fashion-MNIST (dataset-fashion-mnist) is not installed"))
+    func shortRun() throws {
+        let out = try TestSupport.run(trainer, ["train", "--model", "softmax", "--max-steps", "20", "--threads", "1"])
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        #expect(out.stdout.contains("test_accuracy"))
+    }
+}

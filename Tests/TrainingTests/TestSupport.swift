@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// Paths and helpers shared by the Training tests.
+enum TestSupport {
+    /// The package root (two levels above this file's folder).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let fashionMNIST = "/usr/share/datasets/fashion-mnist"
+    static var hasFashionMNIST: Bool {
+        FileManager.default.fileExists(atPath: fashionMNIST + "/train-images-idx3-ubyte.gz")
+    }
+
+    /// The real MNIST test set beside the project (../shared/data/mnist), if present.
+    static let sharedMNIST = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/mnist").path
+    static var hasSharedMNIST: Bool {
+        FileManager.default.fileExists(atPath: sharedMNIST + "/t10k-images-idx3-ubyte.gz")
+    }
+
+    /// The `trainer` executable built alongside the test bundle.
+    static var trainerExecutable: URL? {
+        var candidates: [URL] = []
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = runner.deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("trainer"))
+            dir = dir.deletingLastPathComponent()
+        }
+        for config in ["release", "debug"] {
+            candidates.append(packageRoot.appendingPathComponent(".build/\(config)/trainer"))
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `executable` with `arguments`, capturing both streams.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read before waiting so a full pipe cannot block the child.
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    /// A fresh temporary directory.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
