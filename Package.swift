@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"]),
-        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "TensorCore"]),
+        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "TensorCore", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading"]),

@@ -1,3 +1,0 @@
-import CZlib
-// Placeholder until the module lands.
-let _placeholderZ = zlibVersion

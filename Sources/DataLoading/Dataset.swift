@@ -1,0 +1,38 @@
+/// A fixed-size, random-access collection of samples, PyTorch's map-style
+/// `Dataset`.
+///
+/// Samples are written straight into a caller's buffer instead of being
+/// returned as arrays, so a `DataLoader` assembles a batch with one allocation
+/// and no per-sample copies. Conformers must be immutable (`Sendable`) because
+/// a background thread reads them while the training loop runs.
+public protocol Dataset: Sendable {
+    /// Number of samples; valid indices are `0..<count`.
+    var count: Int { get }
+    /// Shape of one sample's features, e.g. `[1, 28, 28]` (channels, height,
+    /// width) for MNIST. A batch has shape `[b] + sampleShape`.
+    var sampleShape: [Int] { get }
+    /// Human-readable class names indexed by label; empty when unknown.
+    var classNames: [String] { get }
+    /// Writes sample `index`'s features as `sampleShape.reduce(1, *)` Floats
+    /// starting at `destination` and returns its label, or -1 if it has none.
+    func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32
+}
+
+extension Dataset {
+    /// Number of Floats in one sample: the product of `sampleShape`.
+    public var sampleSize: Int { sampleShape.reduce(1, *) }
+
+    /// One sample as a fresh array, for inspection and tests; training goes
+    /// through `DataLoader`, which avoids the allocation.
+    public subscript(index: Int) -> (input: [Float], label: Int32) {
+        let size = sampleSize
+        var label: Int32 = -1
+        // Capacity at least 1 so there is always a pointer to pass, even for a
+        // data set of labels only.
+        let input = [Float](unsafeUninitializedCapacity: max(size, 1)) { buffer, initialized in
+            label = copySample(at: index, into: buffer.baseAddress!)
+            initialized = size
+        }
+        return (input, label)
+    }
+}

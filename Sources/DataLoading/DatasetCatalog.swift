@@ -1,0 +1,115 @@
+import Foundation
+
+/// The data sets the trainer knows by name, where they live by default, and
+/// how to read them, so a command line can say `--dataset mnist` and nothing
+/// else.
+///
+/// Each entry names a file format; adding a data set in a new format (CIFAR-10's
+/// binary batches, say) means one new `Format` case and its reader.
+public enum DatasetCatalog {
+    /// How a data set's files are laid out on disk.
+    enum Format: Sendable {
+        /// MNIST layout: `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+        /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each plain or `.gz`.
+        case idx
+    }
+
+    struct Entry: Sendable {
+        let name: String
+        let defaultDirectory: String
+        let classNames: [String]
+        let format: Format
+    }
+
+    static let entries: [Entry] = [
+        Entry(name: "fashion-mnist",
+              defaultDirectory: "/usr/share/datasets/fashion-mnist",
+              classNames: ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+              format: .idx),
+        Entry(name: "mnist",
+              defaultDirectory: "../shared/data/mnist",
+              classNames: (0...9).map(String.init),
+              format: .idx),
+    ]
+
+    /// The names `load(name:dataDirectory:)` accepts; the first is the default.
+    public static var names: [String] { entries.map(\.name) }
+
+    /// Where data set `name` is looked for when no directory is given
+    /// (relative paths are relative to the current directory).
+    public static func defaultDirectory(for name: String) throws -> String {
+        try entry(named: name).defaultDirectory
+    }
+
+    /// The class names of data set `name`, indexed by label.
+    public static func classNames(for name: String) throws -> [String] {
+        try entry(named: name).classNames
+    }
+
+    /// Loads data set `name` from `dataDirectory`, or from its default
+    /// directory when nil.
+    ///
+    /// For the IDX data sets, a directory holding only the two `t10k` files
+    /// (a test set alone, like the MNIST copy in `../shared/data/mnist`) is
+    /// split in order: the first 80% for training, the rest for testing
+    /// (8,000 / 2,000 for MNIST's 10,000), and `note` says so.
+    /// - Throws: `DataError` for an unknown name (listing the known ones), a
+    ///   missing directory or files (naming the path and the files expected),
+    ///   or any problem in the files themselves.
+    public static func load(name: String, dataDirectory: String? = nil) throws -> DatasetSplits {
+        let entry = try entry(named: name)
+        let directory = dataDirectory ?? entry.defaultDirectory
+        switch entry.format {
+        case .idx:
+            return try loadIDX(entry, directory: directory)
+        }
+    }
+
+    private static func entry(named name: String) throws -> Entry {
+        guard let entry = entries.first(where: { $0.name == name }) else {
+            throw DataError(.unknownDataset, "'\(name)'; known data sets: \(names.joined(separator: ", "))")
+        }
+        return entry
+    }
+
+    private static let idxFiles = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+    private static func loadIDX(_ entry: Entry, directory: String) throws -> DatasetSplits {
+        let expected = "expected \(idxFiles.joined(separator: ", ")) (each plain or .gz), "
+            + "or only the two t10k files, which are then split 80/20 into train and test"
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DataError(.missingFiles, path: directory,
+                            "no such directory for data set '\(entry.name)'; \(expected)")
+        }
+        let found = idxFiles.map { findFile($0, in: directory) }
+        let hasTrain = found[0] != nil && found[1] != nil
+        let hasTest = found[2] != nil && found[3] != nil
+
+        if hasTrain && hasTest {
+            let train = try ImageDataset(idxImages: found[0]!, idxLabels: found[1]!, classNames: entry.classNames)
+            let test = try ImageDataset(idxImages: found[2]!, idxLabels: found[3]!, classNames: entry.classNames)
+            return DatasetSplits(name: entry.name, directory: directory, train: train, test: test, note: nil)
+        }
+        if hasTest && found[0] == nil && found[1] == nil {
+            let all = try ImageDataset(idxImages: found[2]!, idxLabels: found[3]!, classNames: entry.classNames)
+            let trainCount = all.count * 4 / 5
+            let note = "\(directory) holds only the t10k test set (\(all.count) images): "
+                + "using its first \(trainCount) for training and the last \(all.count - trainCount) for testing"
+            return DatasetSplits(name: entry.name, directory: directory,
+                                 train: all.subset(0..<trainCount), test: all.subset(trainCount..<all.count),
+                                 note: note)
+        }
+        let missing = zip(idxFiles, found).filter { $0.1 == nil }.map(\.0)
+        throw DataError(.missingFiles, path: directory,
+                        "data set '\(entry.name)' lacks \(missing.joined(separator: ", ")); \(expected)")
+    }
+
+    /// `directory/base` or else `directory/base.gz`, whichever exists.
+    private static func findFile(_ base: String, in directory: String) -> String? {
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        return [base, base + ".gz"].map { prefix + $0 }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+}
