@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "SwiftDDP",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex
     products: [
         .executable(name: "trainer", targets: ["trainer"]),
         .library(name: "TensorCore", targets: ["TensorCore"]),
@@ -43,6 +43,8 @@ let package = Package(
             "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Run under mpirun by CollectiveTests: checks collectives across real ranks.
+        .executableTarget(name: "collective-selftest", dependencies: ["Collective"]),
 
         // MARK: Tests
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

@@ -1,3 +1,0 @@
-import CHDF5
-// Placeholder until the module lands.
-let _placeholderFloat = chdf5_native_float

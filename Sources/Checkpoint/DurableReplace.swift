@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed file-system call while moving a finished file into place.
+public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file or directory the call was made on.
+    public let path: String
+    /// The system call that failed ("fsync", "rename", ...).
+    public let operation: String
+    /// The `errno` it set.
+    public let code: Int32
+
+    /// An error for `operation` on `path` with `errno` value `code`.
+    public init(path: String, operation: String, code: Int32) {
+        self.path = path
+        self.operation = operation
+        self.code = code
+    }
+
+    /// One line: operation, path and the system's text for the error.
+    public var description: String {
+        "\(operation) '\(path)' failed: \(String(cString: strerror(code))) (errno \(code))"
+    }
+}
+
+/// Moves a finished file over `destination` so that a crash at any moment
+/// leaves either the old file or the complete new one, never a torn one.
+///
+/// An HDF5 file whose writer dies is corrupt, so checkpoints are written to
+/// `temporary` (in the same directory, so the rename cannot cross file
+/// systems), closed, and then: the temporary file is fsynced so its bytes are
+/// on disk before its name is, it is renamed over `destination` (atomic on
+/// POSIX), and the directory is fsynced so the rename itself survives a
+/// power cut.
+public func durableReplace(temporary: String, destination: String) throws {
+    try fsyncFile(at: temporary, flags: O_RDONLY)
+    guard rename(temporary, destination) == 0 else {
+        throw FileSystemError(path: temporary, operation: "rename to '\(destination)'", code: errno)
+    }
+    try fsyncFile(at: directory(of: destination), flags: O_RDONLY | O_DIRECTORY)
+}
+
+/// Opens `path`, fsyncs it and closes it.
+private func fsyncFile(at path: String, flags: Int32) throws {
+    let descriptor = open(path, flags)
+    guard descriptor >= 0 else {
+        throw FileSystemError(path: path, operation: "open", code: errno)
+    }
+    defer { _ = close(descriptor) }
+    guard fsync(descriptor) == 0 else {
+        throw FileSystemError(path: path, operation: "fsync", code: errno)
+    }
+}
+
+/// The directory part of `path` ("." for a bare file name).
+private func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let parent = path[..<slash]
+    return parent.isEmpty ? "/" : String(parent)
+}

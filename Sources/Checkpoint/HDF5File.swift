@@ -1,0 +1,711 @@
+import CHDF5
+import Synchronization
+
+// The only file in Checkpoint that talks to the HDF5 C library. Every call
+// goes through `withHDF5`, which holds the process-wide lock, and every
+// negative return code becomes a thrown `HDF5Error`.
+
+/// Serial HDF5 keeps global state (open-object tables, the error stack, the
+/// metadata cache) with no locking of its own, so every HDF5 call in the
+/// process, from any file and any thread, goes through this one lock. The
+/// flag records whether the library has been opened and silenced yet.
+private let libraryLock = Mutex<Bool>(false)
+
+/// Runs `body` holding the HDF5 lock, with HDF5's automatic error printing
+/// turned off (it would write every failure's stack to stderr; errors are
+/// thrown instead). The setting is per thread when the library is built
+/// thread-safe, as Debian's is, so it is applied on every call, not once.
+private func withHDF5<R: Sendable>(_ body: () throws -> R) throws -> R {
+    try libraryLock.withLock { opened in
+        if !opened {
+            _ = H5open()
+            opened = true
+        }
+        _ = H5Eset_auto2(chdf5_e_default(), nil, nil)
+        return try body()
+    }
+}
+
+/// Collects descriptions while walking HDF5's error stack.
+private final class ErrorMessages {
+    var messages: [String] = []
+}
+
+/// HDF5's most specific error message for the call that just failed; clears
+/// the stack so the next failure starts fresh. Call with the lock held.
+private func takeErrorDetail() -> String {
+    let box = ErrorMessages()
+    withExtendedLifetime(box) {
+        let context = Unmanaged.passUnretained(box).toOpaque()
+        _ = H5Ewalk2(chdf5_e_default(), H5E_WALK_UPWARD, { _, error, context in
+            guard let error, let context, let text = error.pointee.desc else { return 0 }
+            Unmanaged<ErrorMessages>.fromOpaque(context).takeUnretainedValue()
+                .messages.append(String(cString: text))
+            return 0
+        }, context)
+    }
+    _ = H5Eclear2(chdf5_e_default())
+    return box.messages.first ?? "no detail from the HDF5 library"
+}
+
+extension HDF5ElementType {
+    /// The in-memory HDF5 type for this element; the library converts byte
+    /// order when the file was written on a machine of the other endianness.
+    fileprivate var nativeType: hid_t {
+        switch self {
+        case .float32: chdf5_native_float()
+        case .float64: chdf5_native_double()
+        case .int32: chdf5_native_int32()
+        case .int64: chdf5_native_int64()
+        case .uint8: chdf5_native_uint8()
+        case .uint32: chdf5_native_uint32()
+        case .uint64: chdf5_native_uint64()
+        }
+    }
+}
+
+/// An open HDF5 file: groups, n-dimensional datasets and attributes, with
+/// paths such as `"/optimizer/0.weight"` exactly like a PyTorch state_dict
+/// saved by h5py.
+///
+/// Every method takes the process-wide HDF5 lock, so files may be used from
+/// any thread, but calls never overlap: serial HDF5 is not thread-safe.
+/// A file that is not closed explicitly is closed when the object goes away.
+///
+/// `@unchecked Sendable` because the only mutable state, the file's HDF5 id,
+/// is read and written with the process-wide HDF5 lock held.
+public final class HDF5File: @unchecked Sendable {
+    /// The path the file was created or opened with.
+    public let path: String
+    /// Whether the file was opened without write access.
+    public let isReadOnly: Bool
+    /// HDF5's id for the open file; -1 once closed. Guarded by `libraryLock`.
+    private var id: hid_t
+
+    private init(path: String, id: hid_t, isReadOnly: Bool) {
+        self.path = path
+        self.id = id
+        self.isReadOnly = isReadOnly
+    }
+
+    deinit {
+        let id = self.id
+        if id >= 0 {
+            _ = try? withHDF5 { H5Fclose(id) }
+        }
+    }
+
+    // MARK: Opening and closing
+
+    /// Creates a new file at `path`, replacing any file already there.
+    ///
+    /// For a checkpoint, create it under a temporary name and move it into
+    /// place with `durableReplace(temporary:destination:)` after `close()`:
+    /// a file whose writer dies half way is unreadable.
+    public static func create(_ path: String) throws -> HDF5File {
+        try withHDF5 {
+            let access = try fileAccessList(path: path)
+            defer { _ = H5Pclose(access) }
+            let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), access)
+            if id < 0 {
+                throw libraryError(path, "/", "create file", "H5Fcreate")
+            }
+            return HDF5File(path: path, id: id, isReadOnly: false)
+        }
+    }
+
+    /// Opens an existing file; a missing, truncated or non-HDF5 file throws
+    /// an error that names `path`.
+    public static func open(_ path: String, readOnly: Bool = true) throws -> HDF5File {
+        try withHDF5 {
+            let access = try fileAccessList(path: path)
+            defer { _ = H5Pclose(access) }
+            let flags = readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr()
+            let id = H5Fopen(path, flags, access)
+            if id < 0 {
+                throw libraryError(path, "/", "open file", "H5Fopen")
+            }
+            return HDF5File(path: path, id: id, isReadOnly: readOnly)
+        }
+    }
+
+    /// Flushes and closes the file; closing twice does nothing. Any later
+    /// call on this object throws an error of kind `.closed`.
+    public func close() throws {
+        try withHDF5 {
+            guard id >= 0 else { return }
+            let closing = id
+            id = -1
+            try check(H5Fclose(closing), "close file", "H5Fclose", "/")
+        }
+    }
+
+    /// A file-access property list for every file this class opens.
+    ///
+    /// The "strong" close degree makes closing the file close everything in
+    /// it, so `close()` really writes the file out and releases it even if an
+    /// object id leaked.
+    ///
+    /// HDF5's advisory file locks (flock) are turned off. A child process
+    /// forked while a file is open inherits its descriptor and with it the
+    /// lock: OpenMPI's singleton initialisation forks an `orted` daemon that
+    /// keeps every inherited descriptor for the life of the process, after
+    /// which reopening that file fails with "unable to lock file, errno = 11".
+    /// The locks add nothing here: checkpoints are written under a temporary
+    /// name and renamed into place (`durableReplace`), so no reader ever sees
+    /// a file that is being written.
+    private static func fileAccessList(path: String) throws -> hid_t {
+        let access = H5Pcreate(chdf5_p_file_access())
+        if access < 0 {
+            throw libraryError(path, "/", "make file access list", "H5Pcreate")
+        }
+        if H5Pset_fclose_degree(access, H5F_CLOSE_STRONG) < 0 {
+            let failure = libraryError(path, "/", "set close degree", "H5Pset_fclose_degree")
+            _ = H5Pclose(access)
+            throw failure
+        }
+        if H5Pset_file_locking(access, false, true) < 0 {
+            let failure = libraryError(path, "/", "turn off file locking", "H5Pset_file_locking")
+            _ = H5Pclose(access)
+            throw failure
+        }
+        return access
+    }
+
+    // MARK: Groups and listing
+
+    /// Creates the group at `path` and any missing parents ("/optimizer/0.weight"
+    /// creates "/optimizer" first). An existing group is left as it is.
+    public func createGroup(_ path: String) throws {
+        let path = normalized(path)
+        try withHDF5 {
+            let file = try openID(path)
+            if linkExists(file, path) {
+                let kind = try objectKind(file, path)
+                guard kind == .group else {
+                    throw error(.wrongType, path, "create group", "a \(kind) is already there")
+                }
+                return
+            }
+            let links = try intermediateGroupsList(path)
+            defer { _ = H5Pclose(links) }
+            let group = try check(
+                H5Gcreate2(file, path, links, chdf5_p_default(), chdf5_p_default()),
+                "create group", "H5Gcreate2", path)
+            _ = H5Gclose(group)
+        }
+    }
+
+    /// Whether a group or dataset exists at `path` (`"/"` always does).
+    public func exists(_ path: String) throws -> Bool {
+        let path = normalized(path)
+        return try withHDF5 {
+            linkExists(try openID(path), path)
+        }
+    }
+
+    /// The links in the group at `group`, sorted by name, each with whether
+    /// it is a group or a dataset.
+    public func children(of group: String = "/") throws -> [HDF5Child] {
+        let path = normalized(group)
+        return try withHDF5 {
+            let file = try openID(path)
+            try requireKind(.group, file, path, "list group")
+            let handle = try check(H5Gopen2(file, path, chdf5_p_default()), "list group", "H5Gopen2", path)
+            defer { _ = H5Gclose(handle) }
+            var info = H5G_info_t()
+            try check(H5Gget_info(handle, &info), "list group", "H5Gget_info", path)
+            var result: [HDF5Child] = []
+            for index in 0..<info.nlinks {
+                let length = try check(
+                    H5Lget_name_by_idx(handle, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_p_default()),
+                    "list group", "H5Lget_name_by_idx", path)
+                var bytes = [CChar](repeating: 0, count: length + 1)
+                try check(
+                    H5Lget_name_by_idx(handle, ".", H5_INDEX_NAME, H5_ITER_INC, index, &bytes, bytes.count,
+                                       chdf5_p_default()),
+                    "list group", "H5Lget_name_by_idx", path)
+                let name = String(decoding: bytes.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let kind = try objectKind(file, joined(path, name))
+                result.append(HDF5Child(name: name, kind: kind))
+            }
+            return result
+        }
+    }
+
+    // MARK: Datasets
+
+    /// Writes a new dataset at `path` (creating parent groups) with the given
+    /// shape, row-major, from `values`; an empty shape writes a scalar.
+    /// The dataset must not exist yet.
+    public func writeDataset<T: HDF5Element>(_ path: String, shape: [Int], values: UnsafeBufferPointer<T>) throws {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Dataset shape \(shape) has a negative dimension")
+        precondition(values.count == shape.reduce(1, *),
+                     "Dataset \(path) has shape \(shape) but \(values.count) values were given")
+        let path = normalized(path)
+        try withHDF5 {
+            let file = try openID(path)
+            let type = T.hdf5ElementType.nativeType
+            let space = try dataspace(shape: shape, path)
+            defer { _ = H5Sclose(space) }
+            let links = try intermediateGroupsList(path)
+            defer { _ = H5Pclose(links) }
+            let dataset = try check(
+                H5Dcreate2(file, path, type, space, links, chdf5_p_default(), chdf5_p_default()),
+                "create dataset", "H5Dcreate2", path)
+            defer { _ = H5Dclose(dataset) }
+            // Nothing to write for a zero-sized dataset, and no buffer to point at.
+            if let base = values.baseAddress, !values.isEmpty {
+                try check(
+                    H5Dwrite(dataset, type, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), base),
+                    "write dataset", "H5Dwrite", path)
+            }
+        }
+    }
+
+    /// Writes a new dataset at `path` from an array; see the buffer version.
+    public func writeDataset<T: HDF5Element>(_ path: String, shape: [Int], values: [T]) throws {
+        try values.withUnsafeBufferPointer { try writeDataset(path, shape: shape, values: $0) }
+    }
+
+    /// The shape of the dataset at `path` without reading its values
+    /// (`[]` for a scalar).
+    public func datasetShape(_ path: String) throws -> [Int] {
+        let path = normalized(path)
+        return try withHDF5 {
+            let dataset = try openDataset(path, "read dataset shape")
+            defer { _ = H5Dclose(dataset) }
+            return try shapeOf(dataset: dataset, path, "read dataset shape")
+        }
+    }
+
+    /// The shape and row-major values of the dataset at `path`; throws
+    /// `.wrongType` if it was stored with another element type.
+    public func readDataset<T: HDF5Element>(_ path: String, as type: T.Type = T.self) throws
+        -> (shape: [Int], values: [T])
+    {
+        let path = normalized(path)
+        return try withHDF5 {
+            let dataset = try openDataset(path, "read dataset")
+            defer { _ = H5Dclose(dataset) }
+            try requireElementType(T.hdf5ElementType, dataset: dataset, path)
+            let shape = try shapeOf(dataset: dataset, path, "read dataset")
+            let count = shape.reduce(1, *)
+            let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if let base = buffer.baseAddress, count > 0 {
+                    try check(
+                        H5Dread(dataset, T.hdf5ElementType.nativeType, chdf5_s_all(), chdf5_s_all(),
+                                chdf5_p_default(), base),
+                        "read dataset", "H5Dread", path)
+                }
+                initialized = count
+            }
+            return (shape, values)
+        }
+    }
+
+    /// Reads the dataset at `path` straight into `buffer` (for example a view
+    /// into one contiguous parameter buffer) and returns its shape; throws
+    /// `.wrongShape` unless it holds exactly `buffer.count` values.
+    @discardableResult
+    public func readDataset<T: HDF5Element>(_ path: String, into buffer: UnsafeMutableBufferPointer<T>) throws
+        -> [Int]
+    {
+        let path = normalized(path)
+        return try withHDF5 {
+            let dataset = try openDataset(path, "read dataset")
+            defer { _ = H5Dclose(dataset) }
+            try requireElementType(T.hdf5ElementType, dataset: dataset, path)
+            let shape = try shapeOf(dataset: dataset, path, "read dataset")
+            let count = shape.reduce(1, *)
+            guard count == buffer.count else {
+                throw error(.wrongShape, path, "read dataset",
+                            "it has shape \(shape) (\(count) values) but the buffer holds \(buffer.count)")
+            }
+            if let base = buffer.baseAddress, count > 0 {
+                try check(
+                    H5Dread(dataset, T.hdf5ElementType.nativeType, chdf5_s_all(), chdf5_s_all(),
+                            chdf5_p_default(), base),
+                    "read dataset", "H5Dread", path)
+            }
+            return shape
+        }
+    }
+
+    // MARK: Attributes
+
+    /// Sets a variable-length UTF-8 string attribute on the object at `path`
+    /// (replacing one of the same name), stored so that h5py reads a `str`.
+    public func setAttribute(_ name: String, _ value: String, on path: String = "/") throws {
+        let path = normalized(path)
+        try withHDF5 {
+            let type = try utf8StringType(path, name)
+            defer { _ = H5Tclose(type) }
+            let space = try check(H5Screate(H5S_SCALAR), "set attribute", "H5Screate", attributePath(path, name))
+            defer { _ = H5Sclose(space) }
+            try value.withCString { text in
+                var pointer: UnsafePointer<CChar>? = text
+                try withUnsafePointer(to: &pointer) { data in
+                    try writeAttribute(name, on: path, type: type, space: space, data: data)
+                }
+            }
+        }
+    }
+
+    /// Sets a scalar numeric attribute (e.g. the step counter as `Int64`,
+    /// the learning rate as `Double`) on the object at `path`.
+    public func setAttribute<T: HDF5Element>(_ name: String, _ value: T, on path: String = "/") throws {
+        let path = normalized(path)
+        try withHDF5 {
+            let space = try check(H5Screate(H5S_SCALAR), "set attribute", "H5Screate", attributePath(path, name))
+            defer { _ = H5Sclose(space) }
+            try withUnsafePointer(to: value) { data in
+                try writeAttribute(name, on: path, type: T.hdf5ElementType.nativeType, space: space, data: data)
+            }
+        }
+    }
+
+    /// Sets a one-dimensional numeric attribute (e.g. a random generator's
+    /// four `UInt64` state words) on the object at `path`.
+    public func setAttribute<T: HDF5Element>(_ name: String, _ values: [T], on path: String = "/") throws {
+        let path = normalized(path)
+        try withHDF5 {
+            let space = try dataspace(shape: [values.count], attributePath(path, name))
+            defer { _ = H5Sclose(space) }
+            try values.withUnsafeBufferPointer { buffer in
+                // HDF5 wants a non-null buffer even for zero elements.
+                var placeholder = UInt64(0)
+                try withUnsafeMutablePointer(to: &placeholder) { empty in
+                    let data = buffer.isEmpty ? UnsafeRawPointer(empty) : UnsafeRawPointer(buffer.baseAddress!)
+                    try writeAttribute(name, on: path, type: T.hdf5ElementType.nativeType, space: space, data: data)
+                }
+            }
+        }
+    }
+
+    /// Whether the object at `path` has an attribute called `name`.
+    public func attributeExists(_ name: String, on path: String = "/") throws -> Bool {
+        let path = normalized(path)
+        return try withHDF5 {
+            let file = try openID(path)
+            guard linkExists(file, path) else {
+                throw error(.notFound, path, "look up attribute \(name)", "no such object")
+            }
+            return try check(H5Aexists_by_name(file, path, name, chdf5_p_default()),
+                             "look up attribute", "H5Aexists_by_name", attributePath(path, name)) > 0
+        }
+    }
+
+    /// The string attribute `name` of the object at `path`, written either as
+    /// a variable-length string (this class, h5py's `str`) or a fixed-length
+    /// one (h5py's `numpy.bytes_`).
+    public func stringAttribute(_ name: String, on path: String = "/") throws -> String {
+        let path = normalized(path)
+        return try withHDF5 {
+            let location = attributePath(path, name)
+            let attribute = try openAttribute(name, on: path)
+            defer { _ = H5Aclose(attribute) }
+            let stored = try check(H5Aget_type(attribute), "read attribute", "H5Aget_type", location)
+            defer { _ = H5Tclose(stored) }
+            guard H5Tget_class(stored) == H5T_STRING else {
+                throw error(.wrongType, location, "read string attribute", "it holds \(describe(type: stored))")
+            }
+            try requireSingleValue(attribute, location)
+            let memory = try check(H5Tcopy(chdf5_c_s1()), "read attribute", "H5Tcopy", location)
+            defer { _ = H5Tclose(memory) }
+            try check(H5Tset_cset(memory, H5Tget_cset(stored)), "read attribute", "H5Tset_cset", location)
+            if H5Tis_variable_str(stored) > 0 {
+                try check(H5Tset_size(memory, chdf5_variable()), "read attribute", "H5Tset_size", location)
+                var pointer: UnsafeMutablePointer<CChar>? = nil
+                try check(H5Aread(attribute, memory, &pointer), "read attribute", "H5Aread", location)
+                defer { _ = H5free_memory(pointer) }
+                return pointer.map { String(cString: $0) } ?? ""
+            }
+            // Fixed length: null-padded in memory, so a string that fills
+            // every byte (h5py's default for bytes) keeps its last character.
+            let size = H5Tget_size(stored)
+            try check(H5Tset_size(memory, size), "read attribute", "H5Tset_size", location)
+            try check(H5Tset_strpad(memory, H5T_STR_NULLPAD), "read attribute", "H5Tset_strpad", location)
+            var bytes = [UInt8](repeating: 0, count: size)
+            try check(H5Aread(attribute, memory, &bytes), "read attribute", "H5Aread", location)
+            let end = bytes.firstIndex(of: 0) ?? bytes.endIndex
+            return String(decoding: bytes[..<end], as: UTF8.self)
+        }
+    }
+
+    /// The scalar numeric attribute `name` of the object at `path`; throws
+    /// `.wrongType` if it was stored with another element type.
+    public func attribute<T: HDF5Element>(_ name: String, on path: String = "/", as type: T.Type = T.self) throws -> T {
+        let path = normalized(path)
+        return try withHDF5 {
+            let location = attributePath(path, name)
+            let attribute = try openAttribute(name, on: path)
+            defer { _ = H5Aclose(attribute) }
+            try requireElementType(T.hdf5ElementType, attribute: attribute, location)
+            try requireSingleValue(attribute, location)
+            return try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { slot in
+                try check(H5Aread(attribute, T.hdf5ElementType.nativeType, slot.baseAddress!),
+                          "read attribute", "H5Aread", location)
+                return slot[0]
+            }
+        }
+    }
+
+    /// The one-dimensional numeric attribute `name` of the object at `path`;
+    /// throws `.wrongType` for another element type and `.wrongShape` unless
+    /// it is one-dimensional.
+    public func arrayAttribute<T: HDF5Element>(_ name: String, on path: String = "/", as type: T.Type = T.self)
+        throws -> [T]
+    {
+        let path = normalized(path)
+        return try withHDF5 {
+            let location = attributePath(path, name)
+            let attribute = try openAttribute(name, on: path)
+            defer { _ = H5Aclose(attribute) }
+            try requireElementType(T.hdf5ElementType, attribute: attribute, location)
+            let space = try check(H5Aget_space(attribute), "read attribute", "H5Aget_space", location)
+            defer { _ = H5Sclose(space) }
+            let rank = try check(H5Sget_simple_extent_ndims(space), "read attribute", "H5Sget_simple_extent_ndims",
+                                 location)
+            guard rank == 1 else {
+                throw error(.wrongShape, location, "read array attribute", "it has \(rank) dimensions, expected 1")
+            }
+            var length: hsize_t = 0
+            try check(H5Sget_simple_extent_dims(space, &length, nil), "read attribute", "H5Sget_simple_extent_dims",
+                      location)
+            let count = Int(length)
+            return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 {
+                    try check(H5Aread(attribute, T.hdf5ElementType.nativeType, buffer.baseAddress!),
+                              "read attribute", "H5Aread", location)
+                }
+                initialized = count
+            }
+        }
+    }
+
+    // MARK: Helpers (call with the lock held)
+
+    /// The open file's id, or an error of kind `.closed`.
+    private func openID(_ object: String) throws -> hid_t {
+        guard id >= 0 else {
+            throw error(.closed, object, "use file", "the file was closed")
+        }
+        return id
+    }
+
+    /// Turns a negative HDF5 return code into an `HDF5Error` for this file.
+    @discardableResult
+    private func check<Code: BinaryInteger>(_ code: Code, _ operation: String, _ function: String,
+                                            _ object: String) throws -> Code {
+        if code < 0 {
+            throw Self.libraryError(path, object, operation, function)
+        }
+        return code
+    }
+
+    /// An error of kind `.library` carrying HDF5's own message.
+    private static func libraryError(_ file: String, _ object: String, _ operation: String,
+                                     _ function: String) -> HDF5Error {
+        HDF5Error(kind: .library, filePath: file, objectPath: object, operation: operation,
+                  function: function, detail: takeErrorDetail())
+    }
+
+    /// An error found by a check in Swift rather than by the library.
+    private func error(_ kind: HDF5Error.Kind, _ object: String, _ operation: String,
+                       _ detail: String) -> HDF5Error {
+        HDF5Error(kind: kind, filePath: path, objectPath: object, operation: operation, detail: detail)
+    }
+
+    /// Whether every link along `path` exists. H5Lexists fails rather than
+    /// answering when a parent is missing, so each prefix is tested in turn.
+    private func linkExists(_ file: hid_t, _ path: String) -> Bool {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if H5Lexists(file, prefix, chdf5_p_default()) <= 0 {
+                _ = H5Eclear2(chdf5_e_default())
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Whether the existing object at `path` is a group or a dataset.
+    private func objectKind(_ file: hid_t, _ path: String) throws -> HDF5ObjectKind {
+        let object = H5Oopen(file, path, chdf5_p_default())
+        if object < 0 {
+            // A dangling soft or external link: there, but not openable.
+            _ = H5Eclear2(chdf5_e_default())
+            return .other
+        }
+        defer { _ = H5Oclose(object) }
+        switch H5Iget_type(object) {
+        case H5I_GROUP: return .group
+        case H5I_DATASET: return .dataset
+        default: return .other
+        }
+    }
+
+    /// Throws `.notFound` or `.wrongType` unless a `kind` object is at `path`.
+    private func requireKind(_ kind: HDF5ObjectKind, _ file: hid_t, _ path: String, _ operation: String) throws {
+        guard linkExists(file, path) else {
+            throw error(.notFound, path, operation, "no such \(kind)")
+        }
+        let found = try objectKind(file, path)
+        guard found == kind else {
+            throw error(.wrongType, path, operation, "it is a \(found), not a \(kind)")
+        }
+    }
+
+    /// Opens the dataset at `path` after checking it exists and is a dataset.
+    private func openDataset(_ path: String, _ operation: String) throws -> hid_t {
+        let file = try openID(path)
+        try requireKind(.dataset, file, path, operation)
+        return try check(H5Dopen2(file, path, chdf5_p_default()), operation, "H5Dopen2", path)
+    }
+
+    /// The dimensions of an open dataset.
+    private func shapeOf(dataset: hid_t, _ path: String, _ operation: String) throws -> [Int] {
+        let space = try check(H5Dget_space(dataset), operation, "H5Dget_space", path)
+        defer { _ = H5Sclose(space) }
+        let rank = try check(H5Sget_simple_extent_ndims(space), operation, "H5Sget_simple_extent_ndims", path)
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        if rank > 0 {
+            try check(H5Sget_simple_extent_dims(space, &dims, nil), operation, "H5Sget_simple_extent_dims", path)
+        }
+        return dims.map { Int($0) }
+    }
+
+    /// A scalar dataspace for an empty shape, otherwise a simple one.
+    private func dataspace(shape: [Int], _ object: String) throws -> hid_t {
+        if shape.isEmpty {
+            return try check(H5Screate(H5S_SCALAR), "make dataspace", "H5Screate", object)
+        }
+        let dims = shape.map { hsize_t($0) }
+        return try check(H5Screate_simple(Int32(dims.count), dims, nil), "make dataspace", "H5Screate_simple",
+                         object)
+    }
+
+    /// A link-creation list that creates missing parent groups.
+    private func intermediateGroupsList(_ object: String) throws -> hid_t {
+        let links = try check(H5Pcreate(chdf5_p_link_create()), "make link list", "H5Pcreate", object)
+        if H5Pset_create_intermediate_group(links, 1) < 0 {
+            let failure = Self.libraryError(path, object, "make link list", "H5Pset_create_intermediate_group")
+            _ = H5Pclose(links)
+            throw failure
+        }
+        return links
+    }
+
+    /// The string type h5py reads as `str`: variable length, UTF-8.
+    private func utf8StringType(_ path: String, _ name: String) throws -> hid_t {
+        let object = attributePath(path, name)
+        let type = try check(H5Tcopy(chdf5_c_s1()), "set attribute", "H5Tcopy", object)
+        if H5Tset_size(type, chdf5_variable()) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0 {
+            let failure = Self.libraryError(path, object, "set attribute", "H5Tset_size/H5Tset_cset")
+            _ = H5Tclose(type)
+            throw failure
+        }
+        return type
+    }
+
+    /// Creates (or replaces) attribute `name` on the object at `path` and
+    /// writes `data`, laid out as `type` over `space`.
+    private func writeAttribute(_ name: String, on path: String, type: hid_t, space: hid_t,
+                                data: UnsafeRawPointer) throws {
+        let object = attributePath(path, name)
+        let file = try openID(object)
+        guard linkExists(file, path) else {
+            throw error(.notFound, path, "set attribute \(name)", "no such object")
+        }
+        if try check(H5Aexists_by_name(file, path, name, chdf5_p_default()), "set attribute",
+                     "H5Aexists_by_name", object) > 0 {
+            try check(H5Adelete_by_name(file, path, name, chdf5_p_default()), "replace attribute",
+                      "H5Adelete_by_name", object)
+        }
+        let attribute = try check(
+            H5Acreate_by_name(file, path, name, type, space, chdf5_p_default(), chdf5_p_default(),
+                              chdf5_p_default()),
+            "create attribute", "H5Acreate_by_name", object)
+        defer { _ = H5Aclose(attribute) }
+        try check(H5Awrite(attribute, type, data), "write attribute", "H5Awrite", object)
+    }
+
+    /// Opens attribute `name` on the object at `path`, or throws `.notFound`.
+    private func openAttribute(_ name: String, on path: String) throws -> hid_t {
+        let object = attributePath(path, name)
+        let file = try openID(object)
+        guard linkExists(file, path) else {
+            throw error(.notFound, path, "read attribute \(name)", "no such object")
+        }
+        guard try check(H5Aexists_by_name(file, path, name, chdf5_p_default()), "read attribute",
+                        "H5Aexists_by_name", object) > 0 else {
+            throw error(.notFound, object, "read attribute", "no such attribute")
+        }
+        return try check(H5Aopen_by_name(file, path, name, chdf5_p_default(), chdf5_p_default()),
+                         "read attribute", "H5Aopen_by_name", object)
+    }
+
+    /// Throws `.wrongShape` unless the attribute holds exactly one value.
+    private func requireSingleValue(_ attribute: hid_t, _ object: String) throws {
+        let space = try check(H5Aget_space(attribute), "read attribute", "H5Aget_space", object)
+        defer { _ = H5Sclose(space) }
+        let count = try check(H5Sget_simple_extent_npoints(space), "read attribute",
+                              "H5Sget_simple_extent_npoints", object)
+        guard count == 1 else {
+            throw error(.wrongShape, object, "read attribute", "it holds \(count) values, expected 1")
+        }
+    }
+
+    /// Throws `.wrongType` unless the dataset's stored type is `expected`.
+    private func requireElementType(_ expected: HDF5ElementType, dataset: hid_t, _ object: String) throws {
+        let stored = try check(H5Dget_type(dataset), "read dataset", "H5Dget_type", object)
+        defer { _ = H5Tclose(stored) }
+        let found = describe(type: stored)
+        guard found == expected.rawValue else {
+            throw error(.wrongType, object, "read dataset", "it holds \(found), expected \(expected.rawValue)")
+        }
+    }
+
+    /// Throws `.wrongType` unless the attribute's stored type is `expected`.
+    private func requireElementType(_ expected: HDF5ElementType, attribute: hid_t, _ object: String) throws {
+        let stored = try check(H5Aget_type(attribute), "read attribute", "H5Aget_type", object)
+        defer { _ = H5Tclose(stored) }
+        let found = describe(type: stored)
+        guard found == expected.rawValue else {
+            throw error(.wrongType, object, "read attribute", "it holds \(found), expected \(expected.rawValue)")
+        }
+    }
+}
+
+/// A stored type in words, spelled like `HDF5ElementType`'s raw values for
+/// the numeric types so that a match is a string comparison.
+private func describe(type: hid_t) -> String {
+    let bits = H5Tget_size(type) * 8
+    switch H5Tget_class(type) {
+    case H5T_FLOAT: return "float\(bits)"
+    case H5T_INTEGER: return (H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + "\(bits)"
+    case H5T_STRING: return H5Tis_variable_str(type) > 0 ? "a variable-length string" : "a fixed-length string"
+    case H5T_COMPOUND: return "a compound type"
+    case H5T_ARRAY: return "an array type"
+    case H5T_ENUM: return "an enum type"
+    default: return "an unsupported type"
+    }
+}
+
+/// `path` with exactly one leading slash and no empty components, so
+/// "optimizer//m/" and "/optimizer/m" name the same object.
+private func normalized(_ path: String) -> String {
+    "/" + path.split(separator: "/").joined(separator: "/")
+}
+
+/// `name` inside the group `group`.
+private func joined(_ group: String, _ name: String) -> String {
+    group == "/" ? "/" + name : group + "/" + name
+}
+
+/// How errors name an attribute: object path, '@', attribute name.
+private func attributePath(_ path: String, _ name: String) -> String {
+    path + "@" + name
+}

@@ -1,0 +1,149 @@
+/// A group of processes that exchange data: for data-parallel training, the
+/// world of every rank that mpirun started.
+///
+/// Each rank computes gradients on its own shard, `allreduceSum` adds them up
+/// (one call, or a few buckets with `startAllreduceSum`, over the contiguous
+/// gradient buffer), and `broadcast` makes every rank start from rank 0's
+/// parameters. Run without mpirun, the world is this process alone (size 1)
+/// and every collective is a copy, so the same training code runs either way.
+///
+/// All calls are collective: every rank must make the same calls in the
+/// same order, or the program hangs.
+public struct Communicator: Sendable {
+    /// This process's index, 0 ..< size.
+    public let rank: Int
+    /// How many processes take part.
+    public let size: Int
+    /// Whether MPI granted MPI_THREAD_MULTIPLE, so that several threads may
+    /// call MPI at once (requested always; granted by this machine's OpenMPI).
+    public let supportsConcurrentCalls: Bool
+    /// Whether this is rank 0, the one that logs and writes checkpoints.
+    public var isRoot: Bool { rank == 0 }
+
+    private let handle: CommunicatorHandle
+
+    /// The world communicator. The first call in the process initialises MPI
+    /// (MPI_Init_thread with MPI_THREAD_MULTIPLE, errors returned as codes,
+    /// MPI_Finalize registered for process exit); later calls, from any
+    /// thread, return the same world. Throws if MPI was already finalized.
+    public static func world() throws -> Communicator {
+        let info = try MPIRuntime.initializeWorld()
+        return Communicator(rank: info.rank, size: info.size, supportsConcurrentCalls: info.threadMultiple,
+                            handle: .world)
+    }
+
+    /// Whether this process was started by mpirun (OMPI_COMM_WORLD_SIZE or
+    /// PMIX_RANK set), read before MPI was initialised because a singleton
+    /// initialisation sets PMIX_RANK itself.
+    public static var isUnderMPIRun: Bool {
+        MPIRuntime.launchedByMPIRun
+    }
+
+    private init(rank: Int, size: Int, supportsConcurrentCalls: Bool, handle: CommunicatorHandle) {
+        self.rank = rank
+        self.size = size
+        self.supportsConcurrentCalls = supportsConcurrentCalls
+        self.handle = handle
+    }
+
+    // MARK: Synchronisation
+
+    /// Waits until every rank has called `barrier()`.
+    public func barrier() throws {
+        try MPI.barrier(handle)
+    }
+
+    /// Ends every rank at once with `errorCode`; for a rank that finds an
+    /// error the others cannot know about (they would wait forever).
+    public func abort(errorCode: Int32 = 1) -> Never {
+        MPI.abort(handle, code: errorCode)
+    }
+
+    // MARK: Broadcast
+
+    /// Overwrites `buffer` on every rank with its contents on `root`; every
+    /// rank must pass the same count.
+    public func broadcast<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int = 0) throws {
+        try MPI.broadcast(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+                          type: T.collectiveElementType, root: root, handle)
+    }
+
+    /// Overwrites `bytes` on every rank with its contents on `root`.
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int = 0) throws {
+        try MPI.broadcast(bytes.baseAddress, count: bytes.count, type: .uint8, root: root, handle)
+    }
+
+    /// `root`'s `values`, on every rank; other ranks' arguments are ignored
+    /// and may have any length (the length is sent first).
+    public func broadcast<T: CollectiveElement>(_ values: [T], root: Int = 0) throws -> [T] {
+        var count = Int64(values.count)
+        try withUnsafeMutablePointer(to: &count) { pointer in
+            try broadcast(UnsafeMutableBufferPointer(start: pointer, count: 1), root: root)
+        }
+        var result = rank == root ? values : [T](repeating: .zero, count: Int(count))
+        try result.withUnsafeMutableBufferPointer { try broadcast($0, root: root) }
+        return result
+    }
+
+    /// `root`'s `text`, on every rank (sent as its UTF-8 length, then bytes);
+    /// for example a run name or a configuration.
+    public func broadcast(_ text: String, root: Int = 0) throws -> String {
+        let bytes = try broadcast(Array(text.utf8), root: root)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: Allreduce
+
+    /// Replaces `buffer` on every rank with the element-wise sum over all
+    /// ranks (in place, no second buffer).
+    public func allreduceSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws {
+        guard !buffer.isEmpty else { return }
+        try MPI.allreduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+                          type: T.collectiveElementType, .sum, handle)
+    }
+
+    /// Replaces `values` on every rank with the element-wise sum over all ranks.
+    public func allreduceSum<T: CollectiveElement>(_ values: inout [T]) throws {
+        try values.withUnsafeMutableBufferPointer { try allreduceSum($0) }
+    }
+
+    /// The sum of `value` over all ranks, e.g. a loss or a correct-answer count.
+    public func allreduceSum<T: CollectiveElement>(_ value: T) throws -> T {
+        var values = [value]
+        try allreduceSum(&values)
+        return values[0]
+    }
+
+    /// Replaces `buffer` on every rank with the element-wise maximum over all ranks.
+    public func allreduceMax<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws {
+        guard !buffer.isEmpty else { return }
+        try MPI.allreduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+                          type: T.collectiveElementType, .max, handle)
+    }
+
+    /// Replaces `values` on every rank with the element-wise maximum over all ranks.
+    public func allreduceMax<T: CollectiveElement>(_ values: inout [T]) throws {
+        try values.withUnsafeMutableBufferPointer { try allreduceMax($0) }
+    }
+
+    /// The maximum of `value` over all ranks, e.g. the slowest step time.
+    public func allreduceMax<T: CollectiveElement>(_ value: T) throws -> T {
+        var values = [value]
+        try allreduceMax(&values)
+        return values[0]
+    }
+
+    /// Starts summing `buffer` in place across all ranks and returns at once,
+    /// so the reduction of one gradient bucket overlaps other work.
+    ///
+    /// `buffer` must stay allocated and untouched until the request's
+    /// `wait()` returns or `test()` answers true.
+    public func startAllreduceSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws
+        -> AllreduceRequest
+    {
+        guard !buffer.isEmpty else { return AllreduceRequest(handle: .completed) }
+        let request = try MPI.startAllreduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+                                             type: T.collectiveElementType, .sum, handle)
+        return AllreduceRequest(handle: request)
+    }
+}

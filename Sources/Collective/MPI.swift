@@ -1,0 +1,233 @@
+import CMPI
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The only file in Collective that talks to the MPI C library: process-wide
+// initialisation and finalisation, and thin wrappers that turn every MPI
+// return code into a thrown `MPIError`. Communicator and AllreduceRequest
+// are written in plain Swift on top of these.
+
+// MARK: Initialisation
+
+/// What is known about this process's MPI world once it is initialised.
+struct WorldInfo: Sendable {
+    var rank: Int
+    var size: Int
+    /// Whether MPI granted MPI_THREAD_MULTIPLE.
+    var threadMultiple: Bool
+}
+
+/// Process-wide MPI state, guarded by `runtime`.
+private struct RuntimeState {
+    /// Set once MPI is initialised and the world communicator configured.
+    var world: WorldInfo?
+    /// The launcher environment as it was before MPI_Init: a singleton init
+    /// adds PMIX_RANK to the environment, which would otherwise make every
+    /// process look as if mpirun had started it.
+    var launchedByMPIRun: Bool?
+}
+
+/// MPI_Init may run only once per process and never after MPI_Finalize, and
+/// tests call `Communicator.world()` concurrently, so initialisation happens
+/// behind this lock.
+private let runtime = Mutex(RuntimeState())
+
+/// A communicator handle. `@unchecked Sendable` because an MPI_Comm is an
+/// immutable reference to a library object that MPI_THREAD_MULTIPLE lets
+/// any thread use, and the world communicator lives until MPI_Finalize.
+struct CommunicatorHandle: @unchecked Sendable {
+    fileprivate let raw: MPI_Comm
+
+    /// MPI_COMM_WORLD: every process that mpirun started.
+    static var world: CommunicatorHandle { CommunicatorHandle(raw: cmpi_comm_world()) }
+}
+
+/// Whether the environment names an MPI launcher (mpirun sets
+/// OMPI_COMM_WORLD_SIZE; PMIx-based launchers set PMIX_RANK).
+private func environmentNamesLauncher() -> Bool {
+    if let ess = getenv("OMPI_MCA_ess"), String(cString: ess) == "singleton" {
+        return false
+    }
+    return getenv("OMPI_COMM_WORLD_SIZE") != nil || getenv("PMIX_RANK") != nil
+}
+
+enum MPIRuntime {
+    /// Whether this process was started by mpirun (or another MPI launcher),
+    /// judged from the environment before this module initialised MPI.
+    static var launchedByMPIRun: Bool {
+        runtime.withLock { state in
+            state.launchedByMPIRun ?? environmentNamesLauncher()
+        }
+    }
+
+    /// Initialises MPI once (requesting MPI_THREAD_MULTIPLE), makes the
+    /// world communicator return error codes instead of aborting, and
+    /// registers MPI_Finalize to run at process exit if it initialised MPI.
+    static func initializeWorld() throws -> WorldInfo {
+        try runtime.withLock { state in
+            if let world = state.world {
+                return world
+            }
+            var flag: Int32 = 0
+            try check(MPI_Finalized(&flag), "MPI_Finalized")
+            if flag != 0 {
+                throw MPIError(function: "MPI_Init_thread", code: nil,
+                               message: "MPI was already finalized; it cannot be initialized again in this process")
+            }
+            try check(MPI_Initialized(&flag), "MPI_Initialized")
+            var provided: Int32 = 0
+            if flag == 0 {
+                state.launchedByMPIRun = environmentNamesLauncher()
+                // Errors here abort (the default handler is not replaced yet).
+                try check(MPI_Init_thread(nil, nil, cmpi_thread_multiple(), &provided), "MPI_Init_thread")
+                // Only the initialiser finalises; a closure without captures
+                // is a C function pointer.
+                atexit { finalizeAtExit() }
+            } else {
+                try check(MPI_Query_thread(&provided), "MPI_Query_thread")
+            }
+            let world = cmpi_comm_world()
+            try check(MPI_Comm_set_errhandler(world, cmpi_errors_return()), "MPI_Comm_set_errhandler")
+            var rank: Int32 = 0
+            var size: Int32 = 0
+            try check(MPI_Comm_rank(world, &rank), "MPI_Comm_rank")
+            try check(MPI_Comm_size(world, &size), "MPI_Comm_size")
+            let info = WorldInfo(rank: Int(rank), size: Int(size),
+                                 threadMultiple: provided >= cmpi_thread_multiple())
+            state.world = info
+            return info
+        }
+    }
+}
+
+/// Finalises MPI at exit unless something already did. Takes no lock: at
+/// exit another thread may hold one forever.
+private func finalizeAtExit() {
+    var finalized: Int32 = 0
+    if MPI_Finalized(&finalized) == cmpi_success(), finalized == 0 {
+        _ = MPI_Finalize()
+    }
+}
+
+// MARK: Error codes
+
+/// Turns an MPI return code into an `MPIError` carrying MPI_Error_string's text.
+private func check(_ code: Int32, _ function: String) throws {
+    guard code != cmpi_success() else { return }
+    var text = [CChar](repeating: 0, count: Int(cmpi_max_error_string()) + 1)
+    var length: Int32 = 0
+    let message: String
+    if MPI_Error_string(code, &text, &length) == cmpi_success() {
+        message = String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    } else {
+        message = "unknown MPI error"
+    }
+    throw MPIError(function: function, code: code, message: message)
+}
+
+/// MPI counts are 32-bit; larger buffers must be split into buckets.
+private func mpiCount(_ count: Int, _ function: String) throws -> Int32 {
+    guard let count = Int32(exactly: count) else {
+        throw MPIError(function: function, code: nil,
+                       message: "\(count) elements exceed MPI's 32-bit count; split the buffer into buckets")
+    }
+    return count
+}
+
+// MARK: Datatypes and operations
+
+extension CollectiveElementType {
+    /// The MPI datatype for this element type.
+    fileprivate var datatype: MPI_Datatype {
+        switch self {
+        case .float32: cmpi_float()
+        case .float64: cmpi_double()
+        case .int32: cmpi_int32()
+        case .int64: cmpi_int64()
+        case .uint8: cmpi_uint8()
+        case .uint64: cmpi_uint64()
+        }
+    }
+}
+
+/// The reductions this module offers.
+enum Reduction {
+    case sum, max
+
+    fileprivate var op: MPI_Op {
+        switch self {
+        case .sum: cmpi_sum()
+        case .max: cmpi_max()
+        }
+    }
+}
+
+/// An outstanding non-blocking operation. MPI_Request is a pointer that MPI
+/// sets to MPI_REQUEST_NULL once the operation completes.
+struct RequestHandle {
+    fileprivate var raw: MPI_Request?
+
+    /// A request that is already complete.
+    static var completed: RequestHandle { RequestHandle(raw: cmpi_request_null()) }
+
+    /// Whether MPI has released the request (it completed and was waited for).
+    var isNull: Bool { raw == cmpi_request_null() }
+}
+
+// MARK: Calls
+
+/// Thin throwing wrappers over the MPI calls the module uses.
+enum MPI {
+    static func barrier(_ comm: CommunicatorHandle) throws {
+        try check(MPI_Barrier(comm.raw), "MPI_Barrier")
+    }
+
+    /// Broadcasts `count` elements of `type` at `buffer` from `root`.
+    static func broadcast(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
+                          root: Int, _ comm: CommunicatorHandle) throws {
+        let count = try mpiCount(count, "MPI_Bcast")
+        try check(MPI_Bcast(buffer, count, type.datatype, Int32(clamping: root), comm.raw), "MPI_Bcast")
+    }
+
+    /// Reduces `count` elements at `buffer` in place across all ranks.
+    static func allreduce(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
+                          _ reduction: Reduction, _ comm: CommunicatorHandle) throws {
+        let count = try mpiCount(count, "MPI_Allreduce")
+        try check(MPI_Allreduce(cmpi_in_place(), buffer, count, type.datatype, reduction.op, comm.raw),
+                  "MPI_Allreduce")
+    }
+
+    /// Starts an in-place reduction; `buffer` must stay valid until it completes.
+    static func startAllreduce(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
+                               _ reduction: Reduction, _ comm: CommunicatorHandle) throws -> RequestHandle {
+        let count = try mpiCount(count, "MPI_Iallreduce")
+        var request = cmpi_request_null()
+        try check(MPI_Iallreduce(cmpi_in_place(), buffer, count, type.datatype, reduction.op, comm.raw, &request),
+                  "MPI_Iallreduce")
+        return RequestHandle(raw: request)
+    }
+
+    /// Blocks until the request completes.
+    static func wait(_ request: inout RequestHandle) throws {
+        try check(MPI_Wait(&request.raw, cmpi_status_ignore()), "MPI_Wait")
+    }
+
+    /// Whether the request has completed, without blocking.
+    static func test(_ request: inout RequestHandle) throws -> Bool {
+        var flag: Int32 = 0
+        try check(MPI_Test(&request.raw, &flag, cmpi_status_ignore()), "MPI_Test")
+        return flag != 0
+    }
+
+    /// Ends every process in the communicator with `code`.
+    static func abort(_ comm: CommunicatorHandle, code: Int32) -> Never {
+        _ = MPI_Abort(comm.raw, code)
+        // MPI_Abort does not return; if a broken library does, still stop.
+        exit(code)
+    }
+}
