@@ -81,10 +81,8 @@ extension Tensor {
         for (step, t) in order.reversed().enumerated() {
             let node = t.node!
             if let g = t.grad { node.backward(g) }
-            if !retainGraph {
-                t.node = nil
-                t.grad = nil  // intermediate gradients are not kept (as in PyTorch)
-            }
+            t.grad = nil  // intermediate gradients are not kept (as in PyTorch)
+            if !retainGraph { t.node = nil }
             if let onLeafGradientReady { for leaf in readyAt[step] { onLeafGradientReady(leaf) } }
         }
     }

@@ -28,7 +28,8 @@ extension Tensor {
         }
         let out = Tensor(scalar: Float(total / Double(n)))
         return out.recorded([logits]) { g in
-            let pp = probabilities.base  // capture the storage, not a pointer into it
+            // Read through `probabilities` so the closure keeps the softmax alive.
+            let pp = probabilities.base
             let gx = logits.gradData(), scale = g.data[0] / Float(n)
             for i in 0..<n {
                 let prob = pp + i * c, dst = gx + i * c

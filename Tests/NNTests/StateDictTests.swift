@@ -1,0 +1,89 @@
+import NN
+import Testing
+import TensorCore
+
+// stateDict / loadStateDict: round trip and PyTorch-style error reports.
+
+private func makeModel(seed: UInt64) -> Sequential {
+    var generator = RandomGenerator(seed: seed)
+    return Sequential(Linear(3, 4, generator: &generator), ReLU(), Linear(4, 2, generator: &generator))
+}
+
+private func values(_ model: any Module) -> [[Float]] { model.parameters().map(\.scalars) }
+
+@Test func stateDictListsCopiesByName() {
+    let model = makeModel(seed: 30)
+    let state = model.stateDict()
+    #expect(state.map(\.name) == ["0.weight", "0.bias", "2.weight", "2.bias"])
+    #expect(state.map(\.tensor.scalars) == values(model))
+    // Copies: changing the model afterwards does not change the state.
+    let before = state[0].tensor.scalars
+    model.parameters()[0].data[0] += 1
+    #expect(state[0].tensor.scalars == before)
+}
+
+@Test func roundTripIntoAnotherModel() throws {
+    let source = makeModel(seed: 31)
+    let target = makeModel(seed: 32)
+    #expect(values(source) != values(target))
+    let report = try target.loadStateDict(Dictionary(uniqueKeysWithValues: source.stateDict().map { ($0.name, $0.tensor) }))
+    #expect(report.isEmpty)
+    #expect(values(target) == values(source))
+    let x = Tensor(shape: [2, 3], values: [1, -2, 0.5, 3, 0, -1])
+    #expect(target(x).scalars == source(x).scalars)
+}
+
+@Test func missingKeysThrowWhenStrict() throws {
+    let source = makeModel(seed: 33)
+    let target = makeModel(seed: 34)
+    let original = values(target)
+    var state = Dictionary(uniqueKeysWithValues: source.stateDict().map { ($0.name, $0.tensor) })
+    state["2.bias"] = nil
+
+    let error = #expect(throws: StateDictError.self) { try target.loadStateDict(state) }
+    #expect(error?.missingKeys == ["2.bias"])
+    #expect(error?.unexpectedKeys == [])
+    #expect(error?.description.contains("missing keys: 2.bias") == true)
+    #expect(values(target) == original)  // strict failure copies nothing
+
+    let report = try target.loadStateDict(state, strict: false)
+    #expect(report.missingKeys == ["2.bias"])
+    #expect(!report.isEmpty)
+    let loaded = values(target)
+    #expect(Array(loaded[0..<3]) == Array(values(source)[0..<3]))
+    #expect(loaded[3] == original[3])  // the missing one is left as it was
+}
+
+@Test func unexpectedKeysThrowWhenStrict() throws {
+    let source = makeModel(seed: 35)
+    let target = makeModel(seed: 36)
+    var state = Dictionary(uniqueKeysWithValues: source.stateDict().map { ($0.name, $0.tensor) })
+    state["4.weight"] = Tensor.zeros([1])
+    state["extra"] = Tensor.zeros([2])
+
+    let error = #expect(throws: StateDictError.self) { try target.loadStateDict(state) }
+    #expect(error?.unexpectedKeys == ["4.weight", "extra"])
+    #expect(error?.missingKeys == [])
+
+    let report = try target.loadStateDict(state, strict: false)
+    #expect(report.unexpectedKeys == ["4.weight", "extra"])
+    #expect(values(target) == values(source))
+}
+
+@Test func shapeMismatchAlwaysThrowsAndCopiesNothing() {
+    let source = makeModel(seed: 37)
+    let target = makeModel(seed: 38)
+    let original = values(target)
+    var state = Dictionary(uniqueKeysWithValues: source.stateDict().map { ($0.name, $0.tensor) })
+    state["0.weight"] = Tensor.zeros([3, 4])  // transposed shape
+
+    for strict in [true, false] {
+        let error = #expect(throws: StateDictError.self) { try target.loadStateDict(state, strict: strict) }
+        #expect(error?.shapeMismatches.count == 1)
+        #expect(error?.shapeMismatches.first?.name == "0.weight")
+        #expect(error?.shapeMismatches.first?.expected == [4, 3])
+        #expect(error?.shapeMismatches.first?.found == [3, 4])
+        #expect(error?.description.contains("size mismatch for 0.weight") == true)
+        #expect(values(target) == original)
+    }
+}
