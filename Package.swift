@@ -28,10 +28,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
 
+        // MARK: Our own C kernels (loops that must vectorise)
+        .target(name: "CKernels"),
+
         // MARK: Libraries (dependencies point one way: TensorCore <- everything)
-        .target(name: "TensorCore", dependencies: ["CBLAS"]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "NN", dependencies: ["TensorCore"]),
-        .target(name: "Optim", dependencies: ["TensorCore", "NN"]),
+        .target(name: "Optim", dependencies: ["TensorCore", "NN", "CKernels"]),
         .target(name: "DataLoading", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "Collective", dependencies: ["CMPI"]),
         .target(name: "Checkpoint", dependencies: ["CHDF5"]),

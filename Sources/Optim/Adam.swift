@@ -1,3 +1,4 @@
+import CKernels
 import NN
 import TensorCore
 
@@ -58,18 +59,8 @@ public final class Adam: Optimizer {
         let bc1 = 1 - _pow(Double(beta1), t), bc2 = 1 - _pow(Double(beta2), t)
         let stepSize = Float(Double(learningRate) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
-        let p = parameters.values.base, grad = parameters.gradients.base
-        let m = firstMoment.base, v = secondMoment.base
-        let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
-        let oneMinusB1 = 1 - b1, oneMinusB2 = 1 - b2
-        for i in 0..<parameters.count {
-            var g = grad[i]
-            if wd != 0 { g += wd * p[i] }
-            m[i] += oneMinusB1 * (g - m[i])
-            v[i] = v[i] * b2 + oneMinusB2 * g * g
-            let denom = v[i].squareRoot() / bc2Sqrt + eps
-            p[i] -= stepSize * (m[i] / denom)
-        }
+        ck_adam_step(parameters.values.base, parameters.gradients.base, firstMoment.base, secondMoment.base,
+                     parameters.count, beta1, beta2, epsilon, weightDecay, stepSize, bc2Sqrt)
     }
 }
 

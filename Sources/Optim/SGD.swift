@@ -1,3 +1,4 @@
+import CKernels
 import NN
 import TensorCore
 
@@ -46,18 +47,9 @@ public final class SGD: Optimizer {
     public func stateBuffer(_ name: String) -> Storage? { name == "momentum_buffer" && momentum != 0 ? momentumBuffer : nil }
 
     public func step() {
-        let p = parameters.values.base, grad = parameters.gradients.base, buf = momentumBuffer.base
-        let (lr, mu, damp, wd) = (learningRate, momentum, dampening, weightDecay)
-        let first = stepCount == 0
-        for i in 0..<parameters.count {
-            var g = grad[i]
-            if wd != 0 { g += wd * p[i] }
-            if mu != 0 {
-                buf[i] = first ? g : mu * buf[i] + (1 - damp) * g
-                g = nesterov ? g + mu * buf[i] : buf[i]
-            }
-            p[i] -= lr * g
-        }
+        ck_sgd_step(parameters.values.base, parameters.gradients.base, momentum != 0 ? momentumBuffer.base : nil,
+                    parameters.count, learningRate, momentum, dampening, nesterov ? 1 : 0, weightDecay,
+                    stepCount == 0 ? 1 : 0)
         stepCount += 1
     }
 }

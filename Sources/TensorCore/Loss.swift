@@ -1,3 +1,5 @@
+import CKernels
+
 /// Loss kernels with mean reduction, fused forward and backward, matching
 /// PyTorch's definitions (`NN` exposes them under their course names).
 extension Tensor {
@@ -44,19 +46,12 @@ extension Tensor {
     public static func binaryCrossEntropy(predicted p: Tensor, expected t: Tensor) -> Tensor {
         precondition(p.shape == t.shape, "binaryCrossEntropy: predicted \(p.shape) and expected \(t.shape) differ")
         let pp = p.data, pt = t.data, n = p.count
-        var total: Double = 0
-        for i in 0..<n {
-            let logP = max(flog(pp[i]), -100), log1mP = max(flog(1 - pp[i]), -100)
-            total -= Double(pt[i] * logP + (1 - pt[i]) * log1mP)
-        }
+        let total = ck_bce_sum(pp, pt, n)
         let out = Tensor(scalar: Float(total / Double(n)))
         return out.recorded([p, t]) { g in
             let scale = g.data[0] / Float(n)
             // PyTorch's rule: (p - t) / max(p (1 - p), 1e-12).
-            if p.requiresGrad {
-                let gp = p.gradData()
-                for i in 0..<n { gp[i] += scale * (pp[i] - pt[i]) / max((1 - pp[i]) * pp[i], 1e-12) }
-            }
+            if p.requiresGrad { ck_bce_backward(pp, pt, p.gradData(), n, scale) }
             if t.requiresGrad {
                 let gt = t.gradData()
                 for i in 0..<n { gt[i] += scale * (max(flog(1 - pp[i]), -100) - max(flog(pp[i]), -100)) }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Elementwise unary ops: neg, exp, log, pow, relu, sigmoid, tanh.
 extension Tensor {
     /// Applies `f` to every element and records `dOut/dx = derivative(x, y)`.
@@ -43,15 +45,10 @@ extension Tensor {
     }
 
     /// 1 / (1 + e^-x), computed without overflow for large |x|. Written out
-    /// for speed like `relu`.
+    /// in C (CKernels) so its exp vectorises.
     public func sigmoid() -> Tensor {
         let out = Tensor.uninitialized(shape)
-        let px = data, py = out.data
-        for i in 0..<count {
-            let x = px[i]
-            let e = fexp(-abs(x))
-            py[i] = x >= 0 ? 1 / (1 + e) : e / (1 + e)
-        }
+        ck_sigmoid_forward(data, out.data, count)
         let outStorage = out.storage
         return out.recorded([self]) { [self] g in
             let gx = self.gradData(), pg = g.data, py = outStorage.base
