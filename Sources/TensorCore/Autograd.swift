@@ -64,19 +64,20 @@ extension Tensor {
         }
 
         let order = topologicalOrder()  // inputs before outputs
-        // For each leaf, the position (in the reverse walk) of its last consumer.
-        var lastUse: [ObjectIdentifier: Int] = [:]
-        var leaves: [ObjectIdentifier: Tensor] = [:]
+        // For each leaf, the position (in the reverse walk) of its last
+        // consumer. Leaves are kept in the order the walk meets them, so every
+        // rank of a data-parallel job reports them in the same order.
+        var readyAt: [[Tensor]] = Array(repeating: [], count: order.count)
         if onLeafGradientReady != nil {
+            var lastUse: [ObjectIdentifier: Int] = [:]
+            var leaves: [Tensor] = []
             for (step, t) in order.reversed().enumerated() {
                 for input in t.node!.inputs where input.node == nil && input.requiresGrad {
-                    lastUse[ObjectIdentifier(input)] = step
-                    leaves[ObjectIdentifier(input)] = input
+                    if lastUse.updateValue(step, forKey: ObjectIdentifier(input)) == nil { leaves.append(input) }
                 }
             }
+            for leaf in leaves { readyAt[lastUse[ObjectIdentifier(leaf)]!].append(leaf) }
         }
-        var readyAt: [[Tensor]] = Array(repeating: [], count: order.count)
-        for (id, step) in lastUse { readyAt[step].append(leaves[id]!) }
 
         for (step, t) in order.reversed().enumerated() {
             let node = t.node!

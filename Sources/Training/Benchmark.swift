@@ -1,3 +1,4 @@
+import Collective
 import DataLoading
 import Foundation
 import NN
@@ -5,88 +6,119 @@ import Optim
 import TensorCore
 
 /// Throughput measurements for `trainer bench`: full training steps (forward,
-/// loss, backward, Adam step) on real Fashion-MNIST batches, and raw sgemm.
+/// loss, backward, gradient allreduce across ranks under mpirun, Adam step)
+/// on real Fashion-MNIST batches, and raw sgemm.
 public enum Benchmark {
     /// One benchmark figure, printed as a JSON line.
     public struct Result: Sendable {
         public var workload: String
         public var batch: Int
         public var threads: Int
+        public var worldSize = 1
         public var samplesPerSecond: Double?
         public var gflops: Double?
         public var stepMilliseconds: Double?
+        /// Per step, time spent waiting for the gradient allreduce.
+        public var allreduceWaitMilliseconds: Double?
+        /// One blocking MPI_Allreduce of the same number of bytes.
+        public var rawAllreduceMilliseconds: Double?
+        public var gradientBytes: Int?
 
         public var json: String {
             var r = JSONRecord()
             r.add("workload", workload)
             r.add("batch", batch)
             r.add("threads", threads)
+            r.add("np", worldSize)
             if let samplesPerSecond { r.add("samples_per_s", samplesPerSecond.rounded()) }
-            if let stepMilliseconds { r.add("step_ms", (stepMilliseconds * 1000).rounded() / 1000) }
+            if let stepMilliseconds { r.add("step_ms", rounded(stepMilliseconds)) }
+            if let allreduceWaitMilliseconds { r.add("allreduce_wait_ms", rounded(allreduceWaitMilliseconds)) }
+            if let rawAllreduceMilliseconds { r.add("raw_allreduce_ms", rounded(rawAllreduceMilliseconds)) }
+            if let gradientBytes { r.add("gradient_bytes", gradientBytes) }
             if let gflops { r.add("gflops", (gflops * 10).rounded() / 10) }
             return r.text
         }
+
+        private func rounded(_ ms: Double) -> Double { (ms * 1000).rounded() / 1000 }
     }
 
     /// The workloads `trainer bench` knows.
     public static let workloads = ["mlp", "ae", "sgemm"]
 
-    /// Times `workload` for about `seconds` (or exactly `steps` steps, for
-    /// instruction-count profiling) after a warm-up.
-    public static func run(_ workload: String, batchSize: Int, threads: Int, seconds: Double, steps maxSteps: Int? = nil,
-                           data: DatasetSplits) throws -> Result {
-        BLAS.setThreads(threads)
-        var generator = RandomGenerator(seed: 0)
-        let model: any Module
-        let task: Task
+    /// The model and task of a training workload.
+    static func model(for workload: String, generator: inout RandomGenerator) throws -> (any Module, Task) {
         switch workload {
-        case "sgemm":
-            return sgemm(size: 512, threads: threads, seconds: seconds)
         case "mlp":
-            model = Sequential(Flatten(), Linear(784, 128, generator: &generator), ReLU(),
-                               Linear(128, 10, generator: &generator))
-            task = .classify
+            return (Sequential(Flatten(), Linear(784, 128, generator: &generator), ReLU(),
+                               Linear(128, 10, generator: &generator)), .classify)
         case "ae":
-            model = Sequential(Flatten(), Linear(784, 64, generator: &generator), ReLU(),
-                               Linear(64, 784, generator: &generator), Sigmoid())
-            task = .reconstruct
+            return (Sequential(Flatten(), Linear(784, 64, generator: &generator), ReLU(),
+                               Linear(64, 784, generator: &generator), Sigmoid()), .reconstruct)
         default:
             throw TrainingError.invalidOption("--workload", "unknown workload '\(workload)'; known: \(workloads.joined(separator: ", "))")
         }
+    }
+
+    /// Times `workload` for about `seconds` (or exactly `steps` steps, for
+    /// instruction-count profiling) after a warm-up. Under mpirun every rank
+    /// runs the same number of steps (rank 0 decides) on its shard of the
+    /// global batch, and the figures are global.
+    public static func run(_ workload: String, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
+                           data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1) throws -> Result {
+        BLAS.setThreads(threads)
+        if workload == "sgemm" { return sgemm(size: 512, threads: threads, seconds: seconds) }
+        var generator = RandomGenerator(seed: 0)
+        let (model, task) = try model(for: workload, generator: &generator)
         let parameters = ParameterSet(model)
-        let optimizer = Adam(parameters)
-        let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize,
-                                                  seed: 0, shuffle: true, dropLast: true)
+        let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
+        let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), task: task,
+                                communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576))
+        let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize, rank: rank,
+                                                  worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)
         let loader = DataLoader(dataset: data.train, sampler: sampler)
-        func step(_ batch: Batch) {
-            parameters.zeroGrad()
-            let input = Tensor(shape: batch.shape, values: batch.inputs)
-            let loss = taskLoss(task, output: model(input), input: input, labels: batch.labels)
-            loss.backward()
-            optimizer.step()
-        }
+        var batches = loader.batches(epoch: 0).makeIterator()
         var epoch = 0
-        var steps = 0
-        var samples = 0
-        var start = Date()
-        var warm = false
-        while true {
-            for batch in loader.batches(epoch: epoch) {
-                step(batch)
-                steps += 1
-                samples += batch.count
-                let elapsed = Date().timeIntervalSince(start)
-                if !warm && (steps >= 50 || elapsed > 0.5) {
-                    warm = true
-                    (steps, samples, start) = (0, 0, Date())
-                } else if warm && (maxSteps.map { steps >= $0 } ?? (elapsed >= seconds)) {
-                    return Result(workload: workload, batch: batchSize, threads: threads,
-                                  samplesPerSecond: Double(samples) / elapsed,
-                                  stepMilliseconds: elapsed / Double(steps) * 1000)
-                }
-            }
+        func nextBatch() -> Batch {
+            if let b = batches.next() { return b }
             epoch += 1
+            batches = loader.batches(epoch: epoch).makeIterator()
+            return batches.next()!
         }
+        func timeSteps(_ n: Int) throws -> Double {
+            let start = Date()
+            for _ in 0..<n { _ = try step(nextBatch(), position: (epoch + 1, 0)) }
+            return Date().timeIntervalSince(start)
+        }
+        let warmup = 50
+        let warmupSeconds = try timeSteps(warmup)
+        // Rank 0 decides how many steps fill `seconds`; all ranks run that many.
+        var count = [Int64(fixedSteps ?? max(20, Int(seconds / max(warmupSeconds / Double(warmup), 1e-6))))]
+        if let communicator { count = try communicator.broadcast(count, root: 0) }
+        try communicator?.barrier()
+        let waitBefore = step.allreduceWaitSeconds
+        var elapsed = try timeSteps(Int(count[0]))
+        let wait = (step.allreduceWaitSeconds - waitBefore) / Double(count[0])
+        if let communicator { elapsed = try communicator.allreduceMax(elapsed) }
+        var result = Result(workload: workload, batch: batchSize, threads: threads, worldSize: worldSize,
+                            samplesPerSecond: Double(Int(count[0]) * batchSize) / elapsed,
+                            stepMilliseconds: elapsed / Double(count[0]) * 1000)
+        if let communicator, worldSize > 1 {
+            result.allreduceWaitMilliseconds = try communicator.allreduceMax(wait) * 1000
+            result.rawAllreduceMilliseconds = try rawAllreduce(floats: parameters.count, communicator: communicator) * 1000
+            result.gradientBytes = parameters.count * MemoryLayout<Float>.stride
+        }
+        return result
+    }
+
+    /// Mean seconds of one blocking in-place MPI_Allreduce of `floats` Float32.
+    static func rawAllreduce(floats: Int, communicator: Communicator) throws -> Double {
+        let storage = Storage(count: floats)
+        for _ in 0..<10 { try communicator.allreduceSum(storage.buffer) }
+        try communicator.barrier()
+        let repetitions = 200
+        let start = Date()
+        for _ in 0..<repetitions { try communicator.allreduceSum(storage.buffer) }
+        return try communicator.allreduceMax(Date().timeIntervalSince(start) / Double(repetitions))
     }
 
     /// GFLOP/s of a size^3 single-precision matrix product.

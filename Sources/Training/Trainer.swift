@@ -1,22 +1,27 @@
+import Collective
 import DataLoading
 import Foundation
 import NN
 import Optim
 import TensorCore
 
-/// The figures of one finished epoch (one `"event":"epoch"` metrics line).
+/// The figures of one finished epoch (one `"event":"epoch"` metrics line),
+/// reduced over all ranks.
 public struct EpochRecord: Sendable {
     public var epoch: Int
     /// Optimizer steps taken so far in the run.
     public var step: Int
     public var trainLoss: Double
     public var test: EvaluationResult
+    /// Global samples (all ranks) per second.
     public var samplesPerSecond: Double
     public var seconds: Double
 }
 
-/// Trains one model: forward, loss, backward, optimizer step, per batch;
-/// evaluation, a log line and a metrics record per epoch.
+/// Trains one model, alone or as one rank of a data-parallel job: each rank
+/// takes its slice of every global batch, gradients are averaged across
+/// ranks, and every rank applies the same update, so all hold the same model.
+/// Rank 0 alone prints and writes metrics.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let model: any Module
@@ -24,16 +29,26 @@ public final class Trainer {
     public let optimizer: any Optimizer
     public let data: DatasetSplits
     public let progress: ProgressReporter
+    /// The job's communicator; nil when running alone without mpirun.
+    public let communicator: Communicator?
+    public let rank: Int
+    public let worldSize: Int
     private let metrics: MetricsLog?
     private let sampler: DistributedBatchSampler
+    private let step: TrainingStep
     /// Optimizer steps taken so far.
     public private(set) var globalStep = 0
 
     /// Builds the model from `configuration.seed`, loads the data set (or
-    /// uses `data`), and opens the metrics file.
-    public init(configuration: TrainingConfiguration, data: DatasetSplits? = nil, showProgress: Bool = true) throws {
+    /// uses `data`), makes every rank start from rank 0's parameters, and
+    /// opens the metrics file on rank 0.
+    public init(configuration: TrainingConfiguration, data: DatasetSplits? = nil,
+                communicator: Communicator? = nil, showProgress: Bool = true) throws {
         try configuration.validate()
         self.configuration = configuration
+        self.communicator = communicator
+        rank = communicator?.rank ?? 0
+        worldSize = communicator?.size ?? 1
         BLAS.setThreads(configuration.threads)
         let data = try data ?? DatasetCatalog.load(name: configuration.dataset, dataDirectory: configuration.dataDirectory)
         self.data = data
@@ -49,16 +64,32 @@ public final class Trainer {
         case .adam:
             optimizer = Adam(parameters, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
         }
-        sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: configuration.batchSize,
-                                              seed: configuration.seed, shuffle: configuration.shuffle, dropLast: true)
+        do {
+            sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: configuration.batchSize,
+                                                  rank: rank, worldSize: worldSize, seed: configuration.seed,
+                                                  shuffle: configuration.shuffle, dropLast: true)
+        } catch {
+            throw TrainingError.invalidOption("--batch-size", "\(error)")
+        }
         guard sampler.stepsPerEpoch > 0 else {
             throw TrainingError.invalidOption("--batch-size", "\(configuration.batchSize) is larger than the \(data.train.count) training samples")
         }
-        progress = ProgressReporter(enabled: showProgress)
-        metrics = try configuration.metricsPath.map { try MetricsLog(path: $0) }
+        // Same seed, same initialisation on every rank; the broadcast makes
+        // that a guarantee rather than an assumption.
+        try communicator?.broadcast(parameters.values.buffer, root: 0)
+        step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, task: configuration.model.task,
+                            communicator: communicator, bucketBytes: Int(configuration.bucketMegabytes * 1_048_576))
+        progress = ProgressReporter(enabled: showProgress && rank == 0)
+        metrics = rank == 0 ? try configuration.metricsPath.map { try MetricsLog(path: $0) } : nil
     }
 
     var task: Task { configuration.model.task }
+
+    /// Optimizer steps per epoch (the same on every rank).
+    public var stepsPerEpoch: Int { sampler.stepsPerEpoch }
+
+    /// Seconds this rank spent waiting for gradient allreduces.
+    public var allreduceWaitSeconds: Double { step.allreduceWaitSeconds }
 
     /// Runs every epoch (or until `maxSteps`) and returns their records.
     @discardableResult
@@ -66,7 +97,8 @@ public final class Trainer {
         let c = configuration
         if let note = data.note { progress.log("note: \(note)") }
         progress.log("training \(c.model.name) on \(c.dataset) (\(data.train.count) train / \(data.test.count) test), "
-                     + "\(parameters.count) parameters, \(c.optimizer.rawValue) lr \(c.learningRate), batch \(c.batchSize), seed \(c.seed)")
+                     + "\(parameters.count) parameters, \(c.optimizer.rawValue) lr \(c.learningRate), "
+                     + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)")
         let loader = DataLoader(dataset: data.train, sampler: sampler)
         var records: [EpochRecord] = []
         for epoch in 1...c.epochs {
@@ -75,49 +107,45 @@ public final class Trainer {
             progress.startEpoch()
             let start = Date()
             var lossSum = 0.0
-            var samples = 0
+            var localSamples = 0
             var stepInEpoch = 0
             for batch in loader.batches(epoch: epoch - 1) {
                 if stepInEpoch >= stepsThisEpoch { break }
-                let loss = try trainStep(batch, epoch: epoch)
+                let loss = try step(batch, position: (epoch, globalStep + 1))
+                globalStep += 1
                 lossSum += Double(loss) * Double(batch.count)
-                samples += batch.count
+                localSamples += batch.count
                 stepInEpoch += 1
                 let elapsed = Date().timeIntervalSince(start)
+                let globalSamples = stepInEpoch * c.batchSize
                 progress.update(epoch: epoch, epochs: c.epochs, step: stepInEpoch, total: stepsThisEpoch,
-                                loss: Float(lossSum / Double(samples)), samplesPerSecond: Double(samples) / elapsed,
-                                elapsed: elapsed)
+                                loss: Float(lossSum / Double(localSamples)),
+                                samplesPerSecond: Double(globalSamples) / elapsed, elapsed: elapsed)
             }
             let seconds = Date().timeIntervalSince(start)
-            let test = evaluateTestSet()
-            let record = EpochRecord(epoch: epoch, step: globalStep, trainLoss: lossSum / Double(max(samples, 1)),
-                                     test: test, samplesPerSecond: Double(samples) / seconds, seconds: seconds)
+            var sums = [lossSum, Double(localSamples)]
+            try communicator?.allreduceSum(&sums)
+            let test = try evaluateTestSet()
+            let record = EpochRecord(epoch: epoch, step: globalStep, trainLoss: sums[0] / max(sums[1], 1),
+                                     test: test, samplesPerSecond: sums[1] / seconds, seconds: seconds)
             records.append(record)
             report(record)
         }
         return records
     }
 
-    /// One optimizer step on `batch`; returns the batch's mean loss.
-    public func trainStep(_ batch: Batch, epoch: Int) throws -> Float {
-        parameters.zeroGrad()
-        let input = Tensor(shape: batch.shape, values: batch.inputs)
-        let output = model(input)
-        let loss = taskLoss(task, output: output, input: input, labels: batch.labels)
-        let value = loss.item()
-        guard value.isFinite else {
-            throw TrainingError.nonFiniteLoss(epoch: epoch, step: globalStep + 1, value: value)
-        }
-        loss.backward()
-        optimizer.step()
-        globalStep += 1
-        return value
-    }
-
-    /// Loss and accuracy (or reconstruction error) on the whole test set.
-    public func evaluateTestSet() -> EvaluationResult {
-        evaluate(model, task: task, dataset: data.test, shard: 0..<data.test.count,
-                 batchSize: configuration.evaluationBatchSize)
+    /// Loss and accuracy (or reconstruction error) on the whole test set:
+    /// each rank evaluates its contiguous shard (no padding, no duplicates)
+    /// and the sums are added, so the figures are exact for any world size.
+    public func evaluateTestSet() throws -> EvaluationResult {
+        let shard = EvaluationSampler.shard(count: data.test.count, rank: rank, worldSize: worldSize)
+        var local = evaluate(model, task: task, dataset: data.test, shard: shard,
+                             batchSize: configuration.evaluationBatchSize)
+        guard let communicator, worldSize > 1 else { return local }
+        var sums = [local.lossSum, local.squaredErrorSum, local.correct, local.count]
+        try communicator.allreduceSum(&sums)
+        (local.lossSum, local.squaredErrorSum, local.correct, local.count) = (sums[0], sums[1], sums[2], sums[3])
+        return local
     }
 
     private func report(_ r: EpochRecord) {
@@ -135,6 +163,7 @@ public final class Trainer {
         json.add("epoch", r.epoch)
         json.add("step", r.step)
         json.add("model", configuration.model.name)
+        json.add("world_size", worldSize)
         json.add("train_loss", r.trainLoss)
         json.add("test_loss", r.test.loss)
         switch task {

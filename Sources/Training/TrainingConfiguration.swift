@@ -24,6 +24,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var threads: Int = 1
     /// Batch size for evaluation.
     public var evaluationBatchSize: Int = 1000
+    /// Size of the gradient buckets whose allreduce overlaps backward.
+    public var bucketMegabytes: Double = 1
 
     public init(model: ModelSpec) { self.model = model }
 
@@ -41,6 +43,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             throw TrainingError.invalidOption("--momentum", "applies to --optimizer sgd only (Adam uses betas)")
         }
         if weightDecay < 0 { throw TrainingError.invalidOption("--weight-decay", "must be non-negative, got \(weightDecay)") }
+        if !(bucketMegabytes > 0) { throw TrainingError.invalidOption("--bucket-mb", "must be positive, got \(bucketMegabytes)") }
         if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
     }
 }

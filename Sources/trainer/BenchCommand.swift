@@ -1,5 +1,6 @@
 import ArgumentParser
 import DataLoading
+import Foundation
 import Training
 
 /// `trainer bench`: one JSON line per workload (samples/s or GFLOP/s).
@@ -8,8 +9,11 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training throughput (mlp, ae) and sgemm GFLOP/s; prints JSON lines.")
 
-    @Option(help: "BLAS threads.")
+    @Option(help: "BLAS threads per rank.")
     var threads = 1
+
+    @Option(help: "Gradient bucket size in MB (under mpirun).")
+    var bucketMb: Double = 1
 
     @Option(help: "Global batch size.")
     var batchSize = 64
@@ -35,10 +39,16 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let data = try DatasetCatalog.load(name: "fashion-mnist", dataDirectory: dataDir)
-        for w in workload {
-            let result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps, data: data)
-            print(result.json)
+        let communicator = try Job.communicator()
+        try Job.run(communicator) {
+            let data = try DatasetCatalog.load(name: "fashion-mnist", dataDirectory: dataDir)
+            for w in workload {
+                // sgemm is per process; under mpirun only the training workloads are collective.
+                if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
+                let result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
+                                               data: data, communicator: communicator, bucketMegabytes: bucketMb)
+                if (communicator?.rank ?? 0) == 0 { print(result.json) }
+            }
         }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Training
 
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
@@ -52,8 +51,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Append one JSON object per epoch to this file.")
     var metrics: String?
 
-    @Option(help: "BLAS threads for this process (default: all cores when alone).")
+    @Option(help: "BLAS threads for this process (default: 1 per rank under mpirun, all cores when alone).")
     var threads: Int?
+
+    @Option(help: "Size in MB of the gradient buckets whose allreduce overlaps backward (under mpirun).")
+    var bucketMb: Double = TrainingConfiguration(model: ModelSpec(name: "mlp")).bucketMegabytes
 
     func run() throws {
         var c = TrainingConfiguration(model: ModelSpec(name: model, hidden: hidden))
@@ -69,19 +71,12 @@ struct TrainCommand: ParsableCommand {
         c.seed = seed
         c.shuffle = !noShuffle
         c.metricsPath = metrics
-        c.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        do {
-            let trainer = try Trainer(configuration: c)
+        c.bucketMegabytes = bucketMb
+        let communicator = try Job.communicator()
+        c.threads = threads ?? Job.defaultThreads(communicator)
+        try Job.run(communicator) {
+            let trainer = try Trainer(configuration: c, communicator: communicator)
             try trainer.run()
-        } catch let error as TrainingError {
-            throw ValidationOrRuntimeError(error)
         }
     }
-}
-
-/// Prints a trainer error as the one-line message it is, with exit code 1.
-struct ValidationOrRuntimeError: Error, CustomStringConvertible {
-    let underlying: any Error
-    init(_ underlying: any Error) { self.underlying = underlying }
-    var description: String { String(describing: underlying) }
 }

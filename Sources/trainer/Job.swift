@@ -1,0 +1,31 @@
+import Collective
+import Foundation
+
+/// The MPI side of a command: the world when started by mpirun (nil alone),
+/// and how a rank that fails takes the whole job down with its message.
+enum Job {
+    /// The world communicator under mpirun; nil for a plain local run, which
+    /// then never initialises MPI.
+    static func communicator() throws -> Communicator? {
+        Communicator.isUnderMPIRun ? try Communicator.world() : nil
+    }
+
+    /// Runs `body`; when it throws on one rank of a multi-rank job, prints
+    /// the error with the rank and aborts every rank (the others would wait
+    /// forever in their next collective), so mpirun exits non-zero with this
+    /// rank's message. Alone, the error is rethrown for the usual report.
+    static func run(_ communicator: Communicator?, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch {
+            guard let communicator, communicator.size > 1 else { throw error }
+            FileHandle.standardError.write(Data("trainer: rank \(communicator.rank) of \(communicator.size): \(error)\n".utf8))
+            communicator.abort(errorCode: 1)
+        }
+    }
+
+    /// BLAS threads: one per rank under MPI, all cores when alone.
+    static func defaultThreads(_ communicator: Communicator?) -> Int {
+        (communicator?.size ?? 1) > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount
+    }
+}
