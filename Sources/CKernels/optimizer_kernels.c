@@ -16,10 +16,10 @@ static inline __attribute__((always_inline)) float flush_denormal(float x) {
 
 static inline __attribute__((always_inline)) void
 adam_body(float *restrict p, const float *restrict grad, float *restrict m, float *restrict v, size_t n,
-          float b1, float b2, float eps, float wd, float step_size, float bc2_sqrt) {
+          float gs, float b1, float b2, float eps, float wd, float step_size, float bc2_sqrt) {
     const float one_minus_b1 = 1.0f - b1, one_minus_b2 = 1.0f - b2;
     for (size_t i = 0; i < n; i++) {
-        float g = grad[i];
+        float g = grad[i] * gs;
         if (wd != 0.0f) g = g + wd * p[i];
         float mi = flush_denormal(m[i] + one_minus_b1 * (g - m[i]));  // torch: exp_avg.lerp_(grad, 1 - beta1)
         float vi = flush_denormal(v[i] * b2 + one_minus_b2 * g * g);
@@ -35,17 +35,17 @@ adam_body(float *restrict p, const float *restrict grad, float *restrict m, floa
 // masked load/store, which on a NULL buffer takes a microcode assist per
 // vector (measured: SGD 3x slower than Adam).
 static inline __attribute__((always_inline)) void
-sgd_body(float *restrict p, const float *restrict grad, float *restrict buf, size_t n, float lr,
+sgd_body(float *restrict p, const float *restrict grad, float *restrict buf, size_t n, float gs, float lr,
          float mu, float damp, int nesterov, float wd, int first) {
     if (mu == 0.0f) {
         for (size_t i = 0; i < n; i++) {
-            float g = grad[i];
+            float g = grad[i] * gs;
             if (wd != 0.0f) g = g + wd * p[i];
             p[i] = p[i] - lr * g;
         }
     } else if (first) {
         for (size_t i = 0; i < n; i++) {
-            float g = grad[i];
+            float g = grad[i] * gs;
             if (wd != 0.0f) g = g + wd * p[i];
             buf[i] = g;  // torch: buf = clone(grad) on the first step
             g = nesterov ? g + mu * g : g;
@@ -54,7 +54,7 @@ sgd_body(float *restrict p, const float *restrict grad, float *restrict buf, siz
     } else {
         const float one_minus_damp = 1.0f - damp;
         for (size_t i = 0; i < n; i++) {
-            float g = grad[i];
+            float g = grad[i] * gs;
             if (wd != 0.0f) g = g + wd * p[i];
             float b = flush_denormal(mu * buf[i] + one_minus_damp * g);
             buf[i] = b;
@@ -67,13 +67,13 @@ sgd_body(float *restrict p, const float *restrict grad, float *restrict buf, siz
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void
 adam_avx2(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
-          float b1, float b2, float eps, float wd, float s, float c) {
-    adam_body(p, g, m, v, n, b1, b2, eps, wd, s, c);
+          float gs, float b1, float b2, float eps, float wd, float s, float c) {
+    adam_body(p, g, m, v, n, gs, b1, b2, eps, wd, s, c);
 }
 __attribute__((target("avx2"))) static void
-sgd_avx2(float *restrict p, const float *restrict g, float *restrict b, size_t n, float lr, float mu,
+sgd_avx2(float *restrict p, const float *restrict g, float *restrict b, size_t n, float gs, float lr, float mu,
          float d, int nv, float wd, int f) {
-    sgd_body(p, g, b, n, lr, mu, d, nv, wd, f);
+    sgd_body(p, g, b, n, gs, lr, mu, d, nv, wd, f);
 }
 static int has_avx2(void) {
     static int cached = -1;
@@ -83,17 +83,17 @@ static int has_avx2(void) {
 #endif
 
 void ck_adam_step(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
-                  float b1, float b2, float eps, float wd, float step_size, float bc2_sqrt) {
+                  float gs, float b1, float b2, float eps, float wd, float step_size, float bc2_sqrt) {
 #if defined(__x86_64__)
-    if (has_avx2()) { adam_avx2(p, g, m, v, n, b1, b2, eps, wd, step_size, bc2_sqrt); return; }
+    if (has_avx2()) { adam_avx2(p, g, m, v, n, gs, b1, b2, eps, wd, step_size, bc2_sqrt); return; }
 #endif
-    adam_body(p, g, m, v, n, b1, b2, eps, wd, step_size, bc2_sqrt);
+    adam_body(p, g, m, v, n, gs, b1, b2, eps, wd, step_size, bc2_sqrt);
 }
 
-void ck_sgd_step(float *restrict p, const float *restrict g, float *restrict buf, size_t n, float lr,
+void ck_sgd_step(float *restrict p, const float *restrict g, float *restrict buf, size_t n, float gs, float lr,
                  float mu, float damp, int nesterov, float wd, int first) {
 #if defined(__x86_64__)
-    if (has_avx2()) { sgd_avx2(p, g, buf, n, lr, mu, damp, nesterov, wd, first); return; }
+    if (has_avx2()) { sgd_avx2(p, g, buf, n, gs, lr, mu, damp, nesterov, wd, first); return; }
 #endif
-    sgd_body(p, g, buf, n, lr, mu, damp, nesterov, wd, first);
+    sgd_body(p, g, buf, n, gs, lr, mu, damp, nesterov, wd, first);
 }

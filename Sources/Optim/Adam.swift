@@ -16,6 +16,7 @@ public final class Adam: Optimizer {
     public let epsilon: Float
     public let weightDecay: Float
     public var stepCount = 0
+    public var gradientScale: Float = 1
     /// First moments (`exp_avg`), laid out like the parameters.
     public let firstMoment: Storage
     /// Second moments (`exp_avg_sq`), laid out like the parameters.
@@ -60,7 +61,7 @@ public final class Adam: Optimizer {
         let stepSize = Float(Double(learningRate) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
         ck_adam_step(parameters.values.base, parameters.gradients.base, firstMoment.base, secondMoment.base,
-                     parameters.count, beta1, beta2, epsilon, weightDecay, stepSize, bc2Sqrt)
+                     parameters.count, gradientScale, beta1, beta2, epsilon, weightDecay, stepSize, bc2Sqrt)
     }
 }
 

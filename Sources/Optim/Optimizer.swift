@@ -15,6 +15,9 @@ public protocol Optimizer: AnyObject {
     var typeName: String { get }
     /// Hyper-parameters by PyTorch name (lr, momentum, betas, ...).
     var hyperParameters: [String: Double] { get }
+    /// Factor applied to each gradient as the step reads it (1 / world size
+    /// under data parallelism: the allreduce leaves sums, the step uses means).
+    var gradientScale: Float { get set }
     /// Learning rate (schedulers may change it).
     var learningRate: Float { get set }
     /// Names of the per-parameter state buffers, e.g. ["exp_avg", "exp_avg_sq"].

@@ -17,6 +17,7 @@ public final class SGD: Optimizer {
     public let nesterov: Bool
     public let weightDecay: Float
     public var stepCount = 0
+    public var gradientScale: Float = 1
     /// The momentum buffers, laid out like the parameters (empty without momentum).
     public let momentumBuffer: Storage
 
@@ -48,7 +49,7 @@ public final class SGD: Optimizer {
 
     public func step() {
         ck_sgd_step(parameters.values.base, parameters.gradients.base, momentum != 0 ? momentumBuffer.base : nil,
-                    parameters.count, learningRate, momentum, dampening, nesterov ? 1 : 0, weightDecay,
+                    parameters.count, gradientScale, learningRate, momentum, dampening, nesterov ? 1 : 0, weightDecay,
                     stepCount == 0 ? 1 : 0)
         stepCount += 1
     }

@@ -10,8 +10,8 @@ import TensorCore
 /// reverse registration order (the order backward produces them). Backward
 /// reports each parameter whose gradient is final; when every parameter of a
 /// bucket is final, that bucket's `MPI_Iallreduce` starts while backward goes
-/// on with earlier layers. `finish()` starts what is left, waits for all
-/// buckets and divides by the world size.
+/// on with earlier layers. `finish()` starts what is left and waits for all
+/// buckets; the optimizer divides by the world size as it reads them.
 ///
 /// Every rank must start the same collectives in the same order, so buckets
 /// start strictly in bucket order: a bucket that becomes ready early waits for
@@ -88,15 +88,13 @@ final class GradientSynchronizer {
         nextToStart = bucket + 1
     }
 
-    /// Starts the buckets not yet started, waits for all, and turns the sums into means.
+    /// Starts the buckets not yet started and waits for all. The buffer then
+    /// holds sums; the optimizer's `gradientScale` of 1 / size makes them means.
     func finish() throws {
         while nextToStart < buckets.count { try start(nextToStart) }
         let begin = DispatchTime.now().uptimeNanoseconds
         for request in requests { try request?.wait() }
         waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
         for i in requests.indices { requests[i] = nil }
-        let scale = 1 / Float(communicator.size)
-        let g = parameters.gradients.base
-        for i in 0..<parameters.count { g[i] *= scale }
     }
 }

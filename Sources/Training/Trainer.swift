@@ -113,6 +113,7 @@ public final class Trainer {
                 if stepInEpoch >= stepsThisEpoch { break }
                 let loss = try step(batch, position: (epoch, globalStep + 1))
                 globalStep += 1
+                if c.checkReplicas { try checkReplicas() }
                 lossSum += Double(loss) * Double(batch.count)
                 localSamples += batch.count
                 stepInEpoch += 1
@@ -131,7 +132,35 @@ public final class Trainer {
             records.append(record)
             report(record)
         }
+        if let path = c.saveParametersPath, rank == 0 { try saveParameters(to: path) }
         return records
+    }
+
+    /// FNV-1a over the bytes of every parameter.
+    public func parameterChecksum() -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let bytes = UnsafeRawBufferPointer(parameters.values.buffer)
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash
+    }
+
+    /// Throws unless every rank holds bitwise the same parameters.
+    private func checkReplicas() throws {
+        guard let communicator, worldSize > 1 else { return }
+        let mine = parameterChecksum()
+        let root = try communicator.broadcast([mine], root: 0)[0]
+        let differing = try communicator.allreduceSum(mine == root ? Int64(0) : Int64(1))
+        if differing != 0 { throw TrainingError.replicasDiverged(step: globalStep) }
+    }
+
+    /// Writes the parameters as raw little-endian float32, state_dict order.
+    public func saveParameters(to path: String) throws {
+        let data = Data(buffer: UnsafeBufferPointer(parameters.values.buffer))
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw TrainingError.cannotWrite(path: path, reason: error.localizedDescription)
+        }
     }
 
     /// Loss and accuracy (or reconstruction error) on the whole test set:

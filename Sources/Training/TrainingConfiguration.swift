@@ -26,6 +26,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var evaluationBatchSize: Int = 1000
     /// Size of the gradient buckets whose allreduce overlaps backward.
     public var bucketMegabytes: Double = 1
+    /// After every step, compare a checksum of the parameters across ranks
+    /// and stop if any rank differs (a check for tests and debugging).
+    public var checkReplicas = false
+    /// Rank 0 writes the final parameters here as raw little-endian float32
+    /// in state_dict order (numpy.fromfile reads it), to compare runs.
+    public var saveParametersPath: String?
 
     public init(model: ModelSpec) { self.model = model }
 

@@ -25,6 +25,7 @@ public final class TrainingStep {
         self.task = task
         if let communicator, communicator.size > 1 {
             synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters, bucketBytes: bucketBytes)
+            optimizer.gradientScale = 1 / Float(communicator.size)
         } else {
             synchronizer = nil
         }

@@ -54,6 +54,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "BLAS threads for this process (default: 1 per rank under mpirun, all cores when alone).")
     var threads: Int?
 
+    @Flag(help: "After every step, check that all ranks hold bitwise identical parameters.")
+    var checkReplicas = false
+
+    @Option(help: "Write the final parameters to this file as raw little-endian float32 (state_dict order).")
+    var saveParameters: String?
+
     @Option(help: "Size in MB of the gradient buckets whose allreduce overlaps backward (under mpirun).")
     var bucketMb: Double = TrainingConfiguration(model: ModelSpec(name: "mlp")).bucketMegabytes
 
@@ -72,6 +78,8 @@ struct TrainCommand: ParsableCommand {
         c.shuffle = !noShuffle
         c.metricsPath = metrics
         c.bucketMegabytes = bucketMb
+        c.checkReplicas = checkReplicas
+        c.saveParametersPath = saveParameters
         let communicator = try Job.communicator()
         c.threads = threads ?? Job.defaultThreads(communicator)
         try Job.run(communicator) {

@@ -58,6 +58,33 @@ enum TestSupport {
                       stderr: String(decoding: stderrData, as: UTF8.self))
     }
 
+    /// mpirun's path, if it is on PATH.
+    static let mpirun: URL? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }()
+
+    /// Runs `trainer arguments` under `mpirun -np np` with what this machine
+    /// needs (--allow-run-as-root, --oversubscribe), without this test
+    /// process's OMPI_* and PMIX_* variables: it may have initialised MPI
+    /// itself, and a child that inherits them tries to join that world.
+    static func mpirun(np: Int, _ arguments: [String], mca: [String] = []) throws -> Output {
+        let mpirun = try #require(mpirun, "mpirun is not on PATH")
+        let trainer = try #require(trainerExecutable, "trainer executable not built next to the tests")
+        let environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_")
+        }
+        let launch = ["--allow-run-as-root", "--oversubscribe", "-np", String(np)] + mca + [trainer.path]
+        return try run(mpirun, launch + arguments, environment: environment)
+    }
+
+    /// Reads a raw little-endian float32 file (`--save-parameters`).
+    static func floats(at path: String) throws -> [Float] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
     /// A fresh temporary directory.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-tests-\(UUID().uuidString)")

@@ -6,16 +6,18 @@
 
 /// torch.optim.Adam's update over n parameters (amsgrad off). step_size is
 /// lr / (1 - beta1^t) and bc2_sqrt is sqrt(1 - beta2^t), both from the caller.
+/// Each gradient is first multiplied by grad_scale (1 / world size turns an
+/// allreduced sum into the mean without another pass over memory).
 void ck_adam_step(float *restrict param, const float *restrict grad, float *restrict exp_avg,
-                  float *restrict exp_avg_sq, size_t n, float beta1, float beta2, float eps,
-                  float weight_decay, float step_size, float bc2_sqrt);
+                  float *restrict exp_avg_sq, size_t n, float grad_scale, float beta1, float beta2,
+                  float eps, float weight_decay, float step_size, float bc2_sqrt);
 
 /// torch.optim.SGD's update over n parameters. momentum_buffer may be NULL
-/// when momentum is 0; first_step sets the buffer to the gradient.
+/// when momentum is 0; first_step sets the buffer to the gradient; grad_scale
+/// as for Adam.
 void ck_sgd_step(float *restrict param, const float *restrict grad, float *restrict momentum_buffer,
-                 size_t n, float lr, float momentum, float dampening, int nesterov,
+                 size_t n, float grad_scale, float lr, float momentum, float dampening, int nesterov,
                  float weight_decay, int first_step);
-
 
 /// y = sigmoid(x) = 1 / (1 + e^-x), overflow-free.
 void ck_sigmoid_forward(const float *restrict x, float *restrict y, size_t n);
