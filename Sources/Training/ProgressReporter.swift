@@ -9,9 +9,22 @@ public final class ProgressReporter {
     private var nextLogStep = 0
 
     /// `enabled` is false on every rank but 0.
+    ///
+    /// The bar is drawn when stdout is a terminal, except under mpirun, which
+    /// gives every rank a pseudo-terminal even when its own output goes to a
+    /// file: there the environment variable TRAINER_PROGRESS (`bar` or
+    /// `lines`, set by `./launch` from its own stdout) decides, and plain
+    /// lines are the default.
     public init(enabled: Bool = true) {
         self.enabled = enabled
-        isTerminal = isatty(STDOUT_FILENO) == 1
+        let environment = ProcessInfo.processInfo.environment
+        switch environment["TRAINER_PROGRESS"] {
+        case "bar": isTerminal = true
+        case "lines": isTerminal = false
+        default:
+            let underMPIRun = environment["OMPI_COMM_WORLD_SIZE"] != nil
+            isTerminal = !underMPIRun && isatty(STDOUT_FILENO) == 1
+        }
     }
 
     /// Prints a message line (always a whole line).
