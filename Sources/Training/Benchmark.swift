@@ -64,7 +64,8 @@ public enum Benchmark {
     /// runs the same number of steps (rank 0 decides) on its shard of the
     /// global batch, and the figures are global.
     public static func run(_ workload: String, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
-                           data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1) throws -> Result {
+                           data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1,
+                           prefetch: Int = 2) throws -> Result {
         BLAS.setThreads(threads)
         if workload == "sgemm" { return sgemm(size: 512, threads: threads, seconds: seconds) }
         var generator = RandomGenerator(seed: 0)
@@ -75,7 +76,7 @@ public enum Benchmark {
                                 communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576))
         let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize, rank: rank,
                                                   worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)
-        let loader = DataLoader(dataset: data.train, sampler: sampler)
+        let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: prefetch)
         var batches = loader.batches(epoch: 0).makeIterator()
         var epoch = 0
         func nextBatch() -> Batch {

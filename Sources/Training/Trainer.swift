@@ -99,7 +99,7 @@ public final class Trainer {
         progress.log("training \(c.model.name) on \(c.dataset) (\(data.train.count) train / \(data.test.count) test), "
                      + "\(parameters.count) parameters, \(c.optimizer.rawValue) lr \(c.learningRate), "
                      + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)")
-        let loader = DataLoader(dataset: data.train, sampler: sampler)
+        let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: c.prefetch)
         var records: [EpochRecord] = []
         for epoch in 1...c.epochs {
             if let maxSteps = c.maxSteps, globalStep >= maxSteps { break }

@@ -26,6 +26,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var evaluationBatchSize: Int = 1000
     /// Size of the gradient buckets whose allreduce overlaps backward.
     public var bucketMegabytes: Double = 1
+    /// Batches the loader's background thread assembles ahead (0: assemble
+    /// each batch on the training thread, no extra thread).
+    public var prefetch = 2
     /// After every step, compare a checksum of the parameters across ranks
     /// and stop if any rank differs (a check for tests and debugging).
     public var checkReplicas = false
@@ -50,6 +53,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
         if weightDecay < 0 { throw TrainingError.invalidOption("--weight-decay", "must be non-negative, got \(weightDecay)") }
         if !(bucketMegabytes > 0) { throw TrainingError.invalidOption("--bucket-mb", "must be positive, got \(bucketMegabytes)") }
+        if prefetch < 0 { throw TrainingError.invalidOption("--prefetch", "must be 0 or more, got \(prefetch)") }
         if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
     }
 }

@@ -12,6 +12,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "BLAS threads per rank.")
     var threads = 1
 
+    @Option(help: "Batches assembled ahead on a background thread (0: on the training thread).")
+    var prefetch = 2
+
     @Option(help: "Gradient bucket size in MB (under mpirun).")
     var bucketMb: Double = 1
 
@@ -46,7 +49,8 @@ struct BenchCommand: ParsableCommand {
                 // sgemm is per process; under mpirun only the training workloads are collective.
                 if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
                 let result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
-                                               data: data, communicator: communicator, bucketMegabytes: bucketMb)
+                                               data: data, communicator: communicator, bucketMegabytes: bucketMb,
+                                               prefetch: prefetch)
                 if (communicator?.rank ?? 0) == 0 { print(result.json) }
             }
         }

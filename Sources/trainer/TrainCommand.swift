@@ -54,6 +54,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "BLAS threads for this process (default: 1 per rank under mpirun, all cores when alone).")
     var threads: Int?
 
+    @Option(help: "Batches assembled ahead on a background thread (0: on the training thread).")
+    var prefetch = 2
+
     @Flag(help: "After every step, check that all ranks hold bitwise identical parameters.")
     var checkReplicas = false
 
@@ -78,6 +81,7 @@ struct TrainCommand: ParsableCommand {
         c.shuffle = !noShuffle
         c.metricsPath = metrics
         c.bucketMegabytes = bucketMb
+        c.prefetch = prefetch
         c.checkReplicas = checkReplicas
         c.saveParametersPath = saveParameters
         let communicator = try Job.communicator()
