@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Optim", dependencies: ["TensorCore", "NN", "CKernels"]),
         .target(name: "DataLoading", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "Collective", dependencies: ["CMPI"]),
-        .target(name: "Checkpoint", dependencies: ["CHDF5"]),
+        .target(name: "Checkpoint", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "Training",
                 dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "Checkpoint"]),
 
@@ -48,6 +48,9 @@ let package = Package(
         ]),
         // Run under mpirun by CollectiveTests: checks collectives across real ranks.
         .executableTarget(name: "collective-selftest", dependencies: ["Collective"]),
+        // Run by CheckpointTests: writes checkpoints in a loop until SIGKILLed
+        // mid-write, and measures snapshot and write times.
+        .executableTarget(name: "checkpoint-writer-selftest", dependencies: ["Checkpoint"]),
 
         // MARK: Tests
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

@@ -31,6 +31,11 @@ private final class ErrorMessages {
     var messages: [String] = []
 }
 
+/// Collects attribute names while iterating over an object's attributes.
+private final class NameList {
+    var names: [String] = []
+}
+
 /// HDF5's most specific error message for the call that just failed; clears
 /// the stack so the next failure starts fresh. Call with the lock held.
 private func takeErrorDetail() -> String {
@@ -154,6 +159,12 @@ public final class HDF5File: @unchecked Sendable {
     /// The locks add nothing here: checkpoints are written under a temporary
     /// name and renamed into place (`durableReplace`), so no reader ever sees
     /// a file that is being written.
+    ///
+    /// New files use the HDF5 1.8 file format (superblock 2, version-2
+    /// object headers) rather than the 1.0 one: its metadata blocks carry
+    /// checksums, so a flipped byte in a header or an attribute is reported
+    /// when the file is read instead of being returned as a wrong value.
+    /// Every HDF5 release since 1.8 (2008), h5py and h5dump included, reads it.
     private static func fileAccessList(path: String) throws -> hid_t {
         let access = H5Pcreate(chdf5_p_file_access())
         if access < 0 {
@@ -169,6 +180,11 @@ public final class HDF5File: @unchecked Sendable {
             _ = H5Pclose(access)
             throw failure
         }
+        if H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 {
+            let failure = libraryError(path, "/", "choose the file format version", "H5Pset_libver_bounds")
+            _ = H5Pclose(access)
+            throw failure
+        }
         return access
     }
 
@@ -176,7 +192,13 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Creates the group at `path` and any missing parents ("/optimizer/0.weight"
     /// creates "/optimizer" first). An existing group is left as it is.
-    public func createGroup(_ path: String) throws {
+    ///
+    /// With `tracksCreationOrder`, the group remembers the order its links
+    /// were made in, and `children(of:)` (and h5py) list them in that order
+    /// rather than by name: a state_dict keeps "0.weight", "0.bias",
+    /// "2.weight", ... in module order, where sorting would put "10.weight"
+    /// before "2.weight".
+    public func createGroup(_ path: String, tracksCreationOrder: Bool = false) throws {
         let path = normalized(path)
         try withHDF5 {
             let file = try openID(path)
@@ -189,8 +211,14 @@ public final class HDF5File: @unchecked Sendable {
             }
             let links = try intermediateGroupsList(path)
             defer { _ = H5Pclose(links) }
+            let creation = try check(H5Pcreate(chdf5_p_group_create()), "create group", "H5Pcreate", path)
+            defer { _ = H5Pclose(creation) }
+            if tracksCreationOrder {
+                try check(H5Pset_link_creation_order(creation, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED)),
+                          "create group", "H5Pset_link_creation_order", path)
+            }
             let group = try check(
-                H5Gcreate2(file, path, links, chdf5_p_default(), chdf5_p_default()),
+                H5Gcreate2(file, path, links, creation, chdf5_p_default()),
                 "create group", "H5Gcreate2", path)
             _ = H5Gclose(group)
         }
@@ -204,8 +232,9 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
-    /// The links in the group at `group`, sorted by name, each with whether
-    /// it is a group or a dataset.
+    /// The links in the group at `group`, each with whether it is a group or
+    /// a dataset: in creation order if the group tracks it (see
+    /// `createGroup(_:tracksCreationOrder:)`), otherwise sorted by name.
     public func children(of group: String = "/") throws -> [HDF5Child] {
         let path = normalized(group)
         return try withHDF5 {
@@ -215,14 +244,20 @@ public final class HDF5File: @unchecked Sendable {
             defer { _ = H5Gclose(handle) }
             var info = H5G_info_t()
             try check(H5Gget_info(handle, &info), "list group", "H5Gget_info", path)
+            let creation = try check(H5Gget_create_plist(handle), "list group", "H5Gget_create_plist", path)
+            var orderFlags: UInt32 = 0
+            let flagsCode = H5Pget_link_creation_order(creation, &orderFlags)
+            _ = H5Pclose(creation)
+            try check(flagsCode, "list group", "H5Pget_link_creation_order", path)
+            let order = orderFlags & UInt32(H5P_CRT_ORDER_INDEXED) != 0 ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME
             var result: [HDF5Child] = []
             for index in 0..<info.nlinks {
                 let length = try check(
-                    H5Lget_name_by_idx(handle, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_p_default()),
+                    H5Lget_name_by_idx(handle, ".", order, H5_ITER_INC, index, nil, 0, chdf5_p_default()),
                     "list group", "H5Lget_name_by_idx", path)
                 var bytes = [CChar](repeating: 0, count: length + 1)
                 try check(
-                    H5Lget_name_by_idx(handle, ".", H5_INDEX_NAME, H5_ITER_INC, index, &bytes, bytes.count,
+                    H5Lget_name_by_idx(handle, ".", order, H5_ITER_INC, index, &bytes, bytes.count,
                                        chdf5_p_default()),
                     "list group", "H5Lget_name_by_idx", path)
                 let name = String(decoding: bytes.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -393,6 +428,30 @@ public final class HDF5File: @unchecked Sendable {
             }
             return try check(H5Aexists_by_name(file, path, name, chdf5_p_default()),
                              "look up attribute", "H5Aexists_by_name", attributePath(path, name)) > 0
+        }
+    }
+
+    /// The names of the attributes of the object at `path`, sorted.
+    public func attributeNames(on path: String = "/") throws -> [String] {
+        let path = normalized(path)
+        return try withHDF5 {
+            let file = try openID(path)
+            guard linkExists(file, path) else {
+                throw error(.notFound, path, "list attributes", "no such object")
+            }
+            // The H5Aiterate family has the same signature in HDF5 1.10 and
+            // 1.12+, unlike H5Oget_info.
+            let box = NameList()
+            var position: hsize_t = 0
+            let code = withExtendedLifetime(box) {
+                H5Aiterate_by_name(file, path, H5_INDEX_NAME, H5_ITER_INC, &position, { _, name, _, context in
+                    guard let name, let context else { return -1 }
+                    Unmanaged<NameList>.fromOpaque(context).takeUnretainedValue().names.append(String(cString: name))
+                    return 0
+                }, Unmanaged.passUnretained(box).toOpaque(), chdf5_p_default())
+            }
+            try check(code, "list attributes", "H5Aiterate_by_name", path)
+            return box.names
         }
     }
 

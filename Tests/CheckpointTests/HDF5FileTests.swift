@@ -125,6 +125,40 @@ struct HDF5FileTests {
         try file.close()
     }
 
+    @Test func groupsThatTrackCreationOrderListInThatOrder() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ordered.h5").path
+        let file = try HDF5File.create(path)
+        let names = ["0.weight", "0.bias", "2.weight", "2.bias", "10.weight", "10.bias"]
+        try file.createGroup("/model", tracksCreationOrder: true)
+        try file.createGroup("/sorted")
+        for name in names {
+            try file.writeDataset("/model/\(name)", shape: [1], values: [Float(1)])
+            try file.writeDataset("/sorted/\(name)", shape: [1], values: [Float(1)])
+        }
+        try file.close()
+
+        let reopened = try HDF5File.open(path)
+        #expect(try reopened.children(of: "/model").map(\.name) == names)
+        #expect(try reopened.children(of: "/sorted").map(\.name) == names.sorted())
+        try reopened.close()
+    }
+
+    @Test func listsAttributeNames() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sample.h5").path
+        try writeSampleFile(at: path)
+        let file = try HDF5File.open(path)
+        #expect(try file.attributeNames() == ["format", "learning_rate", "rng_state", "step"])
+        #expect(try file.attributeNames(on: "/optimizer") == ["beta", "name"])
+        #expect(try file.attributeNames(on: "/stats/cube") == [])
+        let error = try #require(throws: HDF5Error.self) { try file.attributeNames(on: "/nothing") }
+        #expect(error.kind == .notFound && error.objectPath == "/nothing")
+        try file.close()
+    }
+
     @Test func missingAndMistypedValuesThrowClearErrors() throws {
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

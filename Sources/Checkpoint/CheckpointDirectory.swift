@@ -1,0 +1,193 @@
+import Foundation
+
+/// A directory of checkpoints: `ckpt-<global_step>.h5` files (the step
+/// zero-padded to 8 digits, so names sort like steps), a `latest` text file
+/// naming the newest, and at most `keep` checkpoints.
+///
+/// One process writes to a directory at a time (rank 0); any number may read.
+/// Resuming does not trust `latest` (it is for people and scripts): it scans
+/// every checkpoint newest first and takes the first valid one, so a crash
+/// between a checkpoint's rename and the pointer's update loses nothing.
+public struct CheckpointDirectory: Sendable {
+    /// The directory.
+    public let path: String
+    /// How many checkpoints `save(_:)` leaves behind.
+    public let keep: Int
+
+    /// The name of the pointer file that holds the newest checkpoint's name.
+    public static let latestFileName = "latest"
+
+    /// Checkpoints in the directory at `path`, keeping the newest `keep`.
+    /// Nothing is touched on disk until `create()` or `save(_:)`.
+    public init(_ path: String, keep: Int = 3) {
+        precondition(keep >= 1, "A checkpoint directory must keep at least 1 checkpoint, got \(keep)")
+        self.path = path
+        self.keep = keep
+    }
+
+    /// "ckpt-00001200.h5" for step 1200; more digits past 99,999,999.
+    public static func fileName(globalStep: Int) -> String {
+        precondition(globalStep >= 0, "Global step must be non-negative, got \(globalStep)")
+        let digits = String(globalStep)
+        return "ckpt-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".h5"
+    }
+
+    /// The step in a checkpoint file name ("ckpt-00001200.h5" gives 1200),
+    /// or nil for any other name.
+    public static func globalStep(fromFileName name: String) -> Int? {
+        guard name.hasPrefix("ckpt-"), name.hasSuffix(".h5") else { return nil }
+        let digits = name.dropFirst(5).dropLast(3)
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else { return nil }
+        return Int(digits)
+    }
+
+    /// The full path of `name` inside the directory.
+    public func path(of name: String) -> String {
+        (path as NSString).appendingPathComponent(name)
+    }
+
+    /// Creates the directory and its parents if they are missing.
+    public func create() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    // MARK: Listing
+
+    /// The checkpoint files, oldest step first, valid or not (a missing
+    /// directory has none).
+    public func checkpoints() throws -> [CheckpointEntry] {
+        try fileNames().compactMap { name in
+            Self.globalStep(fromFileName: name).map { CheckpointEntry(path: path(of: name), globalStep: $0) }
+        }
+        .sorted { $0.globalStep < $1.globalStep }
+    }
+
+    /// Files left by writes that never finished (a killed process): hidden
+    /// `.ckpt-*.tmp` and `.latest.tmp` names. Never read as checkpoints.
+    public func temporaryFiles() throws -> [String] {
+        try fileNames().filter(Self.isTemporary).sorted().map { path(of: $0) }
+    }
+
+    /// Deletes the files of `temporaryFiles()`. Call it only while no write
+    /// to this directory is under way (the one writer owns the directory).
+    public func removeTemporaryFiles() throws {
+        for file in try temporaryFiles() {
+            try FileManager.default.removeItem(atPath: file)
+        }
+    }
+
+    /// The file name held by `latest`, or nil if there is none.
+    public func latest() -> String? {
+        guard let text = try? String(contentsOfFile: path(of: Self.latestFileName), encoding: .utf8) else {
+            return nil
+        }
+        let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return name.isEmpty ? nil : name
+    }
+
+    // MARK: Saving
+
+    /// Writes `state` as `ckpt-<global_step>.h5` so that a crash at any
+    /// moment leaves the previous checkpoints intact: written to a hidden
+    /// temporary file in the same directory, closed, fsynced, renamed into
+    /// place, directory fsynced; then `latest` is replaced the same way; and
+    /// only then are checkpoints beyond the newest `keep` deleted (those with
+    /// steps up to this one: files from a later step, left by an earlier run
+    /// that this one resumed before, are not touched) along with leftover
+    /// temporary files.
+    ///
+    /// The directory must exist (`create()`). A checkpoint of the same step
+    /// is replaced. Throws the `HDF5Error` or `FileSystemError` of a failed
+    /// write, after removing the temporary file.
+    @discardableResult
+    public func save(_ state: TrainingState) throws -> SavedCheckpoint {
+        let start = ContinuousClock.now
+        let name = Self.fileName(globalStep: state.globalStep)
+        let destination = path(of: name)
+        let temporary = path(of: "." + name + ".tmp")
+        do {
+            try CheckpointFile.write(state, to: temporary)
+            try durableReplace(temporary: temporary, destination: destination)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        try writeLatest(name)
+        let pruned = try prune(after: state.globalStep)
+        try removeTemporaryFiles()
+        return SavedCheckpoint(path: destination, globalStep: state.globalStep, bytes: fileSize(destination),
+                               seconds: seconds(since: start), pruned: pruned)
+    }
+
+    /// Replaces `latest` with `name` + newline, durably.
+    private func writeLatest(_ name: String) throws {
+        let temporary = path(of: "." + Self.latestFileName + ".tmp")
+        guard FileManager.default.createFile(atPath: temporary, contents: Data((name + "\n").utf8)) else {
+            throw FileSystemError(path: temporary, operation: "create", code: errno)
+        }
+        try durableReplace(temporary: temporary, destination: path(of: Self.latestFileName))
+    }
+
+    /// Deletes checkpoints older than the newest `keep` among those with
+    /// steps up to `step`; returns their paths.
+    private func prune(after step: Int) throws -> [String] {
+        let candidates = try checkpoints().filter { $0.globalStep <= step }
+        let doomed = candidates.dropLast(keep).map(\.path)
+        for file in doomed {
+            try FileManager.default.removeItem(atPath: file)
+        }
+        return doomed
+    }
+
+    // MARK: Resuming
+
+    /// The newest checkpoint that reads back whole (every required attribute
+    /// present, every checksum right), with each newer one that did not and
+    /// why. Finding none is not an error: `checkpoint` is then nil.
+    public func latestValid() throws -> CheckpointSearch {
+        var skipped: [SkippedCheckpoint] = []
+        for entry in try checkpoints().reversed() {
+            do {
+                let state = try CheckpointFile.read(entry.path)
+                return CheckpointSearch(checkpoint: LoadedCheckpoint(path: entry.path, state: state),
+                                        skipped: skipped, temporaryFiles: try temporaryFiles())
+            } catch {
+                skipped.append(SkippedCheckpoint(path: entry.path, reason: "\(error)"))
+            }
+        }
+        return CheckpointSearch(checkpoint: nil, skipped: skipped, temporaryFiles: try temporaryFiles())
+    }
+
+    /// `CheckpointDirectory(path).latestValid()`.
+    public static func latestValid(in path: String) throws -> CheckpointSearch {
+        try CheckpointDirectory(path).latestValid()
+    }
+
+    // MARK: Helpers
+
+    /// Names in the directory; none if it does not exist.
+    private func fileNames() throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
+        guard isDirectory.boolValue else {
+            throw FileSystemError(path: path, operation: "list checkpoint directory", code: ENOTDIR)
+        }
+        return try FileManager.default.contentsOfDirectory(atPath: path)
+    }
+
+    private static func isTemporary(_ name: String) -> Bool {
+        name.hasSuffix(".tmp") && (name.hasPrefix(".ckpt-") || name == "." + latestFileName + ".tmp")
+    }
+}
+
+/// The size of the file at `path` in bytes (0 if it cannot be read).
+func fileSize(_ path: String) -> Int {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int(info.st_size) : 0
+}
+
+/// Seconds elapsed since `start`.
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}

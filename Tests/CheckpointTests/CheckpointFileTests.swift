@@ -1,0 +1,263 @@
+import Checkpoint
+import Foundation
+import Testing
+
+struct CheckpointFileTests {
+    @Test func roundTripKeepsEveryValueBitForBit() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.h5").path
+        let state = sampleState()
+        try CheckpointFile.write(state, to: path)
+        let loaded = try CheckpointFile.read(path)
+
+        #expect(loaded == state)
+        #expect(loaded.parameters.layout == sampleLayout)  // state_dict order, not name order
+        #expect(sameBits(loaded.parameters.values, state.parameters.values))
+        #expect(loaded.parameters.values[1].isNaN && loaded.parameters.values[1].bitPattern == 0x7FC0_1234)
+        #expect(loaded.parameters.values[2].sign == .minus && loaded.parameters.values[2] == 0)
+        for name in ["exp_avg", "exp_avg_sq"] {
+            #expect(sameBits(try #require(loaded.optimizer.buffers[name]), try #require(state.optimizer.buffers[name])))
+        }
+        #expect(loaded.optimizer.type == "adam" && loaded.optimizer.step == 1200)
+        #expect(loaded.optimizer.hyperParameters == state.optimizer.hyperParameters)
+        #expect(loaded.rngState == [UInt64.max, 0, 1, 0xDEAD_BEEF_CAFE_F00D &+ 1200])
+        #expect(loaded.seed == UInt64.max - 6)
+        #expect(loaded.epoch == 3 && loaded.iteration == 0 && loaded.globalStep == 1200)
+        #expect(loaded.samplesSeen == 76_800 && loaded.worldSize == 4 && loaded.batchSize == 64)
+        #expect(loaded.model == "mlp" && loaded.dataset == "fashion-mnist")
+        #expect(loaded.modelConfig == state.modelConfig && loaded.created == "2025-01-31T12:00:00.250Z")
+        #expect(loaded.extra == state.extra)
+        #expect(loaded.parameters["2.bias"] == state.parameters.values[sampleLayout.range(of: 3)])
+    }
+
+    @Test func sgdWithAndWithoutMomentumRoundTrips() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var state = sampleState(step: 5)
+        state.optimizer = OptimizerState(type: "sgd", hyperParameters: ["lr": 0.1, "momentum": 0.9, "nesterov": 0],
+                                         step: 5,
+                                         buffers: ["momentum_buffer": sampleFloats(sampleLayout.count, seed: 9)])
+        let path = directory.appendingPathComponent("sgd.h5").path
+        try CheckpointFile.write(state, to: path)
+        #expect(try CheckpointFile.read(path) == state)
+
+        state.optimizer = OptimizerState(type: "sgd", hyperParameters: ["lr": 0.1], step: 5)
+        state.extra = [:]
+        state.rngState = []
+        let plain = directory.appendingPathComponent("plain.h5").path
+        try CheckpointFile.write(state, to: plain)
+        #expect(try CheckpointFile.read(plain) == state)
+        #expect(try HDF5File.open(plain).children(of: "/optimizer").isEmpty)
+    }
+
+    @Test func fileHasTheDocumentedLayout() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("layout.h5").path
+        let state = sampleState()
+        try CheckpointFile.write(state, to: path)
+
+        let file = try HDF5File.open(path)
+        defer { try? file.close() }
+        #expect(try file.children().map(\.name) == ["extra", "model", "optimizer"])
+        #expect(try file.children(of: "/model").map(\.name) == sampleLayout.names)
+        #expect(try file.datasetShape("/model/2.weight") == [3, 8])
+        #expect(try file.datasetShape("/optimizer/10.weight/exp_avg_sq") == [2, 3])
+        #expect(try file.children(of: "/optimizer/0.weight").map(\.name) == ["exp_avg", "exp_avg_sq"])
+        #expect(try file.stringAttribute("format") == "swiftddp-checkpoint")
+        #expect(try file.attribute("format_version", as: Int64.self) == 1)
+        #expect(try file.attribute("global_step", as: Int64.self) == 1200)
+        #expect(try file.attribute("seed", as: UInt64.self) == UInt64.max - 6)
+        #expect(try file.stringAttribute("type", on: "/optimizer") == "adam")
+        #expect(try file.attribute("step", on: "/optimizer", as: Int64.self) == 1200)
+        #expect(try file.attribute("lr", on: "/optimizer", as: Double.self) == 0.001)
+        #expect(try file.stringAttribute("note", on: "/extra") == "β₁ — résumé ✓")
+        // The checksum is zlib's CRC-32 of the little-endian float32 bytes.
+        let bias = try #require(state.parameters["0.bias"])
+        let expected = bytes(of: bias).withUnsafeBytes { CRC32.checksum(bytes: $0) }
+        #expect(try file.attribute("crc32", on: "/model/0.bias", as: UInt32.self) == expected)
+    }
+
+    @Test func flippedDataBytesGiveAChecksumErrorNamingTheDataset() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("corrupt.h5").path
+        let state = sampleState()
+        try CheckpointFile.write(state, to: path)
+        let original = try #require(state.parameters["2.weight"])
+        try corruptData(of: original, inFileAt: path)
+
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+        guard case let .checksumMismatch(file, dataset, expected, actual) = error else {
+            Issue.record("expected a checksum mismatch, got \(error)")
+            return
+        }
+        #expect(file == path && dataset == "/model/2.weight")
+        #expect(expected == CRC32.checksum(original) && actual != expected)
+        #expect(error.description.contains(path) && error.description.contains("/model/2.weight"))
+        #expect(error.description.contains(String(expected, radix: 16)))
+
+        // Optimizer state is checked the same way.
+        let second = directory.appendingPathComponent("corrupt-state.h5").path
+        try CheckpointFile.write(state, to: second)
+        let moment = try #require(state.optimizer.buffers["exp_avg"])[sampleLayout.range(of: 0)]
+        try corruptData(of: moment, inFileAt: second)
+        let stateError = try #require(throws: CheckpointError.self) { try CheckpointFile.read(second) }
+        #expect(stateError.description.contains("/optimizer/0.weight/exp_avg"))
+    }
+
+    @Test func corruptStringAttributesFailTheMetadataChecksum() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("strings.h5").path
+        let state = sampleState()
+        try CheckpointFile.write(state, to: path)
+        // HDF5 keeps variable-length strings in a heap without checksums.
+        let url = URL(fileURLWithPath: path)
+        var contents = try Data(contentsOf: url)
+        let range = try #require(contents.range(of: Data("fashion-mnist".utf8)))
+        contents[range.lowerBound + 2] ^= 0x01
+        try contents.write(to: url)
+
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+        guard case let .metadataChecksumMismatch(file, expected, actual) = error else {
+            Issue.record("expected a metadata checksum mismatch, got \(error)")
+            return
+        }
+        #expect(file == path && actual != expected)
+        let text = CheckpointFile.metadataText(of: state)
+        #expect(expected == Array(text.utf8).withUnsafeBytes { CRC32.checksum(bytes: $0) })
+        #expect(error.description.contains(path) && error.description.contains("attributes are corrupt"))
+    }
+
+    @Test func metadataTextCoversEverythingButTheValues() {
+        let text = CheckpointFile.metadataText(of: sampleState())
+        for line in ["format=19:swiftddp-checkpoint", "global_step=1200", "seed=18446744073709551609",
+                     "dataset=13:fashion-mnist", "tensor=8:0.weight 8,5", "tensor=9:10.weight 2,3",
+                     "optimizer.type=4:adam", "optimizer.2:lr=3f50624dd2f1a9fc",
+                     "optimizer.state=7:exp_avg,10:exp_avg_sq",
+                     "extra.4:note=\("β₁ — résumé ✓".utf8.count):β₁ — résumé ✓"] {
+            #expect(text.contains(line + "\n"), "metadata text lacks \(line):\n\(text)")
+        }
+        var other = sampleState()
+        other.parameters = FlatTensors(layout: TensorLayout(names: sampleLayout.names.reversed(),
+                                                            shapes: sampleLayout.shapes.reversed()),
+                                       values: other.parameters.values)
+        #expect(CheckpointFile.metadataText(of: other) != text)  // tensor order counts
+    }
+
+    @Test func truncatedFilesGiveAnErrorNamingTheFile() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("whole.h5").path
+        try CheckpointFile.write(sampleState(), to: source)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: source)[.size] as? NSNumber).intValue
+        for length in [0, 100, size / 2, size - 1] {
+            let path = directory.appendingPathComponent("cut-\(length).h5").path
+            try FileManager.default.copyItem(atPath: source, toPath: path)
+            try truncateFile(at: path, to: length)
+            let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+            guard case let .unreadable(file, _) = error else {
+                Issue.record("expected unreadable for \(length) bytes, got \(error)")
+                continue
+            }
+            #expect(file == path && error.description.contains(path))
+        }
+        let missing = directory.appendingPathComponent("missing.h5").path
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(missing) }
+        #expect(error.description.contains(missing))
+    }
+
+    @Test func missingOrMistypedPartsAreNamed() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        // Not a checkpoint at all: an HDF5 file without the format attribute.
+        let other = directory.appendingPathComponent("other.h5").path
+        let file = try HDF5File.create(other)
+        try file.writeDataset("/model/0.weight", shape: [1], values: [Float(1)])
+        try file.close()
+        #expect(throws: CheckpointError.invalid(file: other, object: "/@format",
+                                                reason: "required but missing (no such attribute)")) {
+            try CheckpointFile.read(other)
+        }
+
+        // A required attribute of the wrong type.
+        let path = directory.appendingPathComponent("mistyped.h5").path
+        try CheckpointFile.write(sampleState(), to: path)
+        let edit = try HDF5File.open(path, readOnly: false)
+        try edit.setAttribute("global_step", "twelve hundred")
+        try edit.close()
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+        guard case let .invalid(file: name, object: object, reason: _) = error else {
+            Issue.record("expected invalid, got \(error)")
+            return
+        }
+        #expect(name == path && object == "/@global_step")
+
+        // A file from a newer version of the format.
+        let newer = directory.appendingPathComponent("newer.h5").path
+        try CheckpointFile.write(sampleState(), to: newer)
+        let bump = try HDF5File.open(newer, readOnly: false)
+        try bump.setAttribute("format_version", Int64(2))
+        try bump.close()
+        #expect(throws: CheckpointError.unsupportedVersion(file: newer, version: 2, supported: 1)) {
+            try CheckpointFile.read(newer)
+        }
+
+        // Optimizer state for a parameter the model does not have.
+        let stray = directory.appendingPathComponent("stray.h5").path
+        try CheckpointFile.write(sampleState(), to: stray)
+        let add = try HDF5File.open(stray, readOnly: false)
+        try add.writeDataset("/optimizer/9.weight/exp_avg", shape: [1], values: [Float(0)])
+        try add.close()
+        let strayError = try #require(throws: CheckpointError.self) { try CheckpointFile.read(stray) }
+        #expect(strayError.description.contains("/optimizer/9.weight"))
+    }
+
+    @Test func statesThatCannotBeStoredAreRefusedBeforeWriting() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("refused.h5").path
+        var state = sampleState()
+        state.optimizer.buffers["exp_avg"]?.removeLast()
+        #expect(throws: CheckpointError.self) { try CheckpointFile.write(state, to: path) }
+        state = sampleState()
+        state.optimizer.hyperParameters["step"] = 3
+        #expect(throws: CheckpointError.self) { try CheckpointFile.write(state, to: path) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test(.enabled(if: h5dumpPath != nil, "h5dump is not on PATH; install hdf5-tools"))
+    func h5dumpShowsNamesShapesAndAttributes() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ckpt-00001200.h5").path
+        try CheckpointFile.write(sampleState(), to: path)
+
+        let (status, output) = try runProcess(try #require(h5dumpPath), ["-A", path])
+        #expect(status == 0, "\(output)")
+        for text in [
+            "GROUP \"model\"", "GROUP \"optimizer\"", "GROUP \"extra\"",
+            "DATASET \"0.weight\"", "DATASET \"10.weight\"", "DATASET \"exp_avg_sq\"",
+            "DATASPACE  SIMPLE { ( 8, 5 ) / ( 8, 5 ) }", "DATASPACE  SIMPLE { ( 3 ) / ( 3 ) }",
+            "H5T_IEEE_F32LE", "ATTRIBUTE \"crc32\"", "H5T_STD_U32LE",
+            "ATTRIBUTE \"rng_state\"", "H5T_STD_U64LE", "STRSIZE H5T_VARIABLE", "CSET H5T_CSET_UTF8",
+            "\"swiftddp-checkpoint\"", "\"fashion-mnist\"", "\"adam\"",
+        ] {
+            #expect(output.contains(text), "h5dump output lacks \(text)")
+        }
+        for (name, value) in [("global_step", "1200"), ("epoch", "3"), ("world_size", "4"), ("batch_size", "64"),
+                              ("samples_seen", "76800"), ("format_version", "1"), ("seed", "18446744073709551609")] {
+            let pattern = "ATTRIBUTE \"\(name)\" \\{[^}]*DATA \\{\\s*\\(0\\): \(value)\\s*\\}"
+            #expect(output.range(of: pattern, options: .regularExpression) != nil, "\(name) is not \(value)")
+        }
+
+        // The values of one dataset, as h5dump prints them.
+        let (_, values) = try runProcess(try #require(h5dumpPath), ["-d", "/model/2.bias", path])
+        let bias = try #require(sampleState().parameters["2.bias"])
+        #expect(values.contains("DATASET \"/model/2.bias\""))
+        #expect(values.contains("\(bias[bias.startIndex])".prefix(5)))
+    }
+}

@@ -1,0 +1,111 @@
+import Checkpoint
+import Foundation
+import Synchronization
+import Testing
+
+/// A gate a background write blocks on until the test opens it.
+private final class Gate: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    func wait() { semaphore.wait() }
+    func open() { semaphore.signal() }
+}
+
+/// What the fake writes saw: steps in the order they started and ended, and
+/// the most writes ever under way at once.
+private final class Journal: Sendable {
+    private let state = Mutex((events: [String](), running: 0, mostRunning: 0))
+
+    func start(_ step: Int) {
+        state.withLock {
+            $0.events.append("start \(step)")
+            $0.running += 1
+            $0.mostRunning = max($0.mostRunning, $0.running)
+        }
+    }
+
+    func end(_ step: Int) {
+        state.withLock {
+            $0.events.append("end \(step)")
+            $0.running -= 1
+        }
+    }
+
+    var events: [String] { state.withLock { $0.events } }
+    var mostRunning: Int { state.withLock { $0.mostRunning } }
+}
+
+private struct InjectedFailure: Error, Equatable {
+    let step: Int
+}
+
+/// A `SavedCheckpoint` for a fake write of `step`.
+private func fakeSaved(_ step: Int) -> SavedCheckpoint {
+    SavedCheckpoint(path: "fake-\(step)", globalStep: step, bytes: 0, seconds: 0, pruned: [])
+}
+
+struct CheckpointWriterTests {
+    @Test func saveReturnsWhileTheWriteIsStillUnderWay() throws {
+        let gate = Gate()
+        let writer = CheckpointWriter { state in
+            gate.wait()
+            return fakeSaved(state.globalStep)
+        }
+        try writer.save(sampleState(step: 1))  // returns although the write is blocked
+        #expect(writer.isWriting)
+        #expect(writer.lastSaved == nil)
+        gate.open()
+        #expect(try writer.waitUntilIdle() == fakeSaved(1))
+        #expect(!writer.isWriting && writer.lastSaved == fakeSaved(1))
+    }
+
+    @Test func aSaveDuringAWriteWaitsForItSoOnlyOneIsInFlight() throws {
+        let journal = Journal()
+        let writer = CheckpointWriter { state in
+            journal.start(state.globalStep)
+            Thread.sleep(forTimeInterval: 0.02)
+            journal.end(state.globalStep)
+            return fakeSaved(state.globalStep)
+        }
+        for step in 1...4 {
+            try writer.save(sampleState(step: step))
+        }
+        #expect(try writer.waitUntilIdle() == fakeSaved(4))
+        #expect(journal.events == ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3", "start 4", "end 4"])
+        #expect(journal.mostRunning == 1)
+    }
+
+    @Test func aFailedWriteIsReportedByTheNextSaveOrByWaitOnce() throws {
+        let writer = CheckpointWriter { state in
+            if state.globalStep.isMultiple(of: 2) { throw InjectedFailure(step: state.globalStep) }
+            return fakeSaved(state.globalStep)
+        }
+        try writer.save(sampleState(step: 2))
+        #expect(throws: InjectedFailure(step: 2)) { try writer.waitUntilIdle() }
+        #expect(try writer.waitUntilIdle() == nil)  // reported once
+
+        try writer.save(sampleState(step: 4))
+        #expect(throws: InjectedFailure(step: 4)) { try writer.save(sampleState(step: 5)) }
+        try writer.save(sampleState(step: 5))  // the refused save can be retried
+        #expect(try writer.waitUntilIdle() == fakeSaved(5))
+    }
+
+    @Test func writesRealCheckpointsAndReportsARemovedDirectory() throws {
+        let root = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let checkpoints = CheckpointDirectory(root.appendingPathComponent("ckpt").path, keep: 2)
+        try checkpoints.create()
+        let writer = CheckpointWriter(directory: checkpoints)
+        for step in [10, 20, 30] {
+            try writer.save(sampleState(step: step))
+        }
+        let saved = try #require(try writer.waitUntilIdle())
+        #expect(saved.path == checkpoints.path(of: "ckpt-00000030.h5") && saved.bytes > 0)
+        #expect(try checkpoints.checkpoints().map(\.globalStep) == [20, 30])
+        #expect(try checkpoints.latestValid().checkpoint?.state == sampleState(step: 30))
+
+        try FileManager.default.removeItem(atPath: checkpoints.path)
+        try writer.save(sampleState(step: 40))  // fails in the background
+        let error = try #require(throws: HDF5Error.self) { try writer.waitUntilIdle() }
+        #expect(error.description.contains(checkpoints.path))
+    }
+}
