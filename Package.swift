@@ -43,7 +43,7 @@ let package = Package(
 
         // MARK: Executable
         .executableTarget(name: "trainer", dependencies: [
-            "Training", "Collective", "DataLoading",
+            "Training", "Collective", "DataLoading", "Checkpoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Run under mpirun by CollectiveTests: checks collectives across real ranks.

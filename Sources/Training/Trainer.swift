@@ -1,3 +1,4 @@
+import Checkpoint
 import Collective
 import DataLoading
 import Foundation
@@ -18,12 +19,22 @@ public struct EpochRecord: Sendable {
     public var seconds: Double
 }
 
+/// How a run ended.
+public enum TrainingOutcome: Sendable, Equatable {
+    /// Every epoch (or `--max-steps`) done.
+    case finished
+    /// SIGTERM or SIGINT: the current step finished and a checkpoint was written.
+    case stopped(signal: Int32, checkpoint: String?)
+}
+
 /// Trains one model, alone or as one rank of a data-parallel job: each rank
 /// takes its slice of every global batch, gradients are averaged across
 /// ranks, and every rank applies the same update, so all hold the same model.
-/// Rank 0 alone prints and writes metrics.
+/// Rank 0 alone prints, writes metrics and writes checkpoints.
 public final class Trainer {
     public let configuration: TrainingConfiguration
+    /// The model's options, with the input shape of the data set.
+    public let modelSpec: ModelSpec
     public let model: any Module
     public let parameters: ParameterSet
     public let optimizer: any Optimizer
@@ -36,12 +47,22 @@ public final class Trainer {
     private let metrics: MetricsLog?
     private let sampler: DistributedBatchSampler
     private let step: TrainingStep
-    /// Optimizer steps taken so far.
-    public private(set) var globalStep = 0
+    /// Rank 0's background checkpoint writer (nil on other ranks).
+    private let writer: CheckpointWriter?
+    /// The initialisation generator's state after building the model (saved in checkpoints).
+    var generatorState: [UInt64]
+    /// Optimizer steps taken so far (restored on resume).
+    public internal(set) var globalStep = 0
+    /// Seconds the training thread spent in checkpoint saves (snapshot and hand-off).
+    public private(set) var checkpointStallSeconds = 0.0
+    /// Checkpoints written by this run.
+    public private(set) var checkpointsSaved = 0
+    private var lastSavedStep = -1
 
     /// Builds the model from `configuration.seed`, loads the data set (or
-    /// uses `data`), makes every rank start from rank 0's parameters, and
-    /// opens the metrics file on rank 0.
+    /// uses `data`), makes every rank start from rank 0's parameters (or
+    /// from the checkpoint `--resume` selects), and opens the metrics file
+    /// and the checkpoint directory on rank 0.
     public init(configuration: TrainingConfiguration, data: DatasetSplits? = nil,
                 communicator: Communicator? = nil, showProgress: Bool = true) throws {
         try configuration.validate()
@@ -54,8 +75,10 @@ public final class Trainer {
         self.data = data
         var spec = configuration.model
         spec.inputShape = data.train.sampleShape
+        modelSpec = spec
         var generator = RandomGenerator(seed: configuration.seed)
         model = spec.build(generator: &generator)
+        generatorState = generator.state
         parameters = ParameterSet(model)
         switch configuration.optimizer {
         case .sgd:
@@ -81,6 +104,17 @@ public final class Trainer {
                             communicator: communicator, bucketBytes: Int(configuration.bucketMegabytes * 1_048_576))
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         metrics = rank == 0 ? try configuration.metricsPath.map { try MetricsLog(path: $0) } : nil
+        if rank == 0 {
+            let directory = CheckpointDirectory(configuration.resolvedCheckpointDirectory, keep: configuration.keep)
+            do {
+                try directory.create()
+            } catch {
+                throw TrainingError.invalidOption("--checkpoint-dir", "cannot create \(directory.path): \(error)")
+            }
+            writer = CheckpointWriter(directory: directory)
+        } else {
+            writer = nil
+        }
     }
 
     var task: Task { configuration.model.task }
@@ -91,49 +125,141 @@ public final class Trainer {
     /// Seconds this rank spent waiting for gradient allreduces.
     public var allreduceWaitSeconds: Double { step.allreduceWaitSeconds }
 
-    /// Runs every epoch (or until `maxSteps`) and returns their records.
+    /// The epochs finished by the last `run()`.
+    public private(set) var records: [EpochRecord] = []
+
+    /// Resumes if asked, then runs every epoch (or until `maxSteps`), saving
+    /// checkpoints as configured. On an error, rank 0 first lets a checkpoint
+    /// being written finish, so the last good one is complete.
     @discardableResult
-    public func run() throws -> [EpochRecord] {
+    public func run() throws -> TrainingOutcome {
+        let stop = StopRequest()
+        var watchdog: Watchdog?
+        if configuration.stepTimeout > 0 {
+            let (communicator, rank, worldSize) = (self.communicator, self.rank, self.worldSize)
+            watchdog = Watchdog(timeout: configuration.stepTimeout) { step, seconds in
+                let message = "trainer: rank \(rank) of \(worldSize): \(TrainingError.stalled(step: step, seconds: seconds))\n"
+                FileHandle.standardError.write(Data(message.utf8))
+                if let communicator, worldSize > 1 { communicator.abort(errorCode: 3) }
+                exit(3)
+            }
+        }
+        defer { watchdog?.stop() }
+        do {
+            let outcome = try train(stop: stop, watchdog: watchdog)
+            if let saved = try writer?.waitUntilIdle() { _ = saved }
+            return outcome
+        } catch {
+            _ = try? writer?.waitUntilIdle()
+            throw error
+        }
+    }
+
+    private func train(stop: StopRequest, watchdog: Watchdog?) throws -> TrainingOutcome {
         let c = configuration
+        records = []
         if let note = data.note { progress.log("note: \(note)") }
+        var position = try restore()
         progress.log("training \(c.model.name) on \(c.dataset) (\(data.train.count) train / \(data.test.count) test), "
                      + "\(parameters.count) parameters, \(c.optimizer.rawValue) lr \(c.learningRate), "
                      + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)")
         let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: c.prefetch)
-        var records: [EpochRecord] = []
-        for epoch in 1...c.epochs {
+        var epoch = position.epoch
+        while epoch < c.epochs {
             if let maxSteps = c.maxSteps, globalStep >= maxSteps { break }
-            let stepsThisEpoch = min(sampler.stepsPerEpoch, (c.maxSteps ?? .max) - globalStep)
+            let first = position.iteration
+            let stepsThisEpoch = c.maxSteps.map { min(sampler.stepsPerEpoch, first + $0 - globalStep) } ?? sampler.stepsPerEpoch
             progress.startEpoch()
             let start = Date()
-            var lossSum = 0.0
-            var localSamples = 0
-            var stepInEpoch = 0
-            for batch in loader.batches(epoch: epoch - 1) {
-                if stepInEpoch >= stepsThisEpoch { break }
-                let loss = try step(batch, position: (epoch, globalStep + 1))
+            var localLossSum = 0.0, localSamples = 0
+            var iteration = first
+            watchdog?.progress(step: globalStep)
+            for batch in loader.batches(epoch: epoch, startingAt: first) {
+                if iteration >= stepsThisEpoch { break }
+                let loss = try step(batch, position: (epoch + 1, globalStep + 1))
                 globalStep += 1
-                if c.checkReplicas { try checkReplicas() }
-                lossSum += Double(loss) * Double(batch.count)
+                iteration += 1
+                watchdog?.progress(step: globalStep)
+                localLossSum += Double(loss) * Double(batch.count)
                 localSamples += batch.count
-                stepInEpoch += 1
+                if c.checkReplicas { try checkReplicas() }
                 let elapsed = Date().timeIntervalSince(start)
-                let globalSamples = stepInEpoch * c.batchSize
-                progress.update(epoch: epoch, epochs: c.epochs, step: stepInEpoch, total: stepsThisEpoch,
-                                loss: Float(lossSum / Double(localSamples)),
-                                samplesPerSecond: Double(globalSamples) / elapsed, elapsed: elapsed)
+                progress.update(epoch: epoch + 1, epochs: c.epochs, step: iteration, total: sampler.stepsPerEpoch,
+                                loss: Float(localLossSum / Double(localSamples)),
+                                samplesPerSecond: Double((iteration - first) * c.batchSize) / elapsed, elapsed: elapsed)
+                let signal = try agreedStop(stop)
+                if signal != nil || (c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0) {
+                    let sums = try reduced(localLossSum, localSamples)
+                    try save(Position(epoch: epoch, iteration: iteration, epochLossSum: position.epochLossSum + sums.0,
+                                      epochSamples: position.epochSamples + sums.1))
+                }
+                if let signal {
+                    let saved = try writer?.waitUntilIdle()
+                    progress.log("stopped by \(StopRequest.name(of: signal)) after step \(globalStep); "
+                                 + "checkpoint \(saved?.path ?? "written by rank 0"); run the same command again to resume")
+                    return .stopped(signal: signal, checkpoint: saved?.path)
+                }
             }
             let seconds = Date().timeIntervalSince(start)
-            var sums = [lossSum, Double(localSamples)]
-            try communicator?.allreduceSum(&sums)
+            let sums = try reduced(localLossSum, localSamples)
+            let lossSum = position.epochLossSum + sums.0, samples = position.epochSamples + sums.1
             let test = try evaluateTestSet()
-            let record = EpochRecord(epoch: epoch, step: globalStep, trainLoss: sums[0] / max(sums[1], 1),
-                                     test: test, samplesPerSecond: sums[1] / seconds, seconds: seconds)
+            watchdog?.progress(step: globalStep)
+            let record = EpochRecord(epoch: epoch + 1, step: globalStep, trainLoss: lossSum / max(samples, 1), test: test,
+                                     samplesPerSecond: sums.1 / seconds, seconds: seconds)
             records.append(record)
             report(record)
+            if iteration < sampler.stepsPerEpoch {
+                // --max-steps ended the run inside this epoch: the checkpoint keeps that position.
+                try save(Position(epoch: epoch, iteration: iteration, epochLossSum: lossSum, epochSamples: samples))
+                break
+            }
+            epoch += 1
+            position = Position(epoch: epoch)
+            try save(position)
         }
         if let path = c.saveParametersPath, rank == 0 { try saveParameters(to: path) }
-        return records
+        return .finished
+    }
+
+    /// This rank's loss sum and sample count added over all ranks.
+    private func reduced(_ lossSum: Double, _ samples: Int) throws -> (Double, Double) {
+        var sums = [lossSum, Double(samples)]
+        try communicator?.allreduceSum(&sums)
+        return (sums[0], sums[1])
+    }
+
+    /// The stop signal if any rank received one, so all stop at the same step.
+    private func agreedStop(_ stop: StopRequest) throws -> Int32? {
+        let mine = Int64(stop.received ?? 0)
+        guard let communicator, worldSize > 1 else { return stop.received }
+        let any = try communicator.allreduceMax(mine)
+        return any == 0 ? nil : Int32(any)
+    }
+
+    /// Rank 0 snapshots the state and hands it to the background writer.
+    private func save(_ position: Position) throws {
+        guard globalStep != lastSavedStep else { return }
+        lastSavedStep = globalStep
+        guard let writer else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        try writer.save(snapshot(position: position))
+        checkpointStallSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        checkpointsSaved += 1
+    }
+
+    /// Loss and accuracy (or reconstruction error) on the whole test set:
+    /// each rank evaluates its contiguous shard (no padding, no duplicates)
+    /// and the sums are added, so the figures are exact for any world size.
+    public func evaluateTestSet() throws -> EvaluationResult {
+        let shard = EvaluationSampler.shard(count: data.test.count, rank: rank, worldSize: worldSize)
+        var local = evaluate(model, task: task, dataset: data.test, shard: shard,
+                             batchSize: configuration.evaluationBatchSize)
+        guard let communicator, worldSize > 1 else { return local }
+        var sums = [local.lossSum, local.squaredErrorSum, local.correct, local.count]
+        try communicator.allreduceSum(&sums)
+        (local.lossSum, local.squaredErrorSum, local.correct, local.count) = (sums[0], sums[1], sums[2], sums[3])
+        return local
     }
 
     /// FNV-1a over the bytes of every parameter.
@@ -161,20 +287,6 @@ public final class Trainer {
         } catch {
             throw TrainingError.cannotWrite(path: path, reason: error.localizedDescription)
         }
-    }
-
-    /// Loss and accuracy (or reconstruction error) on the whole test set:
-    /// each rank evaluates its contiguous shard (no padding, no duplicates)
-    /// and the sums are added, so the figures are exact for any world size.
-    public func evaluateTestSet() throws -> EvaluationResult {
-        let shard = EvaluationSampler.shard(count: data.test.count, rank: rank, worldSize: worldSize)
-        var local = evaluate(model, task: task, dataset: data.test, shard: shard,
-                             batchSize: configuration.evaluationBatchSize)
-        guard let communicator, worldSize > 1 else { return local }
-        var sums = [local.lossSum, local.squaredErrorSum, local.correct, local.count]
-        try communicator.allreduceSum(&sums)
-        (local.lossSum, local.squaredErrorSum, local.correct, local.count) = (sums[0], sums[1], sums[2], sums[3])
-        return local
     }
 
     private func report(_ r: EpochRecord) {

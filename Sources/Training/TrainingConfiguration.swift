@@ -29,6 +29,16 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Batches the loader's background thread assembles ahead (0: assemble
     /// each batch on the training thread, no extra thread).
     public var prefetch = 2
+    /// Where checkpoints go (default: runs/<model>).
+    public var checkpointDirectory: String?
+    /// Save every this many optimizer steps (0: only at epoch ends and at the end).
+    public var checkpointEvery = 500
+    /// Checkpoints kept in the directory (older ones are deleted after a new one is complete).
+    public var keep = 3
+    /// "auto" (the newest valid checkpoint in the directory, if any), "never", or a file path.
+    public var resume = "auto"
+    /// Abort the job when a step makes no progress for this many seconds (0: never).
+    public var stepTimeout: Double = 300
     /// After every step, compare a checksum of the parameters across ranks
     /// and stop if any rank differs (a check for tests and debugging).
     public var checkReplicas = false
@@ -37,6 +47,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var saveParametersPath: String?
 
     public init(model: ModelSpec) { self.model = model }
+
+    /// The checkpoint directory in effect.
+    public var resolvedCheckpointDirectory: String { checkpointDirectory ?? "runs/\(model.name)" }
 
     /// Checks the numbers; the error names the flag and the problem.
     public func validate() throws {
@@ -53,6 +66,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
         if weightDecay < 0 { throw TrainingError.invalidOption("--weight-decay", "must be non-negative, got \(weightDecay)") }
         if !(bucketMegabytes > 0) { throw TrainingError.invalidOption("--bucket-mb", "must be positive, got \(bucketMegabytes)") }
+        if checkpointEvery < 0 { throw TrainingError.invalidOption("--checkpoint-every", "must be 0 or more, got \(checkpointEvery)") }
+        if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
+        if stepTimeout < 0 { throw TrainingError.invalidOption("--step-timeout", "must be 0 or more seconds, got \(stepTimeout)") }
         if prefetch < 0 { throw TrainingError.invalidOption("--prefetch", "must be 0 or more, got \(prefetch)") }
         if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
     }

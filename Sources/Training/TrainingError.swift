@@ -7,6 +7,10 @@ public enum TrainingError: Error, CustomStringConvertible {
     case nonFiniteLoss(epoch: Int, step: Int, value: Float)
     /// Ranks hold different parameters (found by `--check-replicas`).
     case replicasDiverged(step: Int)
+    /// A checkpoint does not fit this run, or none could be used.
+    case checkpoint(String)
+    /// A step made no progress for too long.
+    case stalled(step: Int, seconds: Double)
     /// A file could not be written.
     case cannotWrite(path: String, reason: String)
 
@@ -18,6 +22,10 @@ public enum TrainingError: Error, CustomStringConvertible {
             "loss is \(value) at epoch \(epoch), step \(step): training diverged (try a lower --lr); no checkpoint was written for this step"
         case let .replicasDiverged(step):
             "ranks hold different parameters after step \(step) (--check-replicas)"
+        case let .checkpoint(message):
+            message
+        case let .stalled(step, seconds):
+            "no progress for \(Int(seconds)) s at step \(step) (--step-timeout): a hung collective or a stuck rank; aborting the job so it can restart from the last checkpoint"
         case let .cannotWrite(path, reason):
             "cannot write \(path): \(reason)"
         }

@@ -54,6 +54,21 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "BLAS threads for this process (default: 1 per rank under mpirun, all cores when alone).")
     var threads: Int?
 
+    @Option(help: "Checkpoint directory (default: runs/<model>).")
+    var checkpointDir: String?
+
+    @Option(help: "Save a checkpoint every N optimizer steps (0: only at epoch ends and at the end).")
+    var checkpointEvery = 500
+
+    @Option(help: "Checkpoints to keep; older ones are deleted once a new one is complete.")
+    var keep = 3
+
+    @Option(help: "auto (the newest valid checkpoint in --checkpoint-dir, if any), never, or a checkpoint file.")
+    var resume = "auto"
+
+    @Option(help: "Abort the job when a step makes no progress for this many seconds (0: never).")
+    var stepTimeout: Double = 300
+
     @Option(help: "Batches assembled ahead on a background thread (0: on the training thread).")
     var prefetch = 2
 
@@ -82,6 +97,11 @@ struct TrainCommand: ParsableCommand {
         c.metricsPath = metrics
         c.bucketMegabytes = bucketMb
         c.prefetch = prefetch
+        c.checkpointDirectory = checkpointDir
+        c.checkpointEvery = checkpointEvery
+        c.keep = keep
+        c.resume = resume
+        c.stepTimeout = stepTimeout
         c.checkReplicas = checkReplicas
         c.saveParametersPath = saveParameters
         let communicator = try Job.communicator()
@@ -89,6 +109,11 @@ struct TrainCommand: ParsableCommand {
         try Job.run(communicator) {
             let trainer = try Trainer(configuration: c, communicator: communicator)
             try trainer.run()
+            if trainer.rank == 0 && trainer.checkpointsSaved > 0 {
+                let seconds = String(format: "%.1f", trainer.checkpointStallSeconds * 1000)
+                trainer.progress.log("checkpoints: \(trainer.checkpointsSaved) saved in \(c.resolvedCheckpointDirectory), "
+                                     + "training thread stalled \(seconds) ms in total")
+            }
         }
     }
 }

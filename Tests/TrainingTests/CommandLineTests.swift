@@ -23,14 +23,15 @@ struct CommandLineTests {
 
     @Test("An unknown model is refused with the list of models")
     func unknownModel() throws {
-        let out = try TestSupport.run(trainer, ["train", "--model", "resnet"])
+        let out = try TestSupport.run(trainer, ["train", "--model", "resnet", "--checkpoint-dir", "/tmp/trainer-tests-unused"])
         #expect(out.status != 0)
         #expect(out.stderr.contains("resnet") && out.stderr.contains("mlp"))
     }
 
     @Test("A missing data directory is an error naming the path")
     func missingData() throws {
-        let out = try TestSupport.run(trainer, ["train", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"])
+        let out = try TestSupport.run(trainer, ["train", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist",
+                                                "--resume", "never", "--checkpoint-dir", "/tmp/trainer-tests-unused"])
         #expect(out.status != 0)
         #expect(out.stderr.contains("/nonexistent/mnist"))
     }
@@ -40,7 +41,7 @@ struct CommandLineTests {
         (["--lr", "abc"], "--lr"), (["--optimizer", "rmsprop"], "--optimizer"),
     ])
     func badNumbers(arguments: [String], flag: String) throws {
-        let out = try TestSupport.run(trainer, ["train"] + arguments)
+        let out = try TestSupport.run(trainer, ["train", "--checkpoint-dir", "/tmp/trainer-tests-unused"] + arguments)
         #expect(out.status != 0)
         #expect(out.stderr.contains(flag), "stderr: \(out.stderr)")
     }
@@ -48,7 +49,10 @@ struct CommandLineTests {
     @Test("train --max-steps runs end to end and prints the epoch figures",
           .enabled(if: TestSupport.hasFashionMNIST, "Fashion-MNIST (dataset-fashion-mnist) is not installed"))
     func shortRun() throws {
-        let out = try TestSupport.run(trainer, ["train", "--model", "softmax", "--max-steps", "20", "--threads", "1"])
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try TestSupport.run(trainer, ["train", "--model", "softmax", "--max-steps", "20", "--threads", "1",
+                                                "--checkpoint-dir", dir.path])
         #expect(out.status == 0, "stderr: \(out.stderr)")
         #expect(out.stdout.contains("test_accuracy"))
     }

@@ -15,7 +15,9 @@ struct DataParallelTests {
     /// Trains `steps` steps at world size `np` (1: a plain process) and returns the parameters.
     func parameters(np: Int, steps: Int, _ extra: [String], mca: [String] = []) throws -> [Float] {
         let path = directory.appendingPathComponent("p\(np)-\(UUID().uuidString).bin").path
-        var arguments = ["train", "--model", "mlp", "--max-steps", String(steps), "--save-parameters", path] + extra
+        let checkpoints = directory.appendingPathComponent("ckpt-\(UUID().uuidString)").path
+        var arguments = ["train", "--model", "mlp", "--max-steps", String(steps), "--save-parameters", path,
+                         "--checkpoint-dir", checkpoints] + extra
         let out: TestSupport.Output
         if np == 1 {
             out = try TestSupport.run(try #require(TestSupport.trainerExecutable), arguments + ["--threads", "1"])
@@ -70,7 +72,8 @@ struct DataParallelTests {
         var accuracies: [Int: Double] = [:]
         for np in [1, 2, 4] {
             let metrics = directory.appendingPathComponent("m\(np).jsonl").path
-            let arguments = ["train", "--model", "mlp", "--epochs", "1", "--metrics", metrics]
+            let arguments = ["train", "--model", "mlp", "--epochs", "1", "--metrics", metrics,
+                             "--checkpoint-dir", directory.appendingPathComponent("c\(np)").path]
             let out = np == 1
                 ? try TestSupport.run(try #require(TestSupport.trainerExecutable), arguments + ["--threads", "1"])
                 : try TestSupport.mpirun(np: np, arguments)
@@ -89,7 +92,8 @@ struct DataParallelTests {
     func failingRankEndsTheJob() throws {
         let start = Date()
         // Rank 0 cannot create its metrics file; rank 1 is already waiting in the broadcast.
-        let out = try TestSupport.mpirun(np: 2, ["train", "--max-steps", "5", "--metrics", "/proc/no-such-dir/m.jsonl"])
+        let out = try TestSupport.mpirun(np: 2, ["train", "--max-steps", "5", "--metrics", "/proc/no-such-dir/m.jsonl",
+                                                 "--checkpoint-dir", directory.appendingPathComponent("c").path])
         #expect(out.status != 0)
         let text = out.stdout + out.stderr
         #expect(text.contains("rank 0 of 2"), "output: \(text)")
@@ -99,7 +103,8 @@ struct DataParallelTests {
 
     @Test("A global batch that the world size does not divide is refused, naming both numbers")
     func indivisibleBatch() throws {
-        let out = try TestSupport.mpirun(np: 4, ["train", "--max-steps", "5", "--batch-size", "62"])
+        let out = try TestSupport.mpirun(np: 4, ["train", "--max-steps", "5", "--batch-size", "62",
+                                                 "--checkpoint-dir", directory.appendingPathComponent("c").path])
         #expect(out.status != 0)
         let text = out.stdout + out.stderr
         #expect(text.contains("--batch-size") && text.contains("62") && text.contains("4"), "output: \(text)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Training
 
 /// Paths and helpers shared by the Training tests.
 enum TestSupport {
@@ -83,6 +84,15 @@ enum TestSupport {
     static func floats(at path: String) throws -> [Float] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// A training configuration whose checkpoints go to a fresh temporary
+    /// directory (or `directory/checkpoints`), so tests never resume each other.
+    static func configuration(_ model: ModelSpec, directory: URL? = nil) -> TrainingConfiguration {
+        var c = TrainingConfiguration(model: model)
+        let base = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("trainer-tests-\(UUID().uuidString)")
+        c.checkpointDirectory = base.appendingPathComponent("checkpoints").path
+        return c
     }
 
     /// A fresh temporary directory.

@@ -10,11 +10,11 @@ struct TrainerTests {
     @Test("MLP 784-128-10, Adam 0.001, batch 64, seed 0: >= 0.83 test accuracy after one epoch on Fashion-MNIST",
           .enabled(if: TestSupport.hasFashionMNIST, "Fashion-MNIST (dataset-fashion-mnist) is not installed"))
     func mlpReachesTargetAccuracy() throws {
-        var c = TrainingConfiguration(model: ModelSpec(name: "mlp", hidden: 128))
+        var c = TestSupport.configuration(ModelSpec(name: "mlp", hidden: 128))
         c.threads = 1
         let trainer = try Trainer(configuration: c, showProgress: false)
-        let records = try trainer.run()
-        let accuracy = try #require(records.last).test.accuracy
+        try trainer.run()
+        let accuracy = try #require(trainer.records.last).test.accuracy
         #expect(accuracy >= 0.83, "test accuracy \(accuracy)")
         #expect(trainer.globalStep == 60_000 / 64)
     }
@@ -24,7 +24,7 @@ struct TrainerTests {
     func seedMakesRunsReproducible() throws {
         let data = try DatasetCatalog.load(name: "fashion-mnist")
         func parameters(seed: UInt64) throws -> [Float] {
-            var c = TrainingConfiguration(model: ModelSpec(name: "mlp", hidden: 32))
+            var c = TestSupport.configuration(ModelSpec(name: "mlp", hidden: 32))
             c.maxSteps = 20
             c.seed = seed
             let trainer = try Trainer(configuration: c, data: data, showProgress: false)
@@ -41,7 +41,7 @@ struct TrainerTests {
     func nonFiniteLossIsAnError() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        var c = TrainingConfiguration(model: ModelSpec(name: "mlp", hidden: 32))
+        var c = TestSupport.configuration(ModelSpec(name: "mlp", hidden: 32), directory: dir)
         c.optimizer = .sgd
         c.learningRate = 1e30
         c.maxSteps = 50
@@ -62,7 +62,7 @@ struct TrainerTests {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("m.jsonl").path
-        var c = TrainingConfiguration(model: ModelSpec(name: "softmax"))
+        var c = TestSupport.configuration(ModelSpec(name: "softmax"), directory: dir)
         c.epochs = 2
         c.maxSteps = 30  // 30 steps in epoch 1, then stop
         c.metricsPath = path
@@ -82,14 +82,14 @@ struct TrainerTests {
     @Test("MNIST from a directory holding only the t10k files trains on 8,000 and tests on 2,000",
           .enabled(if: TestSupport.hasSharedMNIST, "../shared/data/mnist is absent (clone the project beside shared/ to run this)"))
     func mnistTestSetSplit() throws {
-        var c = TrainingConfiguration(model: ModelSpec(name: "mlp", hidden: 64))
+        var c = TestSupport.configuration(ModelSpec(name: "mlp", hidden: 64))
         c.dataset = "mnist"
         c.dataDirectory = TestSupport.sharedMNIST
         c.epochs = 2
         let trainer = try Trainer(configuration: c, showProgress: false)
         #expect(trainer.data.train.count == 8000)
         #expect(trainer.data.test.count == 2000)
-        let records = try trainer.run()
-        #expect(try #require(records.last).test.accuracy > 0.85)
+        try trainer.run()
+        #expect(try #require(trainer.records.last).test.accuracy > 0.85)
     }
 }

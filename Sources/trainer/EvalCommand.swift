@@ -1,0 +1,35 @@
+import ArgumentParser
+import Checkpoint
+import Collective
+import DataLoading
+import Foundation
+import Training
+
+/// `trainer eval --checkpoint PATH`: test loss and accuracy of a saved model,
+/// rebuilt from the checkpoint alone; under mpirun the test set is sharded.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Rebuild a model from a checkpoint and print its test loss and accuracy (also under mpirun).")
+
+    @Option(help: "The checkpoint file.")
+    var checkpoint: String
+
+    @Option(help: "Data set (default: the one the checkpoint was trained on).")
+    var dataset: String?
+
+    @Option(help: "Directory holding the data set's files.")
+    var dataDir: String?
+
+    @Option(help: "Evaluation batch size.")
+    var batchSize = 1000
+
+    func run() throws {
+        let communicator = try Job.communicator()
+        try Job.run(communicator) {
+            let result = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: dataset, dataDirectory: dataDir,
+                                                      batchSize: batchSize, communicator: communicator)
+            if (communicator?.rank ?? 0) == 0 { print(result) }
+        }
+    }
+}
