@@ -6,6 +6,9 @@ import TensorCore
 
 /// Throughput measurements for `trainer bench`: full training steps (forward,
 /// loss, backward, Adam step) on real Fashion-MNIST batches, and raw sgemm.
+///
+/// Workloads: `mlp` (784-128-10, cross-entropy), `ae` (784-64-784, BCE), `cnn`
+/// (the `CNN` model zoo network, cross-entropy), `sgemm` (512^3 GFLOP/s).
 public enum Benchmark {
     /// One benchmark figure, printed as a JSON line.
     public struct Result: Sendable {
@@ -29,7 +32,7 @@ public enum Benchmark {
     }
 
     /// The workloads `trainer bench` knows.
-    public static let workloads = ["mlp", "ae", "sgemm"]
+    public static let workloads = ["mlp", "ae", "cnn", "sgemm"]
 
     /// Times `workload` for about `seconds` (or exactly `steps` steps, for
     /// instruction-count profiling) after a warm-up.
@@ -50,6 +53,9 @@ public enum Benchmark {
             model = Sequential(Flatten(), Linear(784, 64, generator: &generator), ReLU(),
                                Linear(64, 784, generator: &generator), Sigmoid())
             task = .reconstruct
+        case "cnn":
+            model = CNN(generator: &generator)
+            task = .classify
         default:
             throw TrainingError.invalidOption("--workload", "unknown workload '\(workload)'; known: \(workloads.joined(separator: ", "))")
         }

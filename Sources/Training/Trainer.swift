@@ -39,6 +39,7 @@ public final class Trainer {
         self.data = data
         var spec = configuration.model
         spec.inputShape = data.train.sampleShape
+        try spec.validate()  // against the data set's sample shape
         var generator = RandomGenerator(seed: configuration.seed)
         model = spec.build(generator: &generator)
         parameters = ParameterSet(model)
@@ -103,7 +104,8 @@ public final class Trainer {
         parameters.zeroGrad()
         let input = Tensor(shape: batch.shape, values: batch.inputs)
         let output = model(input)
-        let loss = taskLoss(task, output: output, input: input, labels: batch.labels)
+        let loss = taskLoss(task, output: output, input: input, labels: batch.labels,
+                            reconstructionLoss: configuration.model.loss)
         let value = loss.item()
         guard value.isFinite else {
             throw TrainingError.nonFiniteLoss(epoch: epoch, step: globalStep + 1, value: value)
