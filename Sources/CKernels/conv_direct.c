@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include <stdlib.h>
+#include <string.h>
 
 // Direct stride-1 convolution kernels, register-blocked: a block of output
 // channels times one or more vectors of eight adjacent output columns lives
@@ -272,13 +273,18 @@ weight_avx512(const float *restrict x, const float *restrict g, float *restrict 
               size_t H, size_t W, size_t O, size_t kh, size_t kw) {
     weight_body(x, g, lanes, batch, C, H, W, O, kh, kw, 1);
 }
-/// 2 with AVX-512VL, 1 with AVX2 and FMA, 0 otherwise.
+/// 2 with AVX-512VL, 1 with AVX2 and FMA, 0 otherwise; CKERNELS_ISA=avx2 or
+/// =scalar in the environment caps it, so tests can run the other variants.
 static int isa_level(void) {
     static int cached = -1;
     if (cached < 0) {
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                     ? (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2 : 1)
-                     : 0;
+        int level = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                        ? (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2 : 1)
+                        : 0;
+        const char *cap = getenv("CKERNELS_ISA");
+        if (cap && strcmp(cap, "scalar") == 0) level = 0;
+        if (cap && strcmp(cap, "avx2") == 0 && level > 1) level = 1;
+        cached = level;
     }
     return cached;
 }

@@ -86,6 +86,35 @@ struct ModelZooCommandLineTests {
         #expect(out.stdout.contains("test_accuracy"))
     }
 
+    @Test("The AVX2 and scalar convolution kernels train as the default (here AVX-512) ones do",
+          arguments: ["cnn", "lenet"])
+    func kernelVariantsAgree(model: String) throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeSyntheticCIFAR10(to: dir.path, perBatch: 64, test: 50)
+        func figures(isa: String?) throws -> [String: Double] {
+            var environment = ProcessInfo.processInfo.environment
+            environment["CKERNELS_ISA"] = isa
+            let metrics = dir.appendingPathComponent("\(isa ?? "default").jsonl").path
+            let out = try TestSupport.run(trainer, ["train", "--model", model, "--dataset", "cifar10", "--data-dir", dir.path,
+                                                    "--batch-size", "32", "--max-steps", "10", "--threads", "1",
+                                                    "--metrics", metrics], environment: environment)
+            #expect(out.status == 0, "stderr: \(out.stderr)")
+            let line = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").first ?? ""
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return object.compactMapValues { $0 as? Double }
+        }
+        let reference = try figures(isa: nil)
+        for isa in ["avx2", "scalar"] {
+            let other = try figures(isa: isa)
+            // Only the rounding differs (fused multiply-adds or not).
+            for key in ["train_loss", "test_loss"] {
+                let (a, b) = (try #require(reference[key]), try #require(other[key]))
+                #expect(abs(a - b) <= 1e-3 * max(1, abs(a)), "\(isa) \(key): \(b), default \(a)")
+            }
+        }
+    }
+
     @Test("trainer bench knows the cnn workload",
           .enabled(if: TestSupport.hasFashionMNIST, "Fashion-MNIST (dataset-fashion-mnist) is not installed"))
     func benchCNN() throws {

@@ -56,7 +56,9 @@ void ck_add_row_sums(const float *restrict a, float *restrict out, size_t rows, 
 /// gx[i] += x[i] > 0 ? g[i] : 0 (ReLU's backward).
 void ck_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n);
 
-/// Direct stride-1 convolution without padding, for a batch:
+/// Direct stride-1 convolution without padding, for a batch (AVX-512VL, AVX2 or
+/// scalar code, chosen once from the CPU; the environment variable
+/// CKERNELS_ISA=avx2 or CKERNELS_ISA=scalar caps the choice, for tests):
 /// y [batch, out_channels, H - kh + 1, W - kw + 1] = x [batch, channels, H, W] (*) w [out_channels, channels, kh, kw]
 /// + bias (NULL for none).
 void ck_conv2d_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
