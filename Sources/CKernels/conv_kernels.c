@@ -20,27 +20,19 @@ valid_columns(ptrdiff_t offset, size_t stride, size_t width, size_t ow, size_t *
     *hi = (size_t)end;
 }
 
-// The stride-1 case is split out so its inner loop is a plain contiguous copy
-// (or add) that vectorises; the general case gathers with a stride. Rows are
-// short (ow floats: 24 or 8 in the model zoo), so the copies and zero fills
-// must stay inline loops: `no_builtin` stops clang from turning each one into
-// a call to memcpy or memset, which measured slower than the copy itself.
+// conv2d routes every stride-1 convolution's forward and weight gradient to
+// the direct kernels (conv_direct.c), so im2col runs only for other strides;
+// col2im runs for every input gradient. Its unpadded stride-1 case adds runs
+// of ow floats, 8 to 28 in the model zoo. Left to clang, such a run became a
+// call to memmove, or a vector loop unrolled for long runs that falls back to
+// scalar code on runs this short; whole eight-float moves (add_short, and a
+// copy twin for im2col while it still ran on stride 1) measured about twice
+// as fast. `no_builtin` keeps im2col's zero fills and copies inline too.
 #define CK_NO_MEM_CALLS __attribute__((no_builtin("memcpy", "memset", "memmove")))
 
 /// Eight floats, loaded and stored unaligned (a generic vector: AVX in the
 /// avx2 variants, two SSE registers otherwise).
 typedef float ck_v8f __attribute__((vector_size(32), aligned(4)));
-
-/// dst[0..<n] = src[0..<n] for a short n: whole vectors, then single floats.
-/// Written out because the vectoriser's loop, unrolled for long trip counts,
-/// falls back to scalar code for rows of 8 or 24.
-static inline __attribute__((always_inline)) void copy_short(float *restrict dst, const float *restrict src, size_t n) {
-    size_t i = 0;
-#pragma clang loop vectorize(disable) unroll(disable)
-    for (; i + 8 <= n; i += 8) *(ck_v8f *)(dst + i) = *(const ck_v8f *)(src + i);
-#pragma clang loop vectorize(disable) unroll(disable)
-    for (; i < n; i++) dst[i] = src[i];
-}
 
 /// dst[0..<n] += src[0..<n] for a short n.
 static inline __attribute__((always_inline)) void add_short(float *restrict dst, const float *restrict src, size_t n) {
@@ -54,18 +46,6 @@ static inline __attribute__((always_inline)) void add_short(float *restrict dst,
 static inline __attribute__((always_inline)) CK_NO_MEM_CALLS void
 im2col_body(const float *restrict x, float *restrict col, size_t ldcol, size_t channels, size_t height,
             size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow) {
-    if (stride == 1 && pad == 0) {  // every row of col is oh runs of ow floats, `width` apart in x
-        for (size_t c = 0; c < channels; c++) {
-            for (size_t ki = 0; ki < kh; ki++) {
-                for (size_t kj = 0; kj < kw; kj++) {
-                    float *dst = col + ((c * kh + ki) * kw + kj) * ldcol;
-                    const float *src = x + (c * height + ki) * width + kj;
-                    for (size_t oy = 0; oy < oh; oy++) copy_short(dst + oy * ow, src + oy * width, ow);
-                }
-            }
-        }
-        return;
-    }
     for (size_t c = 0; c < channels; c++) {
         const float *plane = x + c * height * width;
         for (size_t ki = 0; ki < kh; ki++) {
