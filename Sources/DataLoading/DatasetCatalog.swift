@@ -4,19 +4,23 @@ import Foundation
 /// how to read them, so a command line can say `--dataset mnist` and nothing
 /// else.
 ///
-/// Each entry names a file format; adding a data set in a new format (CIFAR-10's
-/// binary batches, say) means one new `Format` case and its reader.
+/// Each entry names a file format; adding a data set in a new format means one
+/// new `Format` case and its reader.
 public enum DatasetCatalog {
     /// How a data set's files are laid out on disk.
     enum Format: Sendable {
         /// MNIST layout: `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
         /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each plain or `.gz`.
         case idx
+        /// CIFAR-10's binary version: `data_batch_1.bin` ... `data_batch_5.bin`
+        /// and `test_batch.bin`, each plain or `.gz`.
+        case cifar10
     }
 
     struct Entry: Sendable {
         let name: String
-        let defaultDirectory: String
+        /// Nil where the data set must be given with a directory.
+        let defaultDirectory: String?
         let classNames: [String]
         let format: Format
     }
@@ -31,14 +35,19 @@ public enum DatasetCatalog {
               defaultDirectory: "../shared/data/mnist",
               classNames: (0...9).map(String.init),
               format: .idx),
+        Entry(name: "cifar10",
+              defaultDirectory: nil,
+              classNames: ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+              format: .cifar10),
     ]
 
     /// The names `load(name:dataDirectory:)` accepts; the first is the default.
     public static var names: [String] { entries.map(\.name) }
 
     /// Where data set `name` is looked for when no directory is given
-    /// (relative paths are relative to the current directory).
-    public static func defaultDirectory(for name: String) throws -> String {
+    /// (relative paths are relative to the current directory); nil for a data
+    /// set that needs one (cifar10).
+    public static func defaultDirectory(for name: String) throws -> String? {
         try entry(named: name).defaultDirectory
     }
 
@@ -54,15 +63,24 @@ public enum DatasetCatalog {
     /// (a test set alone, like the MNIST copy in `../shared/data/mnist`) is
     /// split in order: the first 80% for training, the rest for testing
     /// (8,000 / 2,000 for MNIST's 10,000), and `note` says so.
+    ///
+    /// CIFAR-10 is read from the directory holding its six `.bin` files (or
+    /// from its parent, where the archive unpacks `cifar-10-batches-bin`),
+    /// 50,000 training and 10,000 test images normalised to [-1, 1].
     /// - Throws: `DataError` for an unknown name (listing the known ones), a
     ///   missing directory or files (naming the path and the files expected),
     ///   or any problem in the files themselves.
     public static func load(name: String, dataDirectory: String? = nil) throws -> DatasetSplits {
         let entry = try entry(named: name)
-        let directory = dataDirectory ?? entry.defaultDirectory
+        guard let directory = dataDirectory ?? entry.defaultDirectory else {
+            throw DataError(.missingFiles, "data set '\(entry.name)' has no default directory: "
+                            + "give the directory (--data-dir) holding \(cifar10Files.joined(separator: ", "))")
+        }
         switch entry.format {
         case .idx:
             return try loadIDX(entry, directory: directory)
+        case .cifar10:
+            return try loadCIFAR10(entry, directory: directory)
         }
     }
 
@@ -105,6 +123,31 @@ public enum DatasetCatalog {
         let missing = zip(idxFiles, found).filter { $0.1 == nil }.map(\.0)
         throw DataError(.missingFiles, path: directory,
                         "data set '\(entry.name)' lacks \(missing.joined(separator: ", ")); \(expected)")
+    }
+
+    private static let cifar10Files = (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
+
+    private static func loadCIFAR10(_ entry: Entry, directory: String) throws -> DatasetSplits {
+        let expected = "expected \(cifar10Files.joined(separator: ", ")) (CIFAR-10's binary version, each plain or .gz)"
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DataError(.missingFiles, path: directory, "no such directory for data set '\(entry.name)'; \(expected)")
+        }
+        // The archive unpacks into cifar-10-batches-bin/: accept its parent too.
+        var folder = directory
+        let unpacked = (directory.hasSuffix("/") ? directory : directory + "/") + "cifar-10-batches-bin"
+        if findFile(cifar10Files[0], in: directory) == nil && findFile(cifar10Files[0], in: unpacked) != nil {
+            folder = unpacked
+        }
+        let found = cifar10Files.map { findFile($0, in: folder) }
+        let missing = zip(cifar10Files, found).filter { $0.1 == nil }.map(\.0)
+        guard missing.isEmpty else {
+            throw DataError(.missingFiles, path: folder,
+                            "data set '\(entry.name)' lacks \(missing.joined(separator: ", ")); \(expected)")
+        }
+        let train = try ImageDataset(cifar10Files: found[0..<5].map { $0! }, classNames: entry.classNames)
+        let test = try ImageDataset(cifar10Files: [found[5]!], classNames: entry.classNames)
+        return DatasetSplits(name: entry.name, directory: folder, train: train, test: test, note: nil)
     }
 
     /// `directory/base` or else `directory/base.gz`, whichever exists.

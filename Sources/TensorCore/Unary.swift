@@ -33,14 +33,14 @@ extension Tensor {
     }
 
     /// max(x, 0). Written out (not through `unary`) because it is on the hot
-    /// path of every model and its loops vectorise this way.
+    /// path of every model: the forward loop vectorises in Swift; the
+    /// backward one does not (Swift cannot rule out aliasing), so it is in C.
     public func relu() -> Tensor {
         let out = Tensor.uninitialized(shape)
         let px = data, py = out.data
         for i in 0..<count { py[i] = max(px[i], 0) }
         return out.recorded([self]) { [self] g in
-            let gx = self.gradData(), pg = g.data
-            for i in 0..<g.count { gx[i] += px[i] > 0 ? pg[i] : 0 }
+            ck_relu_backward(self.data, g.data, self.gradData(), g.count)
         }
     }
 

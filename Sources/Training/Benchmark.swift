@@ -42,8 +42,10 @@ public enum Benchmark {
         private func rounded(_ ms: Double) -> Double { (ms * 1000).rounded() / 1000 }
     }
 
-    /// The workloads `trainer bench` knows.
-    public static let workloads = ["mlp", "ae", "sgemm"]
+    /// The workloads `trainer bench` knows: `mlp` (784-128-10, cross-entropy),
+    /// `ae` (784-64-784, BCE), `cnn` (the model zoo's CNN, cross-entropy),
+    /// `sgemm` (512^3 GFLOP/s).
+    public static let workloads = ["mlp", "ae", "cnn", "sgemm"]
 
     /// The model and task of a training workload.
     static func model(for workload: String, generator: inout RandomGenerator) throws -> (any Module, Task) {
@@ -54,6 +56,8 @@ public enum Benchmark {
         case "ae":
             return (Sequential(Flatten(), Linear(784, 64, generator: &generator), ReLU(),
                                Linear(64, 784, generator: &generator), Sigmoid()), .reconstruct)
+        case "cnn":
+            return (CNN(generator: &generator), .classify)
         default:
             throw TrainingError.invalidOption("--workload", "unknown workload '\(workload)'; known: \(workloads.joined(separator: ", "))")
         }

@@ -21,18 +21,24 @@ public struct EvaluationResult: Sendable, Equatable {
     public var accuracy: Double { count > 0 ? correct / count : .nan }
 }
 
-/// Computes the loss of `output` for `task` and the batch it came from.
-func taskLoss(_ task: Task, output: Tensor, input: Tensor, labels: [Int32]) -> Tensor {
-    switch task {
-    case .classify:
+/// Computes the loss of `output` for `task` and the batch it came from:
+/// cross-entropy against `labels`, or `reconstructionLoss` (BCE or MSE)
+/// against the input pixels.
+func taskLoss(_ task: Task, output: Tensor, input: Tensor, labels: [Int32],
+              reconstructionLoss: ReconstructionLoss = .bce) -> Tensor {
+    switch (task, reconstructionLoss) {
+    case (.classify, _):
         crossEntropy(logits: output, labels: labels)
-    case .reconstruct:
+    case (.reconstruct, .bce):
         binaryCrossEntropy(predicted: output, expected: input.reshaped(output.shape))
+    case (.reconstruct, .mse):
+        meanSquaredError(predicted: output, expected: input.reshaped(output.shape))
     }
 }
 
 /// Evaluates `model` on `dataset` positions `shard` (this rank's contiguous
-/// part of the test set), without recording gradients.
+/// part of the test set), without recording gradients. Reconstruction
+/// models report BCE as the loss and MSE beside it, whatever they train on.
 func evaluate(_ model: any Module, task: Task, dataset: any Dataset, shard: Range<Int>,
               batchSize: Int) -> EvaluationResult {
     var result = EvaluationResult()

@@ -75,6 +75,7 @@ public final class Trainer {
         self.data = data
         var spec = configuration.model
         spec.inputShape = data.train.sampleShape
+        try spec.validate()  // against the data set's sample shape
         modelSpec = spec
         var generator = RandomGenerator(seed: configuration.seed)
         model = spec.build(generator: &generator)
@@ -101,7 +102,7 @@ public final class Trainer {
         // that a guarantee rather than an assumption.
         try communicator?.broadcast(parameters.values.buffer, root: 0)
         step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, task: configuration.model.task,
-                            communicator: communicator, bucketBytes: Int(configuration.bucketMegabytes * 1_048_576))
+                            reconstructionLoss: configuration.model.loss, communicator: communicator, bucketBytes: Int(configuration.bucketMegabytes * 1_048_576))
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         metrics = rank == 0 ? try configuration.metricsPath.map { try MetricsLog(path: $0) } : nil
         if rank == 0 {

@@ -13,16 +13,19 @@ public final class TrainingStep {
     public let parameters: ParameterSet
     public let optimizer: any Optimizer
     public let task: Task
+    /// BCE or MSE, for reconstruction tasks.
+    public let reconstructionLoss: ReconstructionLoss
     let synchronizer: GradientSynchronizer?
 
     /// `communicator` of size > 1 enables gradient averaging in buckets of
     /// `bucketBytes`.
     init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, task: Task,
-         communicator: Communicator?, bucketBytes: Int) {
+         reconstructionLoss: ReconstructionLoss = .bce, communicator: Communicator?, bucketBytes: Int) {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
         self.task = task
+        self.reconstructionLoss = reconstructionLoss
         if let communicator, communicator.size > 1 {
             synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters, bucketBytes: bucketBytes)
             optimizer.gradientScale = 1 / Float(communicator.size)
@@ -39,7 +42,8 @@ public final class TrainingStep {
     public func callAsFunction(_ batch: Batch, position: (epoch: Int, step: Int)) throws -> Float {
         parameters.zeroGrad()
         let input = Tensor(shape: batch.shape, values: batch.inputs)
-        let loss = taskLoss(task, output: model(input), input: input, labels: batch.labels)
+        let loss = taskLoss(task, output: model(input), input: input, labels: batch.labels,
+                            reconstructionLoss: reconstructionLoss)
         let value = loss.item()
         guard value.isFinite else {
             throw TrainingError.nonFiniteLoss(epoch: position.epoch, step: position.step, value: value)

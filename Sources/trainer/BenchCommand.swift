@@ -7,7 +7,7 @@ import Training
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure training throughput (mlp, ae) and sgemm GFLOP/s; prints JSON lines.")
+        abstract: "Measure training throughput (mlp, ae, cnn) and sgemm GFLOP/s; prints JSON lines.")
 
     @Option(help: "BLAS threads per rank.")
     var threads = 1

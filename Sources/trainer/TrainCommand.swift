@@ -1,7 +1,11 @@
 import ArgumentParser
+import DataLoading
+import Foundation
 import Training
 
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension Training.Task: ExpressibleByArgument {}
+extension ReconstructionLoss: ExpressibleByArgument {}
 
 /// `trainer train`: the flags map one to one onto `TrainingConfiguration`.
 struct TrainCommand: ParsableCommand {
@@ -12,13 +16,31 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model: \(ModelSpec.names.joined(separator: ", ")).")
     var model = "mlp"
 
-    @Option(help: "Hidden width of the mlp.")
+    @Option(help: "Hidden width of the mlp, and the width of highway's layers.")
     var hidden = 128
 
-    @Option(help: "Data set: fashion-mnist or mnist.")
+    @Option(help: "Code size of autoencoder, tied-autoencoder and highway --task reconstruct.")
+    var latent = 64
+
+    @Option(help: "Encoder widths of deep-autoencoder, comma-separated; the decoder mirrors them.")
+    var layers = "500,100,30"
+
+    @Option(help: "Number of highway layers (in each of encoder and decoder when reconstructing).")
+    var depth = 3
+
+    @Option(help: "What highway learns: classify or reconstruct (the other models have a fixed task).")
+    var task: Training.Task?
+
+    @Option(help: "Training loss of reconstruction models: bce or mse (the test figures report both).")
+    var loss: ReconstructionLoss = .bce
+
+    @Flag(help: "Print the model's layers, output shapes and parameter counts before training.")
+    var summary = false
+
+    @Option(help: "Data set: \(DatasetCatalog.names.joined(separator: ", ")).")
     var dataset = "fashion-mnist"
 
-    @Option(help: "Directory holding the IDX files (default: /usr/share/datasets/fashion-mnist for fashion-mnist, ../shared/data/mnist for mnist).")
+    @Option(help: "Directory holding the data set's files (default: /usr/share/datasets/fashion-mnist for fashion-mnist, ../shared/data/mnist for mnist; cifar10 has none: the directory of data_batch_1.bin ... test_batch.bin).")
     var dataDir: String?
 
     @Option(help: "Number of epochs.")
@@ -82,7 +104,9 @@ struct TrainCommand: ParsableCommand {
     var bucketMb: Double = TrainingConfiguration(model: ModelSpec(name: "mlp")).bucketMegabytes
 
     func run() throws {
-        var c = TrainingConfiguration(model: ModelSpec(name: model, hidden: hidden))
+        let spec = ModelSpec(name: model, hidden: hidden, latent: latent, layers: try parsedLayers(),
+                             depth: depth, task: task, loss: loss)
+        var c = TrainingConfiguration(model: spec)
         c.dataset = dataset
         c.dataDirectory = dataDir
         c.epochs = epochs
@@ -108,6 +132,7 @@ struct TrainCommand: ParsableCommand {
         c.threads = threads ?? Job.defaultThreads(communicator)
         try Job.run(communicator) {
             let trainer = try Trainer(configuration: c, communicator: communicator)
+            if summary { trainer.logModelSummary() }
             try trainer.run()
             if trainer.rank == 0 && trainer.checkpointsSaved > 0 {
                 let seconds = String(format: "%.1f", trainer.checkpointStallSeconds * 1000)
@@ -115,5 +140,12 @@ struct TrainCommand: ParsableCommand {
                                      + "training thread stalled \(seconds) ms in total")
             }
         }
+    }
+}
+
+extension TrainCommand {
+    /// `--layers` as widths, or the error naming the flag.
+    func parsedLayers() throws -> [Int] {
+        try ModelSpec.parseLayers(layers)
     }
 }

@@ -4,10 +4,11 @@ import Testing
 
 @Suite struct DatasetCatalogTests {
     @Test func knowsItsNames() throws {
-        #expect(DatasetCatalog.names == ["fashion-mnist", "mnist"])
+        #expect(DatasetCatalog.names == ["fashion-mnist", "mnist", "cifar10"])
         #expect(try DatasetCatalog.defaultDirectory(for: "fashion-mnist") == "/usr/share/datasets/fashion-mnist")
         #expect(try DatasetCatalog.defaultDirectory(for: "mnist") == "../shared/data/mnist")
         #expect(try DatasetCatalog.classNames(for: "mnist") == (0...9).map(String.init))
+        #expect(try DatasetCatalog.defaultDirectory(for: "cifar10") == nil)
     }
 
     @Test func loadsFashionMNISTFromItsDefaultDirectory() throws {
@@ -60,7 +61,7 @@ import Testing
     @Test func unknownNameListsTheKnownOnes() {
         let error = dataError { _ = try DatasetCatalog.load(name: "cifar-100") }
         #expect(error?.kind == .unknownDataset)
-        #expect(error?.description == "unknown data set: 'cifar-100'; known data sets: fashion-mnist, mnist")
+        #expect(error?.description == "unknown data set: 'cifar-100'; known data sets: fashion-mnist, mnist, cifar10")
     }
 
     @Test func missingDirectoryNamesThePathAndTheFiles() {

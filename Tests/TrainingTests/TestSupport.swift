@@ -40,8 +40,15 @@ enum TestSupport {
         var stderr: String
     }
 
-    /// Runs `executable` with `arguments`, capturing both streams.
+    /// Runs `executable` with `arguments`, capturing both streams. A
+    /// `train` without `--checkpoint-dir` gets a fresh temporary one, so no
+    /// test writes into the package or resumes another test's checkpoints.
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> Output {
+        var arguments = arguments
+        if arguments.contains("train") && !arguments.contains("--checkpoint-dir") && !arguments.contains("--help") {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-tests-\(UUID().uuidString)")
+            arguments += ["--checkpoint-dir", directory.path]
+        }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -93,6 +100,12 @@ enum TestSupport {
         let base = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("trainer-tests-\(UUID().uuidString)")
         c.checkpointDirectory = base.appendingPathComponent("checkpoints").path
         return c
+    }
+
+    /// Runs `trainer` and returns its epoch records.
+    static func records(of trainer: Trainer) throws -> [EpochRecord] {
+        try trainer.run()
+        return trainer.records
     }
 
     /// A fresh temporary directory.

@@ -3,6 +3,7 @@
 // Each kernel has one scalar definition; an AVX2 copy is chosen at run time.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 /// torch.optim.Adam's update over n parameters (amsgrad off). step_size is
 /// lr / (1 - beta1^t) and bc2_sqrt is sqrt(1 - beta2^t), both from the caller.
@@ -29,3 +30,50 @@ double ck_bce_sum(const float *restrict p, const float *restrict t, size_t n);
 /// grad_p[i] += scale (p - t) / max(p (1 - p), 1e-12)  (PyTorch's BCE backward).
 void ck_bce_backward(const float *restrict p, const float *restrict t, float *restrict grad_p,
                      size_t n, float scale);
+
+/// Unfolds one image x [channels, height, width] into col [channels*kh*kw, oh*ow]
+/// (row (c, ki, kj), column (oy, ox)), rows `ldcol` floats apart, with zero
+/// padding `pad` on every side.
+void ck_im2col(const float *restrict x, float *restrict col, size_t ldcol, size_t channels, size_t height,
+               size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow);
+
+/// The adjoint of ck_im2col: adds every element of col back into the pixel of
+/// x [channels, height, width] it was copied from (padding is dropped).
+void ck_col2im_add(const float *restrict col, size_t ldcol, float *restrict x, size_t channels, size_t height,
+                   size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow);
+
+/// Max pooling of `planes` images [height, width] into y [planes, oh, ow], no
+/// padding; argmax gets each maximum's index within its input plane (the
+/// first maximum in window order, or the first NaN, as PyTorch).
+void ck_maxpool2d_forward(const float *restrict x, float *restrict y, int32_t *restrict argmax, size_t planes,
+                          size_t height, size_t width, size_t kh, size_t kw, size_t stride, size_t oh, size_t ow);
+
+/// gx[p, argmax[p, i]] += gy[p, i] for every plane p and output element i.
+void ck_maxpool2d_backward(const float *restrict gy, const int32_t *restrict argmax, float *restrict gx,
+                           size_t planes, size_t plane_size, size_t out_plane_size);
+
+/// out[r] += sum over j of a[r, j], for a [rows, cols].
+void ck_add_row_sums(const float *restrict a, float *restrict out, size_t rows, size_t cols);
+
+/// gx[i] += x[i] > 0 ? g[i] : 0 (ReLU's backward).
+void ck_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n);
+
+/// Direct stride-1 convolution without padding, for a batch (AVX-512VL, AVX2 or
+/// scalar code, chosen once from the CPU; the environment variable
+/// CKERNELS_ISA=avx2 or CKERNELS_ISA=scalar caps the choice, for tests):
+/// y [batch, out_channels, H - kh + 1, W - kw + 1] = x [batch, channels, H, W] (*) w [out_channels, channels, kh, kw]
+/// + bias (NULL for none).
+void ck_conv2d_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
+                       float *restrict y, size_t batch, size_t channels, size_t height, size_t width,
+                       size_t out_channels, size_t kh, size_t kw);
+
+/// dw [out_channels, channels, kh, kw] += sum over the batch and output pixels of
+/// g [batch, out_channels, oh, ow] times the input pixel under each kernel element
+/// (stride 1, no padding). Returns 0, or -1 when its scratch buffer cannot be allocated.
+int ck_conv2d_backward_weight(const float *restrict x, const float *restrict g, float *restrict dw,
+                              size_t batch, size_t channels, size_t height, size_t width, size_t out_channels,
+                              size_t kh, size_t kw);
+
+/// padded [planes, height + 2 pad_h, width + 2 pad_w] = x [planes, height, width] with a zero border.
+void ck_pad2d(const float *restrict x, float *restrict padded, size_t planes, size_t height, size_t width,
+              size_t pad_h, size_t pad_w);
