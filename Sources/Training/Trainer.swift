@@ -148,7 +148,7 @@ public final class Trainer {
         defer { watchdog?.stop() }
         do {
             let outcome = try train(stop: stop, watchdog: watchdog)
-            if let saved = try writer?.waitUntilIdle() { _ = saved }
+            try writer?.waitUntilIdle()  // the last checkpoint is on disk when run() returns
             return outcome
         } catch {
             _ = try? writer?.waitUntilIdle()
