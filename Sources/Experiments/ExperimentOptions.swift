@@ -50,8 +50,8 @@ public struct ExperimentOptions: Sendable {
         if let epochs { return epochs }
         switch scale {
         case .tiny: return 2
-        case .standard: return 5
-        case .full: return 20
+        case .standard: return 15
+        case .full: return 30
         }
     }
 

@@ -28,10 +28,10 @@ enum InterpolationCampaign {
         let images = Inference.images(test, [a, b])
         let pixelMix = lambdas.map { l in zip(images[0], images[1]).map { Float(1 - l) * $0 + Float(l) * $1 } }
         func tile(_ p: [Float], _ caption: String) -> ImageGrid.Tile { ImageGrid.Tile(pixels: p, width: w, height: h, caption: [caption]) }
-        let strip = ImageGrid(title: "Decoding (1 - l) z_2 + l z_7", rows: [
-            ImageGrid.Row(label: "code space", tiles: [tile(images[0], "the 2")] + zip(lambdas, decoded).map { tile($1, "l=\($0)") }
+        let strip = ImageGrid(title: "Decoding (1 - l) z_2 + l z_7 for l = 0.1 ... 0.9 (captions: l)", rows: [
+            ImageGrid.Row(label: "code space", tiles: [tile(images[0], "the 2")] + zip(lambdas, decoded).map { tile($1, "\($0)") }
                 + [tile(images[1], "the 7")]),
-            ImageGrid.Row(label: "pixel space", tiles: [tile(images[0], "the 2")] + zip(lambdas, pixelMix).map { tile($1, "l=\($0)") }
+            ImageGrid.Row(label: "pixel space", tiles: [tile(images[0], "the 2")] + zip(lambdas, pixelMix).map { tile($1, "\($0)") }
                 + [tile(images[1], "the 7")]),
         ], scale: 3)
         try runner.save(strip.render(), "interpolation.png")

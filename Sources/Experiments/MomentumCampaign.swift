@@ -53,9 +53,10 @@ enum MomentumCampaign {
         let optimum = [(b[0] * a[1][1] - b[1] * a[0][1]) / det, (a[0][0] * b[1] - a[1][0] * b[0]) / det]
         let best = zip(x, y).reduce(0) { $0 + pow($1.0[0] * optimum[0] + $1.0[1] * optimum[1] - $1.1, 2) } / (2 * Double(y.count))
         let steps = (0...iterations).map(Double.init)
-        var plot = LinePlot(title: "Least squares: excess loss L(w) - L(w*)", xLabel: "iteration", yLabel: "excess loss")
-        plot.add("GD lr 0.2", x: steps, y: gd.map { $0 - best })
-        plot.add("momentum 0.3, lr 1.0", x: steps, y: heavy.map { $0 - best })
+        var plot = LinePlot(title: "Least squares: excess loss L(w) - L(w*) (floored at 1e-12)", xLabel: "iteration", yLabel: "excess loss",
+                            yScale: .log)
+        plot.add("GD lr 0.2", x: steps, y: gd.map { max($0 - best, 1e-12) })
+        plot.add("momentum 0.3, lr 1.0", x: steps, y: heavy.map { max($0 - best, 1e-12) })
         try runner.save(plot.render(), "momentum.png")
         var csv = "iteration,gd_loss,momentum_loss\n"
         for i in 0...iterations { csv += "\(i),\(gd[i]),\(heavy[i])\n" }

@@ -123,7 +123,18 @@ public struct LinePlot: Sendable {
         let rowHeight = 22
         let legendWidth = (series.map { BitmapFont.width(of: $0.name, scale: scale) }.max() ?? 0) + 62
         let legendHeight = series.count * rowHeight + 10
-        let lx = left + plotWidth - legendWidth - 10, ly = top + 10
+        // The corner whose box covers the fewest data points.
+        let corners = [(left + plotWidth - legendWidth - 10, top + 10), (left + plotWidth - legendWidth - 10, top + plotHeight - legendHeight - 10),
+                       (left + 10, top + 10), (left + 10, top + plotHeight - legendHeight - 10)]
+        let (lx, ly) = corners.min { a, b in
+            func covered(_ c: (Int, Int)) -> Int {
+                points.filter { p in
+                    let (x, y) = (px(p.0), py(p.1))
+                    return x >= c.0 - 4 && x <= c.0 + legendWidth + 4 && y >= c.1 - 4 && y <= c.1 + legendHeight + 4
+                }.count
+            }
+            return covered(a) < covered(b)
+        }!
         image.fill(x: lx, y: ly, width: legendWidth, height: legendHeight, color: .white)
         image.stroke(x: lx, y: ly, width: legendWidth, height: legendHeight, color: .textGray)
         for (i, s) in series.enumerated() {

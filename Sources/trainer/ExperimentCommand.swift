@@ -19,7 +19,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Directory of the data set's files (for classifiers: of MNIST; default ../shared/data/mnist).")
     var dataDir: String?
 
-    @Option(help: "Epochs per run (default: 5, or 20 with --full).")
+    @Option(help: "Epochs per run (default: 15, or 30 with --full).")
     var epochs: Int?
 
     @Option(help: "Output directory (default: experiments/NAME).")

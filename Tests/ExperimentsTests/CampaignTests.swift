@@ -73,10 +73,10 @@ import Testing
 
     @Test func optimizers() throws {
         guard let dir = try run(.optimizers, needsMNIST: false, needsFashion: true) else { return }
-        try check(dir, figures: ["optimizers_loss.png", "optimizers_accuracy.png"], tableHeader: "| run | epoch | train loss |",
-                  metrics: ["softmax-sgd.jsonl", "ffnn-adam.jsonl"])
         let metrics = try String(contentsOf: dir.appendingPathComponent("metrics/ffnn-adam.jsonl"), encoding: .utf8)
         #expect(metrics.contains("train_accuracy"))
+        try check(dir, figures: ["optimizers_loss.png", "optimizers_accuracy.png"], tableHeader: "| run | epoch | train loss |",
+                  metrics: ["softmax-sgd.jsonl", "ffnn-adam.jsonl"])
     }
 
     @Test func classifiers() throws {
