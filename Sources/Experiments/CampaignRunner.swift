@@ -53,7 +53,7 @@ final class CampaignRunner {
     /// A sentence on the data used, with the split note when there is one.
     func describe(_ data: DatasetSplits) -> String {
         var text = "Data set `\(data.name)` from `\(data.directory)`: \(data.train.count) training and \(data.test.count) test images"
-        if options.trainLimit != nil { text += " (subsets for this scale)" }
+        if let limit = options.trainLimit { text += " (at most \(limit) training images at this scale)" }
         text += "."
         if let note = data.note { text += " Note: \(note)." }
         return text

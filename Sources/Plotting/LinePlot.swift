@@ -77,7 +77,10 @@ public struct LinePlot: Sendable {
         let yLabels = yTicks.map(Ticks.label)
         let scale = 2
         let left = (yLabels.map { BitmapFont.width(of: $0, scale: scale) }.max() ?? 0) + 44
-        let (top, right, bottom) = (48, 24, 64)
+        let legendWidth = (series.map { BitmapFont.width(of: $0.name, scale: scale) }.max() ?? 0) + 62
+        // Many series: the legend goes right of the plot, where it hides no curve.
+        let legendOutside = series.count > 4
+        let (top, right, bottom) = (48, legendOutside ? legendWidth + 34 : 24, 64)
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         func px(_ x: Double) -> Int { left + Int(((x - xLow) / (xHigh - xLow) * Double(plotWidth)).rounded()) }
         func py(_ y: Double) -> Int {
@@ -121,12 +124,11 @@ public struct LinePlot: Sendable {
         // Legend, top right inside the plot.
         guard !series.isEmpty else { return image }
         let rowHeight = 22
-        let legendWidth = (series.map { BitmapFont.width(of: $0.name, scale: scale) }.max() ?? 0) + 62
         let legendHeight = series.count * rowHeight + 10
         // The corner whose box covers the fewest data points.
         let corners = [(left + plotWidth - legendWidth - 10, top + 10), (left + plotWidth - legendWidth - 10, top + plotHeight - legendHeight - 10),
                        (left + 10, top + 10), (left + 10, top + plotHeight - legendHeight - 10)]
-        let (lx, ly) = corners.min { a, b in
+        let (lx, ly) = legendOutside ? (left + plotWidth + 14, top) : corners.min { a, b in
             func covered(_ c: (Int, Int)) -> Int {
                 points.filter { p in
                     let (x, y) = (px(p.0), py(p.1))
