@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Collective", targets: ["Collective"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,9 +43,14 @@ let package = Package(
         .target(name: "Training",
                 dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "Checkpoint"]),
 
+        // MARK: Figures and experiment campaigns (PNG through zlib; the course's campaigns as reports)
+        .target(name: "Plotting", dependencies: ["CZlib"]),
+        .target(name: "Experiments",
+                dependencies: ["Training", "NN", "TensorCore", "DataLoading", "Collective", "Plotting"]),
+
         // MARK: Executable
         .executableTarget(name: "trainer", dependencies: [
-            "Training", "Collective", "DataLoading", "Checkpoint",
+            "Training", "Collective", "DataLoading", "Checkpoint", "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Run under mpirun by CollectiveTests: checks collectives across real ranks.
@@ -60,5 +67,7 @@ let package = Package(
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting", "CZlib"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Plotting"]),
     ]
 )

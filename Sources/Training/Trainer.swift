@@ -14,6 +14,8 @@ public struct EpochRecord: Sendable {
     public var step: Int
     public var trainLoss: Double
     public var test: EvaluationResult
+    /// The first `trainEvaluationSamples` training samples, evaluated after the epoch (nil when 0).
+    public var train: EvaluationResult?
     /// Global samples (all ranks) per second.
     public var samplesPerSecond: Double
     public var seconds: Double
@@ -205,9 +207,11 @@ public final class Trainer {
             let sums = try reduced(localLossSum, localSamples)
             let lossSum = position.epochLossSum + sums.0, samples = position.epochSamples + sums.1
             let test = try evaluateTestSet()
+            let trainEvaluation = c.trainEvaluationSamples > 0
+                ? try evaluateShards(of: data.train.subset(0..<min(c.trainEvaluationSamples, data.train.count))) : nil
             watchdog?.progress(step: globalStep)
             let record = EpochRecord(epoch: epoch + 1, step: globalStep, trainLoss: lossSum / max(samples, 1), test: test,
-                                     samplesPerSecond: sums.1 / seconds, seconds: seconds)
+                                     train: trainEvaluation, samplesPerSecond: sums.1 / seconds, seconds: seconds)
             records.append(record)
             report(record)
             if iteration < sampler.stepsPerEpoch {
@@ -253,8 +257,12 @@ public final class Trainer {
     /// each rank evaluates its contiguous shard (no padding, no duplicates)
     /// and the sums are added, so the figures are exact for any world size.
     public func evaluateTestSet() throws -> EvaluationResult {
-        let shard = EvaluationSampler.shard(count: data.test.count, rank: rank, worldSize: worldSize)
-        var local = evaluate(model, task: task, dataset: data.test, shard: shard,
+        try evaluateShards(of: data.test)
+    }
+
+    private func evaluateShards(of dataset: ImageDataset) throws -> EvaluationResult {
+        let shard = EvaluationSampler.shard(count: dataset.count, rank: rank, worldSize: worldSize)
+        var local = evaluate(model, task: task, dataset: dataset, shard: shard,
                              batchSize: configuration.evaluationBatchSize)
         guard let communicator, worldSize > 1 else { return local }
         var sums = [local.lossSum, local.squaredErrorSum, local.correct, local.count]
@@ -311,6 +319,12 @@ public final class Trainer {
         switch task {
         case .classify: json.add("test_accuracy", r.test.accuracy)
         case .reconstruct: json.add("test_mse", r.test.meanSquaredError)
+        }
+        if let train = r.train {
+            switch task {
+            case .classify: json.add("train_accuracy", train.accuracy)
+            case .reconstruct: json.add("train_eval_loss", train.loss)
+            }
         }
         json.add("samples_per_s", r.samplesPerSecond)
         json.add("epoch_seconds", r.seconds)

@@ -22,6 +22,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var metricsPath: String?
     /// BLAS threads for this process.
     public var threads: Int = 1
+    /// After every epoch, also evaluate the first this many training samples
+    /// (0: never) and log `train_accuracy` (or `train_eval_loss`) beside the test figures.
+    public var trainEvaluationSamples = 0
     /// Batch size for evaluation.
     public var evaluationBatchSize: Int = 1000
     /// Size of the gradient buckets whose allreduce overlaps backward.
@@ -70,6 +73,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
         if stepTimeout < 0 { throw TrainingError.invalidOption("--step-timeout", "must be 0 or more seconds, got \(stepTimeout)") }
         if prefetch < 0 { throw TrainingError.invalidOption("--prefetch", "must be 0 or more, got \(prefetch)") }
+        if trainEvaluationSamples < 0 { throw TrainingError.invalidOption("trainEvaluationSamples", "must be 0 or more, got \(trainEvaluationSamples)") }
         if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
     }
 }

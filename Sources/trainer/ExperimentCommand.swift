@@ -1,0 +1,60 @@
+import ArgumentParser
+import Experiments
+import Foundation
+
+/// `trainer experiment NAME`: one of the course's campaigns, written as a
+/// report directory (report.md, PNG figures, metrics/).
+struct ExperimentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiment",
+        abstract: "Run one of the course's experiment campaigns and write a report with figures.",
+        discussion: Campaign.allCases.map { "\($0.rawValue): \($0.summary)" }.joined(separator: "\n"))
+
+    @Argument(help: "Campaign: \(Campaign.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var name: String
+
+    @Option(help: "Data set (default: mnist for the auto-encoder campaigns, fashion-mnist for optimizers; classifiers uses both).")
+    var dataset: String?
+
+    @Option(help: "Directory of the data set's files (for classifiers: of MNIST; default ../shared/data/mnist).")
+    var dataDir: String?
+
+    @Option(help: "Epochs per run (default: 15, or 30 with --full).")
+    var epochs: Int?
+
+    @Option(help: "Output directory (default: experiments/NAME).")
+    var out: String?
+
+    @Flag(help: "The course's settings: whole data sets and more epochs (much longer).")
+    var full = false
+
+    @Flag(help: "A few steps on a few hundred images, to check that everything runs.")
+    var tiny = false
+
+    @Option(help: "Seed for initialisation and shuffling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "BLAS threads per process (default: 1 per rank under mpirun, all cores when alone).")
+    var threads: Int?
+
+    func run() throws {
+        let campaign: Campaign
+        do {
+            campaign = try Campaign(named: name)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if full && tiny { throw ValidationError("--full and --tiny exclude each other") }
+        var options = ExperimentOptions(outputDirectory: out ?? "experiments/\(campaign.rawValue)")
+        options.scale = full ? .full : tiny ? .tiny : .standard
+        options.dataset = dataset
+        options.dataDirectory = dataDir
+        options.epochs = epochs
+        options.seed = seed
+        let communicator = try Job.communicator()
+        options.threads = threads ?? Job.defaultThreads(communicator)
+        try Job.run(communicator) {
+            try campaign.run(options, communicator: communicator)
+        }
+    }
+}
