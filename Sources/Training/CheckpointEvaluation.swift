@@ -49,12 +49,8 @@ public enum CheckpointEvaluation {
             throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
         }
         let shard = EvaluationSampler.shard(count: data.test.count, rank: rank, worldSize: worldSize)
-        var result = evaluate(model, task: spec.task, dataset: data.test, shard: shard, batchSize: batchSize)
-        if let communicator, worldSize > 1 {
-            var sums = [result.lossSum, result.squaredErrorSum, result.correct, result.count]
-            try communicator.allreduceSum(&sums)
-            (result.lossSum, result.squaredErrorSum, result.correct, result.count) = (sums[0], sums[1], sums[2], sums[3])
-        }
+        let result = try evaluate(model, task: spec.task, dataset: data.test, shard: shard, batchSize: batchSize)
+            .summed(over: communicator)
         var line = "\(checkpoint): \(spec.name) on \(name) test set (\(Int(result.count)) samples): test_loss \(format(result.loss, 4))"
         switch spec.task {
         case .classify: line += " test_accuracy \(format(result.accuracy, 4))"

@@ -1,3 +1,4 @@
+import Collective
 import DataLoading
 import NN
 import TensorCore
@@ -15,6 +16,16 @@ public struct EvaluationResult: Sendable, Equatable {
     public var count: Double = 0
 
     public init() {}
+
+    /// The sums over every rank's shard (this result alone without a world).
+    public func summed(over communicator: Communicator?) throws -> EvaluationResult {
+        guard let communicator, communicator.size > 1 else { return self }
+        var sums = [lossSum, squaredErrorSum, correct, count]
+        try communicator.allreduceSum(&sums)
+        var total = self
+        (total.lossSum, total.squaredErrorSum, total.correct, total.count) = (sums[0], sums[1], sums[2], sums[3])
+        return total
+    }
 
     public var loss: Double { count > 0 ? lossSum / count : .nan }
     public var meanSquaredError: Double { count > 0 ? squaredErrorSum / count : .nan }

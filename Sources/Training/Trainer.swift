@@ -262,13 +262,8 @@ public final class Trainer {
 
     private func evaluateShards(of dataset: ImageDataset) throws -> EvaluationResult {
         let shard = EvaluationSampler.shard(count: dataset.count, rank: rank, worldSize: worldSize)
-        var local = evaluate(model, task: task, dataset: dataset, shard: shard,
-                             batchSize: configuration.evaluationBatchSize)
-        guard let communicator, worldSize > 1 else { return local }
-        var sums = [local.lossSum, local.squaredErrorSum, local.correct, local.count]
-        try communicator.allreduceSum(&sums)
-        (local.lossSum, local.squaredErrorSum, local.correct, local.count) = (sums[0], sums[1], sums[2], sums[3])
-        return local
+        return try evaluate(model, task: task, dataset: dataset, shard: shard,
+                            batchSize: configuration.evaluationBatchSize).summed(over: communicator)
     }
 
     /// FNV-1a over the bytes of every parameter.
