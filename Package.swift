@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "TensorCore", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading"]),
+        .testTarget(name: "TrainingTests",
+                    dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading", "Checkpoint"]),
     ]
 )
