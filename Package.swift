@@ -66,7 +66,8 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "TensorCore", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading"]),
+        .testTarget(name: "TrainingTests",
+                    dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading", "Checkpoint"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "CZlib"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Plotting"]),
     ]

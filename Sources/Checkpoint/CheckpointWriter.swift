@@ -9,12 +9,12 @@ import Synchronization
 /// training: the caller takes a `TrainingState` snapshot (a copy of the flat
 /// buffers) and `save(_:)` returns at once while the file is written.
 ///
-/// At most one write is in flight. A `save(_:)` during a write never waits:
-/// its state is kept as the next one to write, and a newer save before that
-/// write starts replaces it, since a checkpoint of a later step supersedes
-/// it. A write that fails is reported by the next `save(_:)` or
-/// `waitUntilIdle()`, which throw its error (once); a state waiting behind
-/// a failed write is dropped with it.
+/// At most one write is in flight and one state waits behind it: a
+/// `save(_:)` during a write returns at once, and only a save that finds a
+/// state already waiting blocks until the writer takes that one, so every
+/// saved step is written. A write that fails is reported by the next
+/// `save(_:)` or `waitUntilIdle()`, which throw its error (once); a state
+/// waiting behind a failed write is dropped with it.
 ///
 /// The writes run on a thread of the writer's own at a lower priority (nice
 /// 10): measured on 2 busy cores, waking an ordinary thread for the write
@@ -26,7 +26,6 @@ public final class CheckpointWriter: Sendable {
         var busy = false
         var closed = false
         var pending: TrainingState?
-        var superseded = 0
         var failure: (any Error)?
         var lastSaved: SavedCheckpoint?
     }
@@ -105,22 +104,34 @@ public final class CheckpointWriter: Sendable {
     /// If the previous write failed, throws its error instead and does not
     /// take this state (call again to retry).
     public func save(_ state: TrainingState) throws {
-        let start: Bool = try shared.status.withLock { status in
-            if let failure = status.failure {
-                status.failure = nil
-                throw failure
+        while true {
+            let outcome: SaveOutcome = try shared.status.withLock { status in
+                if let failure = status.failure {
+                    status.failure = nil
+                    throw failure
+                }
+                if status.pending != nil { return .slotTaken }
+                status.pending = state
+                if status.busy { return .queued }
+                status.busy = true
+                return .started
             }
-            if status.busy && status.pending != nil { status.superseded += 1 }
-            status.pending = state
-            if status.busy { return false }
-            status.busy = true
-            return true
-        }
-        if start {
-            shared.inFlight.enter()
-            shared.wakeup.signal()
+            switch outcome {
+            case .started:
+                shared.inFlight.enter()
+                shared.wakeup.signal()
+                return
+            case .queued:
+                return
+            case .slotTaken:
+                // Rare: saves come faster than writes. Wait for the writer
+                // to take the waiting state (at most one write's time).
+                Thread.sleep(forTimeInterval: 0.0005)
+            }
         }
     }
+
+    private enum SaveOutcome { case started, queued, slotTaken }
 
     /// Blocks until every saved state is written (or failed); throws the
     /// error of a failed write not yet reported. Returns the last completed write.
@@ -141,7 +152,4 @@ public final class CheckpointWriter: Sendable {
 
     /// The last write that completed, if any.
     public var lastSaved: SavedCheckpoint? { shared.status.withLock { $0.lastSaved } }
-
-    /// Saved states replaced by a newer one before they were written.
-    public var supersededCount: Int { shared.status.withLock { $0.superseded } }
 }

@@ -191,7 +191,13 @@ public final class Trainer {
                                 loss: Float(localLossSum / Double(localSamples)),
                                 samplesPerSecond: Double((iteration - first) * c.batchSize) / elapsed, elapsed: elapsed)
                 let signal = try agreedStop(stop)
-                if signal != nil || (c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0) {
+                // On the epoch's last step the periodic checkpoint is left to the
+                // end-of-epoch save, which follows the epoch's evaluation and report
+                // and records the next epoch's start: resuming from it must not
+                // evaluate and report the epoch again.
+                let periodic = c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0
+                    && iteration < sampler.stepsPerEpoch
+                if signal != nil || periodic {
                     let sums = try reduced(localLossSum, localSamples)
                     try save(Position(epoch: epoch, iteration: iteration, epochLossSum: position.epochLossSum + sums.0,
                                       epochSamples: position.epochSamples + sums.1))

@@ -66,6 +66,10 @@ extension Trainer {
         case "auto":
             guard FileManager.default.fileExists(atPath: directory) else { return nil }
             let search = try CheckpointDirectory.latestValid(in: directory)
+            for temporary in search.temporaryFiles {
+                progress.log("note: ignoring \(temporary), left by a save that never finished (the run was stopped "
+                             + "mid-write); the complete checkpoints are untouched and the next save deletes it")
+            }
             for skipped in search.skipped { progress.log("warning: skipping checkpoint \(skipped.path): \(skipped.reason)") }
             guard let found = search.checkpoint else {
                 if search.skipped.isEmpty { return nil }
