@@ -32,6 +32,16 @@ func expect<T: Equatable>(_ world: Communicator, _ what: String, _ actual: T, _ 
     }
 }
 
+if CommandLine.arguments.contains("--singleton") {
+    do {
+        try runSingletonChecks()
+        exit(0)
+    } catch {
+        printError("collective-selftest --singleton: \(error)")
+        exit(1)
+    }
+}
+
 do {
     let world = try Communicator.world()
     let rank = world.rank

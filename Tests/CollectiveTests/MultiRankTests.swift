@@ -57,7 +57,7 @@ let mpirunPath: String? = {
 /// (`<scratch>/<triple>/<config>/<Package>PackageTests.xctest`) sits there,
 /// on macOS it is inside a bundle in that directory; so search upwards from
 /// the running executable. `COLLECTIVE_SELFTEST` overrides the search.
-private func selftestExecutable() -> String? {
+func selftestExecutable() -> String? {
     let environment = ProcessInfo.processInfo.environment
     if let path = environment["COLLECTIVE_SELFTEST"] {
         return path
@@ -78,7 +78,7 @@ private func selftestExecutable() -> String? {
 /// environment (this test process may have initialised MPI as a singleton,
 /// and a child mpirun that inherits them tries to join that world), and
 /// returns its exit status with stdout and stderr together.
-private func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

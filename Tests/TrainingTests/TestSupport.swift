@@ -52,7 +52,11 @@ enum TestSupport {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        // Never hand a child this process's OpenMPI/PMIx variables: a trainer
+        // that inherits them believes it was started by mpirun.
+        process.environment = environment ?? ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_")
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
