@@ -1,3 +1,5 @@
+import CKernels
+
 /// A 64-byte aligned block of Float32 that tensors view.
 ///
 /// Several tensors may view one storage at different offsets: the parameters of
@@ -20,6 +22,10 @@ public final class Storage {
     }
 
     deinit { UnsafeMutableRawPointer(base).deallocate() }
+
+    /// Whether every element is finite (no NaN, no infinity): one
+    /// vectorised pass, cheap enough to run on the gradients every step.
+    public var allFinite: Bool { ck_all_finite(base, count) == 1 }
 
     /// The whole block as a buffer.
     public var buffer: UnsafeMutableBufferPointer<Float> {

@@ -5,6 +5,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     case invalidOption(String, String)
     /// The loss (or a gradient) stopped being finite.
     case nonFiniteLoss(epoch: Int, step: Int, value: Float)
+    /// A gradient stopped being finite although the loss was finite.
+    case nonFiniteGradient(epoch: Int, step: Int)
     /// Ranks hold different parameters (found by `--check-replicas`).
     case replicasDiverged(step: Int)
     /// A checkpoint does not fit this run, or none could be used.
@@ -20,6 +22,8 @@ public enum TrainingError: Error, CustomStringConvertible {
             "\(flag): \(problem)"
         case let .nonFiniteLoss(epoch, step, value):
             "loss is \(value) at epoch \(epoch), step \(step): training diverged (try a lower --lr); no checkpoint was written for this step"
+        case let .nonFiniteGradient(epoch, step):
+            "a gradient is NaN or infinite at epoch \(epoch), step \(step): training diverged (try a lower --lr); the step was not applied and no checkpoint was written for it"
         case let .replicasDiverged(step):
             "ranks hold different parameters after step \(step) (--check-replicas)"
         case let .checkpoint(message):

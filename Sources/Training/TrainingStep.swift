@@ -59,6 +59,11 @@ public final class TrainingStep {
         } else {
             loss.backward()
         }
+        // After the allreduce every rank holds the same sums, so all ranks
+        // agree on this check and stop at the same step.
+        guard parameters.gradients.allFinite else {
+            throw TrainingError.nonFiniteGradient(epoch: position.epoch, step: position.step)
+        }
         optimizer.step()
         return value
     }

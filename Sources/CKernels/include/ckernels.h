@@ -77,3 +77,6 @@ int ck_conv2d_backward_weight(const float *restrict x, const float *restrict g, 
 /// padded [planes, height + 2 pad_h, width + 2 pad_w] = x [planes, height, width] with a zero border.
 void ck_pad2d(const float *restrict x, float *restrict padded, size_t planes, size_t height, size_t width,
               size_t pad_h, size_t pad_w);
+
+/// 1 when every one of the n floats is finite (no NaN, no infinity), else 0.
+int ck_all_finite(const float *restrict x, size_t n);
