@@ -47,17 +47,13 @@ public enum Benchmark {
     /// `sgemm` (512^3 GFLOP/s).
     public static let workloads = ["mlp", "ae", "cnn", "sgemm"]
 
-    /// The model and task of a training workload.
-    static func model(for workload: String, generator: inout RandomGenerator) throws -> (any Module, Task) {
+    /// The registry model a training workload trains, so that what is
+    /// measured is what `trainer train` runs.
+    static func spec(for workload: String) throws -> ModelSpec {
         switch workload {
-        case "mlp":
-            return (Sequential(Flatten(), Linear(784, 128, generator: &generator), ReLU(),
-                               Linear(128, 10, generator: &generator)), .classify)
-        case "ae":
-            return (Sequential(Flatten(), Linear(784, 64, generator: &generator), ReLU(),
-                               Linear(64, 784, generator: &generator), Sigmoid()), .reconstruct)
-        case "cnn":
-            return (CNN(generator: &generator), .classify)
+        case "mlp": ModelSpec(name: "mlp", hidden: 128)
+        case "ae": ModelSpec(name: "autoencoder", latent: 64)
+        case "cnn": ModelSpec(name: "cnn")
         default:
             throw TrainingError.invalidOption("--workload", "unknown workload '\(workload)'; known: \(workloads.joined(separator: ", "))")
         }
@@ -73,10 +69,11 @@ public enum Benchmark {
         BLAS.setThreads(threads)
         if workload == "sgemm" { return sgemm(size: 512, threads: threads, seconds: seconds) }
         var generator = RandomGenerator(seed: 0)
-        let (model, task) = try model(for: workload, generator: &generator)
+        let spec = try spec(for: workload)
+        let model = spec.build(generator: &generator)
         let parameters = ParameterSet(model)
         let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
-        let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), task: task,
+        let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), task: spec.task,
                                 communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576))
         let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize, rank: rank,
                                                   worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)

@@ -103,8 +103,8 @@ public final class Trainer {
         // Same seed, same initialisation on every rank; the broadcast makes
         // that a guarantee rather than an assumption.
         try communicator?.broadcast(parameters.values.buffer, root: 0)
-        step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, task: configuration.model.task,
-                            reconstructionLoss: configuration.model.loss, communicator: communicator, bucketBytes: Int(configuration.bucketMegabytes * 1_048_576))
+        step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, task: spec.task,
+                            reconstructionLoss: spec.loss, communicator: communicator, bucketBytes: Int(configuration.bucketMegabytes * 1_048_576))
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         metrics = rank == 0 ? try configuration.metricsPath.map { try MetricsLog(path: $0) } : nil
         if rank == 0 {
@@ -120,7 +120,7 @@ public final class Trainer {
         }
     }
 
-    var task: Task { configuration.model.task }
+    var task: Task { modelSpec.task }
 
     /// Optimizer steps per epoch (the same on every rank).
     public var stepsPerEpoch: Int { sampler.stepsPerEpoch }
