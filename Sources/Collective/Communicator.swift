@@ -139,11 +139,39 @@ public struct Communicator: Sendable {
     /// `buffer` must stay allocated and untouched until the request's
     /// `wait()` returns or `test()` answers true.
     public func startAllreduceSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>) throws
-        -> AllreduceRequest
+        -> CommunicationRequest
     {
-        guard !buffer.isEmpty else { return AllreduceRequest(handle: .completed) }
+        guard !buffer.isEmpty else { return CommunicationRequest(handle: .completed) }
         let request = try MPI.startAllreduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
                                              type: T.collectiveElementType, .sum, handle)
-        return AllreduceRequest(handle: request)
+        return CommunicationRequest(handle: request)
+    }
+
+    // MARK: Point to point
+
+    /// Starts sending `buffer` to rank `destination`; the message matches the
+    /// receive there with the same `tag`. `buffer` must stay allocated and
+    /// unchanged until the request completes.
+    ///
+    /// Point-to-point messages let a caller fix the order in which partial
+    /// sums meet (MPI_Allreduce promises no order), which the deterministic
+    /// gradient reduction needs.
+    public func startSend<T: CollectiveElement>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int) throws
+        -> CommunicationRequest
+    {
+        let request = try MPI.startSend(UnsafeRawPointer(buffer.baseAddress), count: buffer.count,
+                                        type: T.collectiveElementType, to: destination, tag: tag, handle)
+        return CommunicationRequest(handle: request)
+    }
+
+    /// Starts receiving exactly `buffer.count` elements from rank `source`
+    /// with `tag` into `buffer`, which must stay allocated and untouched
+    /// until the request completes.
+    public func startReceive<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int) throws
+        -> CommunicationRequest
+    {
+        let request = try MPI.startReceive(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+                                           type: T.collectiveElementType, from: source, tag: tag, handle)
+        return CommunicationRequest(handle: request)
     }
 }

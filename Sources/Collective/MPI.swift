@@ -9,7 +9,7 @@ import Darwin
 
 // The only file in Collective that talks to the MPI C library: process-wide
 // initialisation and finalisation, and thin wrappers that turn every MPI
-// return code into a thrown `MPIError`. Communicator and AllreduceRequest
+// return code into a thrown `MPIError`. Communicator and CommunicationRequest
 // are written in plain Swift on top of these.
 
 // MARK: Initialisation
@@ -209,6 +209,28 @@ enum MPI {
         var request = cmpi_request_null()
         try check(MPI_Iallreduce(cmpi_in_place(), buffer, count, type.datatype, reduction.op, comm.raw, &request),
                   "MPI_Iallreduce")
+        return RequestHandle(raw: request)
+    }
+
+    /// Starts sending `count` elements at `buffer` to `destination` with
+    /// `tag`; `buffer` must stay valid and unchanged until it completes.
+    static func startSend(_ buffer: UnsafeRawPointer?, count: Int, type: CollectiveElementType,
+                          to destination: Int, tag: Int, _ comm: CommunicatorHandle) throws -> RequestHandle {
+        let count = try mpiCount(count, "MPI_Isend")
+        var request = cmpi_request_null()
+        try check(MPI_Isend(buffer, count, type.datatype, Int32(clamping: destination), Int32(clamping: tag),
+                            comm.raw, &request), "MPI_Isend")
+        return RequestHandle(raw: request)
+    }
+
+    /// Starts receiving `count` elements from `source` with `tag` into
+    /// `buffer`, which must stay valid until it completes.
+    static func startReceive(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
+                             from source: Int, tag: Int, _ comm: CommunicatorHandle) throws -> RequestHandle {
+        let count = try mpiCount(count, "MPI_Irecv")
+        var request = cmpi_request_null()
+        try check(MPI_Irecv(buffer, count, type.datatype, Int32(clamping: source), Int32(clamping: tag),
+                            comm.raw, &request), "MPI_Irecv")
         return RequestHandle(raw: request)
     }
 

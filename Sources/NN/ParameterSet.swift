@@ -45,6 +45,18 @@ public final class ParameterSet {
     /// Sets every gradient to zero (one memset).
     public func zeroGrad() { gradients.base.initialize(repeating: 0, count: gradients.count) }
 
+    /// Makes backward add into `storage` (laid out as `gradients`) instead of
+    /// `gradients`: the deterministic reduction runs each micro-batch's
+    /// backward into a buffer of its own, to add the buffers in a fixed tree
+    /// order. `redirectGradients(to: gradients)` restores the usual target.
+    public func redirectGradients(to storage: Storage) {
+        precondition(storage.count == gradients.count,
+                     "gradient buffer of \(storage.count) elements for \(gradients.count) parameters")
+        for (t, offset) in zip(tensors, offsets) {
+            t.setGradient(Tensor(shape: t.shape, storage: storage, offset: offset))
+        }
+    }
+
     /// The index of the parameter named `name`.
     public func index(of name: String) -> Int? { names.firstIndex(of: name) }
 

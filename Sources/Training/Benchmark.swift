@@ -15,6 +15,9 @@ public enum Benchmark {
         public var batch: Int
         public var threads: Int
         public var worldSize = 1
+        /// Whether the step ran in deterministic mode, and with how many micro-batches.
+        public var deterministic = false
+        public var microBatches: Int?
         public var samplesPerSecond: Double?
         public var gflops: Double?
         public var stepMilliseconds: Double?
@@ -30,6 +33,8 @@ public enum Benchmark {
             r.add("batch", batch)
             r.add("threads", threads)
             r.add("np", worldSize)
+            if workload != "sgemm" { r.add("deterministic", deterministic) }
+            if let microBatches { r.add("micro_batches", microBatches) }
             if let samplesPerSecond { r.add("samples_per_s", samplesPerSecond.rounded()) }
             if let stepMilliseconds { r.add("step_ms", rounded(stepMilliseconds)) }
             if let allreduceWaitMilliseconds { r.add("allreduce_wait_ms", rounded(allreduceWaitMilliseconds)) }
@@ -65,7 +70,7 @@ public enum Benchmark {
     /// global batch, and the figures are global.
     public static func run(_ workload: String, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
                            data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1,
-                           prefetch: Int = 2) throws -> Result {
+                           prefetch: Int = 2, deterministic: Bool = false, microBatches: Int? = nil) throws -> Result {
         BLAS.setThreads(threads)
         if workload == "sgemm" { return sgemm(size: 512, threads: threads, seconds: seconds) }
         var generator = RandomGenerator(seed: 0)
@@ -73,8 +78,10 @@ public enum Benchmark {
         let model = spec.build(generator: &generator)
         let parameters = ParameterSet(model)
         let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
+        let plan = deterministic
+            ? try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? worldSize, rank: rank, worldSize: worldSize) : nil
         let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), task: spec.task,
-                                communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576))
+                                communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan)
         let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize, rank: rank,
                                                   worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)
         let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: prefetch)
@@ -102,6 +109,7 @@ public enum Benchmark {
         let wait = (step.allreduceWaitSeconds - waitBefore) / Double(count[0])
         if let communicator { elapsed = try communicator.allreduceMax(elapsed) }
         var result = Result(workload: workload, batch: batchSize, threads: threads, worldSize: worldSize,
+                            deterministic: deterministic, microBatches: plan?.microBatches,
                             samplesPerSecond: Double(Int(count[0]) * batchSize) / elapsed,
                             stepMilliseconds: elapsed / Double(count[0]) * 1000)
         if let communicator, worldSize > 1 {

@@ -48,9 +48,8 @@ public enum CheckpointEvaluation {
         guard data.test.sampleShape == spec.inputShape else {
             throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
         }
-        let shard = EvaluationSampler.shard(count: data.test.count, rank: rank, worldSize: worldSize)
-        let result = try evaluate(model, task: spec.task, dataset: data.test, shard: shard, batchSize: batchSize)
-            .summed(over: communicator)
+        let result = try evaluate(model, task: spec.task, dataset: data.test, chunkSize: batchSize,
+                                  communicator: communicator)
         var line = "\(checkpoint): \(spec.name) on \(name) test set (\(Int(result.count)) samples): test_loss \(format(result.loss, 4))"
         switch spec.task {
         case .classify: line += " test_accuracy \(format(result.accuracy, 4))"

@@ -44,6 +44,7 @@ public struct JSONRecord: Sendable {
         fields.append((key, value.isFinite ? String(value) : "null"))
     }
     public mutating func add(_ key: String, _ value: Float) { add(key, Double(value)) }
+    public mutating func add(_ key: String, _ value: Bool) { fields.append((key, value ? "true" : "false")) }
 
     /// The object on one line.
     public var text: String {

@@ -48,7 +48,11 @@ public final class Trainer {
     public let worldSize: Int
     private let metrics: MetricsLog?
     private let sampler: DistributedBatchSampler
-    private let step: TrainingStep
+    /// Made by `restore()`, once the micro-batches are known (a resumed
+    /// deterministic run keeps its checkpoint's).
+    private var step: TrainingStep?
+    /// The micro-batches of `--deterministic` (set when `run()` starts); nil in the default mode.
+    public internal(set) var plan: MicroBatchPlan?
     /// Rank 0's background checkpoint writer (nil on other ranks).
     private let writer: CheckpointWriter?
     /// The initialisation generator's state after building the model (saved in checkpoints).
@@ -100,11 +104,16 @@ public final class Trainer {
         guard sampler.stepsPerEpoch > 0 else {
             throw TrainingError.invalidOption("--batch-size", "\(configuration.batchSize) is larger than the \(data.train.count) training samples")
         }
+        if configuration.deterministic {
+            // Refused now rather than when run() resumes: a world size or a
+            // --micro-batches that cannot work (a checkpoint's own count is
+            // checked on resume).
+            _ = try MicroBatchPlan(batchSize: configuration.batchSize,
+                                   microBatches: configuration.microBatches ?? worldSize, rank: rank, worldSize: worldSize)
+        }
         // Same seed, same initialisation on every rank; the broadcast makes
         // that a guarantee rather than an assumption.
         try communicator?.broadcast(parameters.values.buffer, root: 0)
-        step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, task: spec.task,
-                            reconstructionLoss: spec.loss, communicator: communicator, bucketBytes: Int(configuration.bucketMegabytes * 1_048_576))
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         metrics = rank == 0 ? try configuration.metricsPath.map { try MetricsLog(path: $0) } : nil
         if rank == 0 {
@@ -126,7 +135,7 @@ public final class Trainer {
     public var stepsPerEpoch: Int { sampler.stepsPerEpoch }
 
     /// Seconds this rank spent waiting for gradient allreduces.
-    public var allreduceWaitSeconds: Double { step.allreduceWaitSeconds }
+    public var allreduceWaitSeconds: Double { step?.allreduceWaitSeconds ?? 0 }
 
     /// The epochs finished by the last `run()`.
     public private(set) var records: [EpochRecord] = []
@@ -163,10 +172,17 @@ public final class Trainer {
         records = []
         if let note = data.note { progress.log("note: \(note)") }
         var position = try restore()
+        let step = makeStep()
         progress.log("training \(c.model.name) on \(c.dataset) (\(data.train.count) train / \(data.test.count) test), "
                      + "\(parameters.count) parameters, \(c.optimizer.rawValue) lr \(c.learningRate), "
-                     + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)")
+                     + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)"
+                     + (plan.map { ", deterministic (\($0.microBatches) micro-batches of \($0.microBatchSize))" } ?? ""))
+        if plan != nil && c.threads > 1 {
+            progress.log("note: --threads \(c.threads) with --deterministic: OpenBLAS splits a product across threads in "
+                         + "its own way, so the bits match only runs with the same --threads per rank (the default is 1)")
+        }
         let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: c.prefetch)
+        let sampleLog = try c.sampleLogPath.map { try SampleLog(path: "\($0).rank\(rank)") }
         var epoch = position.epoch
         while epoch < c.epochs {
             if let maxSteps = c.maxSteps, globalStep >= maxSteps { break }
@@ -174,23 +190,27 @@ public final class Trainer {
             let stepsThisEpoch = c.maxSteps.map { min(sampler.stepsPerEpoch, first + $0 - globalStep) } ?? sampler.stepsPerEpoch
             progress.startEpoch()
             let start = Date()
-            var localLossSum = 0.0, localSamples = 0
+            var lossSum = position.epochLossSum, samples = position.epochSamples
             var iteration = first
             watchdog?.progress(step: globalStep)
             for batch in loader.batches(epoch: epoch, startingAt: first) {
                 if iteration >= stepsThisEpoch { break }
                 let loss = try step(batch, position: (epoch + 1, globalStep + 1))
+                try sampleLog?.append(batch.indices)
+                // The one small collective per step: the loss of the whole
+                // global batch, and whether any rank was asked to stop.
+                let agreed = try StepAgreement.reach(loss, stopSignal: stop.received, communicator: communicator)
                 globalStep += 1
                 iteration += 1
                 watchdog?.progress(step: globalStep)
-                localLossSum += Double(loss) * Double(batch.count)
-                localSamples += batch.count
+                lossSum += agreed.lossSum
+                samples += Double(agreed.samples)
                 if c.checkReplicas { try checkReplicas() }
                 let elapsed = Date().timeIntervalSince(start)
                 progress.update(epoch: epoch + 1, epochs: c.epochs, step: iteration, total: sampler.stepsPerEpoch,
-                                loss: Float(localLossSum / Double(localSamples)),
+                                loss: Float(lossSum / max(samples, 1)),
                                 samplesPerSecond: Double((iteration - first) * c.batchSize) / elapsed, elapsed: elapsed)
-                let signal = try agreedStop(stop)
+                let signal = agreed.stopSignal
                 // On the epoch's last step the periodic checkpoint is left to the
                 // end-of-epoch save, which follows the epoch's evaluation and report
                 // and records the next epoch's start: resuming from it must not
@@ -198,9 +218,7 @@ public final class Trainer {
                 let periodic = c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0
                     && iteration < sampler.stepsPerEpoch
                 if signal != nil || periodic {
-                    let sums = try reduced(localLossSum, localSamples)
-                    try save(Position(epoch: epoch, iteration: iteration, epochLossSum: position.epochLossSum + sums.0,
-                                      epochSamples: position.epochSamples + sums.1))
+                    try save(Position(epoch: epoch, iteration: iteration, epochLossSum: lossSum, epochSamples: samples))
                 }
                 if let signal {
                     let saved = try writer?.waitUntilIdle()
@@ -210,14 +228,13 @@ public final class Trainer {
                 }
             }
             let seconds = Date().timeIntervalSince(start)
-            let sums = try reduced(localLossSum, localSamples)
-            let lossSum = position.epochLossSum + sums.0, samples = position.epochSamples + sums.1
             let test = try evaluateTestSet()
             let trainEvaluation = c.trainEvaluationSamples > 0
                 ? try evaluateShards(of: data.train.subset(0..<min(c.trainEvaluationSamples, data.train.count))) : nil
             watchdog?.progress(step: globalStep)
             let record = EpochRecord(epoch: epoch + 1, step: globalStep, trainLoss: lossSum / max(samples, 1), test: test,
-                                     train: trainEvaluation, samplesPerSecond: sums.1 / seconds, seconds: seconds)
+                                     train: trainEvaluation,
+                                     samplesPerSecond: Double((iteration - first) * c.batchSize) / seconds, seconds: seconds)
             records.append(record)
             report(record)
             if iteration < sampler.stepsPerEpoch {
@@ -233,19 +250,13 @@ public final class Trainer {
         return .finished
     }
 
-    /// This rank's loss sum and sample count added over all ranks.
-    private func reduced(_ lossSum: Double, _ samples: Int) throws -> (Double, Double) {
-        var sums = [lossSum, Double(samples)]
-        try communicator?.allreduceSum(&sums)
-        return (sums[0], sums[1])
-    }
-
-    /// The stop signal if any rank received one, so all stop at the same step.
-    private func agreedStop(_ stop: StopRequest) throws -> Int32? {
-        let mine = Int64(stop.received ?? 0)
-        guard let communicator, worldSize > 1 else { return stop.received }
-        let any = try communicator.allreduceMax(mine)
-        return any == 0 ? nil : Int32(any)
+    /// The training step for `plan` (set by `restore()`).
+    private func makeStep() -> TrainingStep {
+        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, task: task,
+                                reconstructionLoss: modelSpec.loss, communicator: communicator,
+                                bucketBytes: Int(configuration.bucketMegabytes * 1_048_576), plan: plan)
+        self.step = step
+        return step
     }
 
     /// Rank 0 snapshots the state and hands it to the background writer.
@@ -259,17 +270,16 @@ public final class Trainer {
         checkpointsSaved += 1
     }
 
-    /// Loss and accuracy (or reconstruction error) on the whole test set:
-    /// each rank evaluates its contiguous shard (no padding, no duplicates)
-    /// and the sums are added, so the figures are exact for any world size.
+    /// Loss and accuracy (or reconstruction error) on the whole test set,
+    /// the ranks sharing the work (see `evaluate`): no padding, no
+    /// duplicates, and the same bits at any world size.
     public func evaluateTestSet() throws -> EvaluationResult {
         try evaluateShards(of: data.test)
     }
 
     private func evaluateShards(of dataset: ImageDataset) throws -> EvaluationResult {
-        let shard = EvaluationSampler.shard(count: dataset.count, rank: rank, worldSize: worldSize)
-        return try evaluate(model, task: task, dataset: dataset, shard: shard,
-                            batchSize: configuration.evaluationBatchSize).summed(over: communicator)
+        try evaluate(model, task: task, dataset: dataset, chunkSize: configuration.evaluationBatchSize,
+                     communicator: communicator)
     }
 
     /// FNV-1a over the bytes of every parameter.

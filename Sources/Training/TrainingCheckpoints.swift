@@ -50,8 +50,19 @@ extension Trainer {
             samplesSeen: globalStep * configuration.batchSize, seed: configuration.seed, worldSize: worldSize,
             batchSize: configuration.batchSize, model: modelSpec.name, modelConfig: modelConfigJSON,
             dataset: configuration.dataset, rngState: generatorState,
-            extra: ["epoch_loss_sum": String(position.epochLossSum), "epoch_samples": String(position.epochSamples),
-                    "optimizer_lr": String(configuration.learningRate)])
+            extra: extras(position))
+    }
+
+    /// The `/extra` attributes: the epoch's loss so far, the mode and what
+    /// the bits depend on (`Provenance`).
+    private func extras(_ position: Position) -> [String: String] {
+        var extra = ["epoch_loss_sum": String(position.epochLossSum), "epoch_samples": String(position.epochSamples),
+                     "optimizer_lr": String(configuration.learningRate),
+                     "deterministic": plan == nil ? "false" : "true"]
+        if let plan { extra["micro_batches"] = String(plan.microBatches) }
+        extra["bits_blas_threads"] = String(configuration.threads)
+        extra.merge(Provenance.current.extras) { $1 }
+        return extra
     }
 
     /// Rank 0: the checkpoint `--resume` asks for, validated against this
@@ -107,11 +118,25 @@ extension Trainer {
         return loaded
     }
 
-    /// Loads `--resume`'s checkpoint on rank 0 and gives it to every rank.
-    /// Returns the position to start from.
+    /// What rank 0 found to resume from, for every rank (one broadcast).
+    struct ResumeHeader: Codable {
+        var found = false
+        var epoch = 0
+        var iteration = 0
+        var globalStep = 0
+        var optimizerStep = 0
+        /// The bits of the epoch's loss sum, exactly.
+        var epochLossSumBits: UInt64 = 0
+        var epochSamples = 0.0
+        /// The checkpoint's micro-batches when it was trained deterministically.
+        var microBatches: Int?
+    }
+
+    /// Loads `--resume`'s checkpoint on rank 0 and gives it to every rank,
+    /// and fixes the deterministic mode's micro-batches (the checkpoint's,
+    /// unless `--micro-batches` says otherwise). Returns the position to start from.
     func restore() throws -> Position {
-        // Header: found, epoch, iteration, global step, optimizer step, then the loss sum's bits and samples.
-        var header = [Int64](repeating: 0, count: 7)
+        var header = ResumeHeader()
         var rng = generatorState
         if rank == 0, let loaded = try findCheckpoint() {
             let state = loaded.state
@@ -121,17 +146,21 @@ extension Trainer {
                 guard let values = state.optimizer.buffers[name], let buffer = optimizer.stateBuffer(name) else { continue }
                 state.parameters.layout.copy(values, laidOutAs: state.parameters.layout, into: buffer.buffer)
             }
-            let lossSum = Double(state.extra["epoch_loss_sum"] ?? "") ?? 0
-            let samples = Double(state.extra["epoch_samples"] ?? "") ?? 0
-            header = [1, Int64(state.epoch), Int64(state.iteration), Int64(state.globalStep), Int64(state.optimizer.step),
-                      Int64(bitPattern: lossSum.bitPattern), Int64(samples)]
+            header = ResumeHeader(found: true, epoch: state.epoch, iteration: state.iteration, globalStep: state.globalStep,
+                                  optimizerStep: state.optimizer.step,
+                                  epochLossSumBits: (Double(state.extra["epoch_loss_sum"] ?? "") ?? 0).bitPattern,
+                                  epochSamples: Double(state.extra["epoch_samples"] ?? "") ?? 0,
+                                  microBatches: state.extra["deterministic"] == "true"
+                                      ? state.extra["micro_batches"].flatMap { Int($0) } : nil)
             rng = state.rngState
             progress.log("resuming from \(loaded.path): epoch \(state.epoch + 1), step \(state.iteration) of the epoch, "
                          + "global step \(state.globalStep) (saved at world size \(state.worldSize), now \(worldSize))")
+            warnAboutBits(of: loaded, microBatches: header.microBatches)
         }
         if let communicator, worldSize > 1 {
-            header = try communicator.broadcast(header, root: 0)
-            if header[0] == 1 {
+            let text = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
+            header = try JSONDecoder().decode(ResumeHeader.self, from: Data(try communicator.broadcast(text, root: 0).utf8))
+            if header.found {
                 try communicator.broadcast(parameters.values.buffer, root: 0)
                 for name in optimizer.stateNames {
                     if let buffer = optimizer.stateBuffer(name) { try communicator.broadcast(buffer.buffer, root: 0) }
@@ -139,11 +168,51 @@ extension Trainer {
                 rng = try communicator.broadcast(rng, root: 0)
             }
         }
-        guard header[0] == 1 else { return Position() }
-        globalStep = Int(header[3])
-        optimizer.stepCount = Int(header[4])
+        plan = try microBatchPlan(checkpointMicroBatches: header.microBatches)
+        guard header.found else { return Position() }
+        globalStep = header.globalStep
+        optimizer.stepCount = header.optimizerStep
         generatorState = rng
-        return Position(epoch: Int(header[1]), iteration: Int(header[2]),
-                        epochLossSum: Double(bitPattern: UInt64(bitPattern: header[5])), epochSamples: Double(header[6]))
+        return Position(epoch: header.epoch, iteration: header.iteration,
+                        epochLossSum: Double(bitPattern: header.epochLossSumBits), epochSamples: header.epochSamples)
+    }
+
+    /// The deterministic mode's micro-batches: `--micro-batches`, else the
+    /// checkpoint's, else the world size. Every rank decides alike.
+    private func microBatchPlan(checkpointMicroBatches: Int?) throws -> MicroBatchPlan? {
+        let c = configuration
+        guard c.deterministic else { return nil }
+        if let asked = c.microBatches, let saved = checkpointMicroBatches, asked != saved {
+            throw TrainingError.invalidOption("--micro-batches", "the checkpoint was trained with \(saved) micro-batches per global "
+                                              + "batch, this run asks for \(asked); leave --micro-batches out to continue the same "
+                                              + "arithmetic, or use --resume never to start afresh")
+        }
+        let m = c.microBatches ?? checkpointMicroBatches ?? worldSize
+        do {
+            return try MicroBatchPlan(batchSize: c.batchSize, microBatches: m, rank: rank, worldSize: worldSize)
+        } catch TrainingError.invalidOption(_, let reason) where c.microBatches == nil && checkpointMicroBatches != nil {
+            throw TrainingError.invalidOption("--deterministic", "resuming a checkpoint trained with \(m) micro-batches per global "
+                                              + "batch: \(reason)")
+        }
+    }
+
+    /// Rank 0: says when the resumed run cannot continue the checkpoint's
+    /// bits exactly (another mode, BLAS kernel, CPU or executable).
+    private func warnAboutBits(of loaded: LoadedCheckpoint, microBatches: Int?) {
+        let wasDeterministic = loaded.state.extra["deterministic"] == "true"
+        if wasDeterministic != configuration.deterministic {
+            progress.log("note: \(loaded.path) was trained \(wasDeterministic ? "with" : "without") --deterministic and this run "
+                         + "is \(configuration.deterministic ? "" : "not ")deterministic: it continues, but not bit for bit as the "
+                         + "uninterrupted run would have")
+        }
+        guard let saved = Provenance(extras: loaded.state.extra) else { return }
+        var differences = Provenance.current.differences(from: saved)
+        if let threads = loaded.state.extra["bits_blas_threads"], threads != String(configuration.threads) {
+            differences.append("\(threads) BLAS thread(s) per rank then, \(configuration.threads) now")
+        }
+        if !differences.isEmpty {
+            progress.log("warning: \(loaded.path) was written on another machine or build (\(differences.joined(separator: "; "))); "
+                         + "training continues, but its bits can differ from an uninterrupted run's")
+        }
     }
 }

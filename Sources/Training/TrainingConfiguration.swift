@@ -27,6 +27,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var trainEvaluationSamples = 0
     /// Batch size for evaluation.
     public var evaluationBatchSize: Int = 1000
+    /// Bitwise the same parameters, optimizer state, losses and evaluation
+    /// figures at every supported world size (see `MicroBatchPlan`).
+    public var deterministic = false
+    /// Micro-batches per global batch in deterministic mode (nil: the
+    /// checkpoint's when resuming, else the world size).
+    public var microBatches: Int?
     /// Size of the gradient buckets whose allreduce overlaps backward.
     public var bucketMegabytes: Double = 1
     /// Batches the loader's background thread assembles ahead (0: assemble
@@ -45,6 +51,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// After every step, compare a checksum of the parameters across ranks
     /// and stop if any rank differs (a check for tests and debugging).
     public var checkReplicas = false
+    /// Each rank appends the data set indices of every sample it trains on
+    /// to `<path>.rank<r>` as little-endian int32 (a check for tests: the
+    /// sample order must not depend on the world size).
+    public var sampleLogPath: String?
     /// Rank 0 writes the final parameters here as raw little-endian float32
     /// in state_dict order (numpy.fromfile reads it), to compare runs.
     public var saveParametersPath: String?
@@ -74,6 +84,13 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if stepTimeout < 0 { throw TrainingError.invalidOption("--step-timeout", "must be 0 or more seconds, got \(stepTimeout)") }
         if prefetch < 0 { throw TrainingError.invalidOption("--prefetch", "must be 0 or more, got \(prefetch)") }
         if trainEvaluationSamples < 0 { throw TrainingError.invalidOption("trainEvaluationSamples", "must be 0 or more, got \(trainEvaluationSamples)") }
+        if let microBatches, !deterministic {
+            throw TrainingError.invalidOption("--micro-batches", "applies to --deterministic only, got \(microBatches) without it")
+        }
+        if deterministic {
+            // The world size is checked when it is known (MicroBatchPlan in Trainer).
+            _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? 1, rank: 0, worldSize: 1)
+        }
         if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
     }
 }

@@ -4,10 +4,34 @@ import NN
 import Optim
 import TensorCore
 
+/// This rank's share of one step's loss, in parts whose place in the global
+/// batch is fixed, so that the trainer can add all ranks' parts in one order
+/// (`StepAgreement`) and get the same epoch loss whoever computed what.
+public struct StepLoss: Sendable {
+    /// Loss summed over the samples of each of this rank's parts: one part per
+    /// micro-batch in deterministic mode, else the rank's whole shard.
+    public var partSums: [Double]
+    /// The global index of this rank's first part.
+    public var firstPart: Int
+    /// Parts in the whole global batch (all ranks).
+    public var totalParts: Int
+    /// Samples this rank computed.
+    public var samples: Int
+
+    /// This rank's mean loss.
+    public var mean: Double { partSums.reduce(0, +) / Double(max(samples, 1)) }
+}
+
 /// One optimizer step of data-parallel training: forward and loss on this
 /// rank's shard of the global batch, backward with gradients averaged across
 /// ranks as they are produced, then the optimizer update. The trainer and
 /// the benchmark both run it, so what is measured is what trains.
+///
+/// In deterministic mode (a `MicroBatchPlan`) the shard runs as fixed-size
+/// micro-batches whose gradients `TreeGradientReducer` adds in a fixed order,
+/// so the step is bitwise the same at every supported world size; otherwise
+/// the shard runs as one batch and `GradientSynchronizer` averages with
+/// MPI_Allreduce (faster where the shard is large, last bits world-size dependent).
 public final class TrainingStep {
     public let model: any Module
     public let parameters: ParameterSet
@@ -15,56 +39,120 @@ public final class TrainingStep {
     public let task: Task
     /// BCE or MSE, for reconstruction tasks.
     public let reconstructionLoss: ReconstructionLoss
-    let synchronizer: GradientSynchronizer?
+    /// The micro-batches of deterministic mode; nil in the default mode.
+    public let plan: MicroBatchPlan?
+    private let rank: Int
+    private let worldSize: Int
+    private let synchronizer: GradientSynchronizer?
+    private let reducer: TreeGradientReducer?
 
     /// `communicator` of size > 1 enables gradient averaging in buckets of
-    /// `bucketBytes`.
+    /// `bucketBytes`; `plan` selects the deterministic reduction.
     init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, task: Task,
-         reconstructionLoss: ReconstructionLoss = .bce, communicator: Communicator?, bucketBytes: Int) {
+         reconstructionLoss: ReconstructionLoss = .bce, communicator: Communicator?, bucketBytes: Int,
+         plan: MicroBatchPlan? = nil) {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
         self.task = task
         self.reconstructionLoss = reconstructionLoss
-        if let communicator, communicator.size > 1 {
-            synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters, bucketBytes: bucketBytes)
-            optimizer.gradientScale = 1 / Float(communicator.size)
+        self.plan = plan
+        rank = communicator?.rank ?? 0
+        worldSize = communicator?.size ?? 1
+        if let plan {
+            reducer = TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator,
+                                          optimizer: optimizer, bucketBytes: bucketBytes)
+            synchronizer = nil
+        } else if let communicator, communicator.size > 1 {
+            synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters,
+                                                optimizer: optimizer, bucketBytes: bucketBytes)
+            reducer = nil
         } else {
             synchronizer = nil
+            reducer = nil
         }
     }
 
-    /// Seconds spent waiting for gradient allreduces so far.
-    public var allreduceWaitSeconds: Double { synchronizer?.waitSeconds ?? 0 }
+    /// Seconds spent waiting for the other ranks' gradients so far.
+    public var allreduceWaitSeconds: Double { synchronizer?.waitSeconds ?? reducer?.waitSeconds ?? 0 }
 
-    /// Runs the step on `batch`; returns this rank's mean loss. `position`
+    /// Runs the step on `batch`; returns this rank's loss parts. `position`
     /// names the step in the error if the loss is not finite.
-    public func callAsFunction(_ batch: Batch, position: (epoch: Int, step: Int)) throws -> Float {
-        parameters.zeroGrad()
+    public func callAsFunction(_ batch: Batch, position: (epoch: Int, step: Int)) throws -> StepLoss {
         let input = Tensor(shape: batch.shape, values: batch.inputs)
-        let loss = taskLoss(task, output: model(input), input: input, labels: batch.labels,
-                            reconstructionLoss: reconstructionLoss)
-        let value = loss.item()
-        guard value.isFinite else {
-            throw TrainingError.nonFiniteLoss(epoch: position.epoch, step: position.step, value: value)
+        if let plan, let reducer {
+            return try microBatchStep(input, labels: batch.labels, plan: plan, reducer: reducer, position: position)
         }
+        parameters.zeroGrad()
+        let loss = try finiteLoss(input, labels: batch.labels, position: position)
         if let synchronizer {
             synchronizer.beginStep()
-            var failure: (any Error)?
-            loss.backward { tensor in
-                do { try synchronizer.gradientReady(tensor) } catch { failure = failure ?? error }
-            }
-            if let failure { throw failure }
+            try backward(loss) { try synchronizer.gradientReady($0) }
             try synchronizer.finish()
         } else {
             loss.backward()
         }
-        // After the allreduce every rank holds the same sums, so all ranks
+        try update(position: position)
+        return StepLoss(partSums: [Double(loss.item()) * Double(batch.count)], firstPart: rank, totalParts: worldSize,
+                        samples: batch.count)
+    }
+
+    /// The deterministic step: this rank's micro-batches one after another,
+    /// each a view of `input` with the same shape on every rank.
+    private func microBatchStep(_ input: Tensor, labels: [Int32], plan: MicroBatchPlan, reducer: TreeGradientReducer,
+                                position: (epoch: Int, step: Int)) throws -> StepLoss {
+        let size = plan.microBatchSize
+        precondition(input.shape[0] == size * plan.localMicroBatches,
+                     "deterministic step needs \(size * plan.localMicroBatches) samples on this rank, got \(input.shape[0])")
+        let sampleShape = Array(input.shape.dropFirst())
+        let sampleSize = sampleShape.reduce(1, *)
+        var sums: [Double] = []
+        for i in 0..<plan.localMicroBatches {
+            reducer.beginMicroBatch(i)
+            let micro = Tensor(shape: [size] + sampleShape, storage: input.storage, offset: i * size * sampleSize)
+            let loss = try finiteLoss(micro, labels: Array(labels[i * size..<(i + 1) * size]), position: position)
+            sums.append(Double(loss.item()) * Double(size))
+            if i + 1 < plan.localMicroBatches {
+                loss.backward()
+            } else {
+                try backward(loss) { try reducer.gradientReady($0) }
+            }
+        }
+        try reducer.finish()
+        try update(position: position)
+        return StepLoss(partSums: sums, firstPart: plan.firstMicroBatch, totalParts: plan.microBatches,
+                        samples: size * plan.localMicroBatches)
+    }
+
+    /// The task's loss on `input`, or the error naming the step if it is not finite.
+    private func finiteLoss(_ input: Tensor, labels: [Int32], position: (epoch: Int, step: Int)) throws -> Tensor {
+        let loss = taskLoss(task, output: model(input), input: input, labels: labels, reconstructionLoss: reconstructionLoss)
+        let value = loss.item()
+        guard value.isFinite else {
+            throw TrainingError.nonFiniteLoss(epoch: position.epoch, step: position.step, value: value)
+        }
+        return loss
+    }
+
+    /// Backward from `loss`, handing each finished parameter to `ready`;
+    /// rethrows the first error `ready` threw.
+    private func backward(_ loss: Tensor, ready: (Tensor) throws -> Void) throws {
+        var failure: (any Error)?
+        withoutActuallyEscaping(ready) { ready in
+            loss.backward { tensor in
+                do { try ready(tensor) } catch { failure = failure ?? error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// The optimizer update, after the check that the reduced gradients are finite.
+    private func update(position: (epoch: Int, step: Int)) throws {
+        // After the reduction every rank holds the same sums, so all ranks
         // agree on this check and stop at the same step.
         guard parameters.gradients.allFinite else {
             throw TrainingError.nonFiniteGradient(epoch: position.epoch, step: position.step)
         }
         optimizer.step()
-        return value
     }
 }

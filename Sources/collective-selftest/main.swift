@@ -74,7 +74,7 @@ do {
     var gradients = (0..<count).map { Float(rank) + Float($0 % 7) }
     try gradients.withUnsafeMutableBufferPointer { all in
         let bucketSize = (count + buckets - 1) / buckets
-        var requests: [AllreduceRequest] = []
+        var requests: [CommunicationRequest] = []
         for start in stride(from: 0, to: count, by: bucketSize) {
             let bucket = UnsafeMutableBufferPointer(rebasing: all[start..<min(start + bucketSize, count)])
             requests.append(try world.startAllreduceSum(bucket))

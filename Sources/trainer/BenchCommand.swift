@@ -3,6 +3,25 @@ import DataLoading
 import Foundation
 import Training
 
+/// Which training modes `trainer bench` measures.
+enum BenchMode: String, ExpressibleByArgument, CaseIterable {
+    /// MPI_Allreduce of whole per-rank batches.
+    case `default`
+    /// `--deterministic`: fixed micro-batches and the fixed-order tree.
+    case deterministic
+    /// Both, alternating per workload, so their figures come from the same run.
+    case both
+
+    /// The `deterministic` settings to run, in order.
+    var deterministicSettings: [Bool] {
+        switch self {
+        case .default: [false]
+        case .deterministic: [true]
+        case .both: [false, true]
+        }
+    }
+}
+
 /// `trainer bench`: one JSON line per workload (samples/s or GFLOP/s).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +39,12 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Global batch size.")
     var batchSize = 64
+
+    @Option(help: "Training mode: default, deterministic, or both (each workload in both modes, one after the other).")
+    var mode: BenchMode = .both
+
+    @Option(help: "With the deterministic mode: micro-batches per global batch (default: the world size).")
+    var microBatches: Int?
 
     @Option(help: "Seconds to time each workload (after a warm-up).")
     var seconds: Double = 3
@@ -48,10 +73,13 @@ struct BenchCommand: ParsableCommand {
             for w in workload {
                 // sgemm is per process; under mpirun only the training workloads are collective.
                 if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
-                let result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
-                                               data: data, communicator: communicator, bucketMegabytes: bucketMb,
-                                               prefetch: prefetch)
-                if (communicator?.rank ?? 0) == 0 { print(result.json) }
+                for deterministic in w == "sgemm" ? [false] : mode.deterministicSettings {
+                    let result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
+                                                   data: data, communicator: communicator, bucketMegabytes: bucketMb,
+                                                   prefetch: prefetch, deterministic: deterministic,
+                                                   microBatches: microBatches)
+                    if (communicator?.rank ?? 0) == 0 { print(result.json) }
+                }
             }
         }
     }

@@ -97,8 +97,17 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "After every step, check that all ranks hold bitwise identical parameters.")
     var checkReplicas = false
 
+    @Option(help: "Each rank appends the indices of the samples it trains on to PATH.rank<r> (int32), to check the sample order.")
+    var recordSamples: String?
+
     @Option(help: "Write the final parameters to this file as raw little-endian float32 (state_dict order).")
     var saveParameters: String?
+
+    @Flag(help: "Bitwise the same parameters, optimizer state, losses and test figures at every supported world size (powers of two dividing --micro-batches), and so on resuming at another world size. One BLAS thread per rank unless --threads says otherwise.")
+    var deterministic = false
+
+    @Option(help: "With --deterministic: micro-batches per global batch, a power of two dividing --batch-size; the run can then resume at every world size that divides it (default: the checkpoint's when resuming, else the world size).")
+    var microBatches: Int?
 
     @Option(help: "Size in MB of the gradient buckets whose allreduce overlaps backward (under mpirun).")
     var bucketMb: Double = TrainingConfiguration(model: ModelSpec(name: "mlp")).bucketMegabytes
@@ -120,6 +129,8 @@ struct TrainCommand: ParsableCommand {
         c.shuffle = !noShuffle
         c.metricsPath = metrics
         c.bucketMegabytes = bucketMb
+        c.deterministic = deterministic
+        c.microBatches = microBatches
         c.prefetch = prefetch
         c.checkpointDirectory = checkpointDir
         c.checkpointEvery = checkpointEvery
@@ -128,8 +139,10 @@ struct TrainCommand: ParsableCommand {
         c.stepTimeout = stepTimeout
         c.checkReplicas = checkReplicas
         c.saveParametersPath = saveParameters
+        c.sampleLogPath = recordSamples
         let communicator = try Job.communicator()
-        c.threads = threads ?? Job.defaultThreads(communicator)
+        // Deterministic mode keeps the thread count out of the arithmetic.
+        c.threads = threads ?? (deterministic ? 1 : Job.defaultThreads(communicator))
         try Job.run(communicator) {
             let trainer = try Trainer(configuration: c, communicator: communicator)
             if summary { trainer.logModelSummary() }

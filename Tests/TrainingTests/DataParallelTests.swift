@@ -1,9 +1,16 @@
+import Checkpoint
 import Foundation
 import Testing
 
-/// Real multi-rank runs of `trainer train` under mpirun: the same model as one
-/// process, identical replicas, exact evaluation, the TCP transport, and a
-/// failing rank that ends the job instead of hanging it.
+/// Real multi-rank runs of `trainer train` under mpirun.
+///
+/// What is guaranteed, and so what is asserted: in `--deterministic` mode
+/// the whole state is bitwise the same at every supported world size. In
+/// the default mode the sample order is the same at every world size, but
+/// MPI_Allreduce and per-rank batch shapes change the last bits of the sums,
+/// and a ReLU whose input sits on its kink turns that into another
+/// trajectory: so the default mode is compared within rounding only on a
+/// model without kinks, and by its loss curve otherwise.
 @Suite("Data-parallel training under mpirun", .serialized,
        .enabled(if: TestSupport.mpirun != nil && TestSupport.hasFashionMNIST,
                 "needs mpirun (openmpi-bin) and Fashion-MNIST (dataset-fashion-mnist)"))
@@ -12,12 +19,24 @@ struct DataParallelTests {
 
     init() throws { directory = try TestSupport.temporaryDirectory() }
 
-    /// Trains `steps` steps at world size `np` (1: a plain process) and returns the parameters.
-    func parameters(np: Int, steps: Int, _ extra: [String], mca: [String] = []) throws -> [Float] {
-        let path = directory.appendingPathComponent("p\(np)-\(UUID().uuidString).bin").path
-        let checkpoints = directory.appendingPathComponent("ckpt-\(UUID().uuidString)").path
-        var arguments = ["train", "--model", "mlp", "--max-steps", String(steps), "--save-parameters", path,
-                         "--checkpoint-dir", checkpoints] + extra
+    /// What a finished run leaves behind.
+    struct Outcome {
+        var parameters: [Float]
+        /// The last checkpoint: parameters, optimizer state, position, extras.
+        var state: TrainingState
+        /// The metrics lines, without the fields that differ by construction
+        /// (timings and the world size).
+        var records: [String]
+        var output: TestSupport.Output
+    }
+
+    /// Trains at world size `np` (1: a plain process) and returns what it left.
+    func train(np: Int, _ flags: [String], mca: [String] = []) throws -> Outcome {
+        let name = "np\(np)-\(UUID().uuidString)"
+        let path = directory.appendingPathComponent("\(name).bin").path
+        let checkpoints = directory.appendingPathComponent("ckpt-\(name)").path
+        let metrics = directory.appendingPathComponent("\(name).jsonl").path
+        var arguments = ["train", "--save-parameters", path, "--checkpoint-dir", checkpoints, "--metrics", metrics] + flags
         let out: TestSupport.Output
         if np == 1 {
             out = try TestSupport.run(try #require(TestSupport.trainerExecutable), arguments + ["--threads", "1"])
@@ -25,51 +44,119 @@ struct DataParallelTests {
             arguments.append("--check-replicas")  // every step: all ranks bitwise identical
             out = try TestSupport.mpirun(np: np, arguments, mca: mca)
         }
-        #expect(out.status == 0, "np=\(np) exited \(out.status): \(out.stderr)")
-        return try TestSupport.floats(at: path)
+        try #require(out.status == 0, "np=\(np) exited \(out.status): \(out.stdout)\(out.stderr)")
+        let newest = try #require(try CheckpointDirectory(checkpoints).checkpoints().last, "np=\(np) saved no checkpoint")
+        return Outcome(parameters: try TestSupport.floats(at: path),
+                       state: try CheckpointFile.read(newest.path),
+                       records: try TestSupport.comparableRecords(metrics), output: out)
     }
 
-    /// Relative to each weight's size; weights smaller than 0.01 (the median
-    /// is about 0.019) are compared at 0.01, where one rounding step of a
-    /// different summation order (measured: at most 1.5e-7) is not 1e-5 of it.
-    @Test("SGD with momentum: np=2 and np=4 give np=1's parameters within 1e-5 relative, replicas identical every step")
-    func sgdEquivalence() throws {
-        let options = ["--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9"]
-        let reference = try parameters(np: 1, steps: 40, options)
+    /// Expects `b` to be bitwise `a`: parameters, every optimizer buffer,
+    /// the position, the epoch loss and the metrics lines.
+    func expectBitwiseEqual(_ a: Outcome, _ b: Outcome, _ context: String) {
+        #expect(a.parameters == b.parameters,
+                "\(context): \(zip(a.parameters, b.parameters).filter { $0 != $1 }.count) of \(a.parameters.count) parameters differ")
+        #expect(a.state.optimizer.step == b.state.optimizer.step && a.state.globalStep == b.state.globalStep, "\(context)")
+        #expect(a.state.optimizer.buffers.keys.sorted() == b.state.optimizer.buffers.keys.sorted(), "\(context)")
+        for (name, buffer) in a.state.optimizer.buffers {
+            #expect(b.state.optimizer.buffers[name] == buffer, "\(context): optimizer state \(name) differs")
+        }
+        #expect(a.state.extra["epoch_loss_sum"] == b.state.extra["epoch_loss_sum"], "\(context)")
+        #expect(!a.records.isEmpty && a.records == b.records, "\(context): metrics\n\(a.records)\n\(b.records)")
+    }
+
+    /// Every zoo family: dense, convolutional, reconstruction, a weight used
+    /// twice (tied) and gates (highway). 8 ranks (oversubscribed) for the mlp.
+    static let deterministicCases: [(model: String, flags: [String], worldSizes: [Int])] = [
+        ("mlp", ["--model", "mlp", "--max-steps", "40", "--micro-batches", "8"], [1, 2, 4, 8]),
+        ("cnn", ["--model", "cnn", "--max-steps", "12", "--micro-batches", "4"], [1, 2, 4]),
+        ("autoencoder", ["--model", "autoencoder", "--max-steps", "20", "--micro-batches", "4"], [1, 2, 4]),
+        ("tied-autoencoder", ["--model", "tied-autoencoder", "--optimizer", "sgd", "--lr", "0.5", "--momentum", "0.9",
+                              "--max-steps", "20", "--micro-batches", "4"], [1, 2, 4]),
+        ("highway", ["--model", "highway", "--hidden", "32", "--depth", "2", "--max-steps", "20", "--micro-batches", "4"],
+         [1, 2, 4]),
+    ]
+
+    @Test("--deterministic: parameters, optimizer state, epoch loss and test figures are bitwise equal at every world size",
+          arguments: deterministicCases.map(\.model))
+    func deterministicWorldSizes(model: String) throws {
+        let spec = try #require(Self.deterministicCases.first { $0.model == model })
+        let flags = spec.flags + ["--deterministic", "--checkpoint-every", "0"]
+        let reference = try train(np: 1, flags)
+        for np in spec.worldSizes.dropFirst() {
+            expectBitwiseEqual(reference, try train(np: np, flags), "\(model), np=\(np) against np=1")
+        }
+    }
+
+    @Test("--deterministic at its default of one micro-batch per rank: alone it is the default mode's arithmetic, bit for bit")
+    func deterministicAloneIsTheDefaultMode() throws {
+        let flags = ["--model", "mlp", "--max-steps", "30", "--checkpoint-every", "0"]
+        let plain = try train(np: 1, flags)
+        let deterministic = try train(np: 1, flags + ["--deterministic"])
+        #expect(plain.parameters == deterministic.parameters)
+        #expect(plain.records == deterministic.records)
+        #expect(deterministic.state.extra["micro_batches"] == "1" && deterministic.state.extra["deterministic"] == "true")
+    }
+
+    @Test("--deterministic refuses world sizes it cannot serve, naming the flag and what would work")
+    func deterministicRefusals() throws {
+        let base = ["train", "--max-steps", "2", "--deterministic", "--checkpoint-dir", directory.appendingPathComponent("r").path]
+        let three = try TestSupport.mpirun(np: 3, base + ["--batch-size", "63"])
+        #expect(three.status != 0 && (three.stdout + three.stderr).contains("power of two"), "\(three.stdout)\(three.stderr)")
+        let four = try TestSupport.mpirun(np: 4, base + ["--micro-batches", "2"])
+        let text = four.stdout + four.stderr
+        #expect(four.status != 0 && text.contains("--micro-batches") && text.contains("1, 2"), "\(text)")
+    }
+
+    @Test("Default mode: at np=1, 2 and 4 every rank trains on its contiguous slice of the same global batches (--record-samples)")
+    func sampleOrder() throws {
+        let steps = 30, batch = 64
+        func consumed(np: Int) throws -> [[Int32]] {
+            let log = directory.appendingPathComponent("samples-\(np)").path
+            _ = try train(np: np, ["--model", "mlp", "--hidden", "16", "--max-steps", String(steps), "--record-samples", log])
+            return try (0..<np).map { rank in
+                let data = try Data(contentsOf: URL(fileURLWithPath: "\(log).rank\(rank)"))
+                return data.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+            }
+        }
+        let alone = try consumed(np: 1)[0]
+        #expect(alone.count == steps * batch && Set(alone).count == alone.count)
         for np in [2, 4] {
-            let p = try parameters(np: np, steps: 40, options)
+            let ranks = try consumed(np: np)
+            let share = batch / np
+            var interleaved: [Int32] = []
+            for step in 0..<steps {
+                for rank in ranks { interleaved += rank[step * share..<(step + 1) * share] }
+            }
+            #expect(ranks.allSatisfy { $0.count == steps * share }, "np=\(np)")
+            #expect(interleaved == alone, "np=\(np): the global batches differ from np=1's")
+        }
+    }
+
+    /// deep-autoencoder --layers 32 is Linear(784, 32) -> Linear(32, 784) ->
+    /// Sigmoid: smooth, so a different summation order stays a rounding
+    /// difference. Measured after 200 steps: at most 1.4e-6 (np=2 and 4).
+    @Test("Default mode, SGD without momentum on a model without ReLU kinks: np=2 and np=4 stay within 1e-4 relative of np=1 (floor 0.01) after 200 steps")
+    func smoothModelWithinRounding() throws {
+        let flags = ["--model", "deep-autoencoder", "--layers", "32", "--optimizer", "sgd", "--lr", "0.5",
+                     "--max-steps", "200", "--checkpoint-every", "0"]
+        let reference = try train(np: 1, flags).parameters
+        for np in [2, 4] {
+            let p = try train(np: np, flags).parameters
             #expect(p.count == reference.count)
             let worst = zip(p, reference).map { abs($0 - $1) / max(abs($1), 1e-2) }.max() ?? 0
-            #expect(worst <= 1e-5, "np=\(np): largest relative difference \(worst)")
+            #expect(worst <= 1e-4, "np=\(np): largest relative difference \(worst)")
         }
     }
 
-    /// Adam divides by sqrt(v): for a weight whose gradient is at rounding
-    /// level, a different summation order can flip the sign of its tiny
-    /// update, so elementwise closeness is not meaningful; the whole
-    /// parameter vector is compared instead.
-    @Test("Adam: np=2 and np=4 give np=1's parameters within 1e-5 relative (norm)")
-    func adamEquivalence() throws {
-        let reference = try parameters(np: 1, steps: 40, [])
-        let norm = reference.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        for np in [2, 4] {
-            let p = try parameters(np: np, steps: 40, [])
-            let difference = zip(p, reference).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
-            #expect(difference / norm <= 1e-5, "np=\(np): relative difference \(difference / norm)")
-        }
-    }
-
-    @Test("Over the TCP transport (--mca btl self,tcp, the one that crosses machines) training gives the same parameters")
-    func tcpTransport() throws {
-        let options = ["--optimizer", "sgd", "--lr", "0.05"]
-        let shared = try parameters(np: 2, steps: 30, options)
-        let tcp = try parameters(np: 2, steps: 30, options, mca: ["--mca", "btl", "self,tcp"])
-        #expect(shared == tcp)
-    }
-
-    @Test("One epoch of the MLP: the same test accuracy (3 decimals) at np=1, 2 and 4; world_size in the metrics")
-    func oneEpochAccuracy() throws {
-        var accuracies: [Int: Double] = [:]
+    /// With ReLU kinks the runs part ways after some tens of steps (measured
+    /// on an AMD EPYC with OpenBLAS's Cooperlake kernel: 8% apart in
+    /// parameters after 400 steps), but they are the same training: the
+    /// tolerance is far above what such runs differ by and far below what a
+    /// lost or repeated shard would cost.
+    @Test("Default mode: one epoch of the MLP gives the same loss within 2% and test accuracy within 0.01 at np=1, 2 and 4; world_size in the metrics")
+    func oneEpochLossCurve() throws {
+        var results: [Int: [String: Any]] = [:]
         for np in [1, 2, 4] {
             let metrics = directory.appendingPathComponent("m\(np).jsonl").path
             let arguments = ["train", "--model", "mlp", "--epochs", "1", "--metrics", metrics,
@@ -81,11 +168,38 @@ struct DataParallelTests {
             let line = try #require(try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").last)
             let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(record["world_size"] as? Int == np)
-            accuracies[np] = try #require(record["test_accuracy"] as? Double)
+            results[np] = record
         }
-        let rounded = accuracies.mapValues { ($0 * 1000).rounded() / 1000 }
-        #expect(Set(rounded.values).count == 1, "accuracies \(accuracies)")
-        #expect(accuracies[1]! >= 0.83)
+        let reference = try #require(results[1])
+        let accuracy = try #require(reference["test_accuracy"] as? Double)
+        #expect(accuracy >= 0.83)
+        for np in [2, 4] {
+            let record = try #require(results[np])
+            for key in ["train_loss", "test_loss"] {
+                let a = try #require(record[key] as? Double), b = try #require(reference[key] as? Double)
+                #expect(abs(a - b) <= 0.02 * b, "np=\(np): \(key) \(a) against \(b) alone")
+            }
+            let other = try #require(record["test_accuracy"] as? Double)
+            #expect(abs(other - accuracy) <= 0.01, "np=\(np): test_accuracy \(other) against \(accuracy) alone")
+        }
+    }
+
+    @Test("Over the TCP transport (--mca btl self,tcp, the one that crosses machines) training gives the same parameters")
+    func tcpTransport() throws {
+        let options = ["--optimizer", "sgd", "--lr", "0.05", "--model", "mlp", "--max-steps", "30"]
+        let shared = try train(np: 2, options)
+        let tcp = try train(np: 2, options, mca: ["--mca", "btl", "self,tcp"])
+        #expect(shared.parameters == tcp.parameters)
+    }
+
+    @Test("Several gradient buckets (--bucket-mb 0.01: one per parameter) give the parameters of one bucket, in both modes")
+    func severalBuckets() throws {
+        for mode in [[], ["--deterministic", "--micro-batches", "4"]] {
+            let flags = ["--model", "mlp", "--max-steps", "30", "--checkpoint-every", "0"] + mode
+            let one = try train(np: 2, flags + ["--bucket-mb", "64"])
+            let many = try train(np: 2, flags + ["--bucket-mb", "0.01"])
+            #expect(one.parameters == many.parameters, "\(mode)")
+        }
     }
 
     @Test("A rank that fails ends the whole job with a non-zero exit and that rank's message, not a hang")

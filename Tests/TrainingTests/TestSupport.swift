@@ -97,6 +97,17 @@ enum TestSupport {
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
+    /// A metrics file's lines with the fields that differ between equal runs
+    /// by construction (timings, the world size) removed, keys sorted.
+    static func comparableRecords(_ path: String) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+            var record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for key in ["samples_per_s", "epoch_seconds", "world_size"] { record[key] = nil }
+            return String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self)
+        }
+    }
+
     /// A training configuration whose checkpoints go to a fresh temporary
     /// directory (or `directory/checkpoints`), so tests never resume each other.
     static func configuration(_ model: ModelSpec, directory: URL? = nil) -> TrainingConfiguration {

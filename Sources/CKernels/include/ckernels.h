@@ -80,3 +80,13 @@ void ck_pad2d(const float *restrict x, float *restrict padded, size_t planes, si
 
 /// 1 when every one of the n floats is finite (no NaN, no infinity), else 0.
 int ck_all_finite(const float *restrict x, size_t n);
+
+/// The most leaves ck_tree_sum takes.
+#define CK_TREE_MAX_LEAVES 64
+
+/// dst[i] = the complete binary tree sum of leaves[0][i] ... leaves[k-1][i]:
+/// ((l0 + l1) + (l2 + l3)) + ..., for k a power of two up to
+/// CK_TREE_MAX_LEAVES. One pass: every leaf read once, dst written once; dst
+/// may be one of the leaves. The order of additions is fixed, so the result
+/// is the same bits as adding pairs level by level in separate passes.
+void ck_tree_sum(float *dst, const float *const *leaves, size_t k, size_t n);

@@ -1,10 +1,12 @@
-/// A non-blocking allreduce in flight, from `Communicator.startAllreduceSum`.
+/// A non-blocking operation in flight: an allreduce from
+/// `Communicator.startAllreduceSum`, or a message from `startSend` /
+/// `startReceive`.
 ///
 /// Complete it with `wait()` (or poll with `test()`) before reading or
 /// writing its buffer. If it is dropped while still running it waits in
 /// `deinit`, because MPI would otherwise keep writing into a buffer that the
 /// caller believes is free.
-public final class AllreduceRequest {
+public final class CommunicationRequest {
     private var handle: RequestHandle
     /// A failure seen by `test()`, which cannot throw; `wait()` rethrows it.
     private var failure: MPIError?
@@ -22,7 +24,8 @@ public final class AllreduceRequest {
     /// Whether the operation has finished (successfully or not).
     public var isComplete: Bool { handle.isNull || failure != nil }
 
-    /// Blocks until the reduction has finished and the buffer holds the sum;
+    /// Blocks until the operation has finished (the buffer holds the sum, or
+    /// the message was sent or received);
     /// throws if it failed. Calling it again returns at once.
     public func wait() throws {
         if let failure {
@@ -37,7 +40,7 @@ public final class AllreduceRequest {
         }
     }
 
-    /// Whether the reduction has finished, without blocking. A failure also
+    /// Whether the operation has finished, without blocking. A failure also
     /// counts as finished; `wait()` then throws it.
     public func test() -> Bool {
         guard !isComplete else { return true }
@@ -56,4 +59,4 @@ public final class AllreduceRequest {
 /// A request belongs to the thread that started it; hand over the buffer's
 /// owner, not the request.
 @available(*, unavailable)
-extension AllreduceRequest: Sendable {}
+extension CommunicationRequest: Sendable {}

@@ -1,0 +1,116 @@
+import Collective
+import Foundation
+import NN
+import Optim
+import TensorCore
+
+/// Adds the gradients of a global batch's M micro-batches in one fixed binary
+/// tree, part of it on this rank and the rest across ranks, so that the sum
+/// is bitwise the same at every supported world size (see `MicroBatchPlan`).
+///
+/// On a rank with k = M / W micro-batches, micro-batch i's backward runs
+/// into a zeroed buffer of its own (`ParameterSet.redirectGradients`; the
+/// last one into `parameters.gradients` itself). While the last backward
+/// runs, each bucket whose gradients are final is summed over the k buffers
+/// in one pass (`TreeSum`, the rank's subtree) and its exchange with the
+/// other ranks starts at once, overlapping the rest of backward. One pass
+/// over k buffers, not k - 1 pairwise passes: at a batch of 64 the step is
+/// bound by memory traffic over the gradient buffers.
+///
+/// Across ranks it is recursive doubling: at level l, rank r swaps its
+/// partial sum with rank r XOR 2^l and adds. Both partners add the same two
+/// values (a + b and b + a are the same bits in IEEE arithmetic), so after
+/// log2(W) levels every rank holds the root of the same tree.
+///
+/// It owns the mean: the optimizer's `gradientScale` is 1 / M.
+final class TreeGradientReducer {
+    let parameters: ParameterSet
+    let plan: MicroBatchPlan
+    /// The job's communicator when it has more than one rank.
+    let communicator: Communicator?
+    private(set) var buckets: GradientBuckets
+    /// log2(W): levels of the tree above the ranks.
+    private let crossLevels: Int
+    /// One gradient buffer per local micro-batch; the last is `parameters.gradients`.
+    private let leaves: [Storage]
+    /// The partner's partial sums arrive here (same layout, one range per bucket).
+    private let incoming: Storage?
+    private var sends: [CommunicationRequest?]
+    private var receives: [CommunicationRequest?]
+    /// Seconds spent in `finish()` waiting for the partners, summed over steps.
+    private(set) var waitSeconds = 0.0
+
+    init(parameters: ParameterSet, plan: MicroBatchPlan, communicator: Communicator?, optimizer: any Optimizer,
+         bucketBytes: Int) {
+        precondition(plan.localMicroBatches <= TreeSum.maximumLeaves,
+                     "\(plan.localMicroBatches) micro-batches per rank; at most \(TreeSum.maximumLeaves)")
+        self.parameters = parameters
+        self.plan = plan
+        self.communicator = communicator.flatMap { $0.size > 1 ? $0 : nil }
+        buckets = GradientBuckets(parameters: parameters, bucketBytes: bucketBytes)
+        let worldSize = self.communicator?.size ?? 1
+        crossLevels = worldSize.trailingZeroBitCount
+        leaves = (1..<plan.localMicroBatches).map { _ in Storage(count: parameters.count, zeroed: false) }
+            + [parameters.gradients]
+        incoming = worldSize > 1 ? Storage(count: parameters.count, zeroed: false) : nil
+        sends = Array(repeating: nil, count: buckets.count)
+        receives = Array(repeating: nil, count: buckets.count)
+        optimizer.gradientScale = 1 / Float(plan.microBatches)
+    }
+
+    /// Call before local micro-batch `index`'s forward: points the gradients
+    /// at its zeroed buffer.
+    func beginMicroBatch(_ index: Int) {
+        if index == 0 { buckets.reset() }
+        let leaf = leaves[index]
+        leaf.base.initialize(repeating: 0, count: leaf.count)
+        parameters.redirectGradients(to: leaf)
+    }
+
+    /// Backward's report, during the last local micro-batch, that `tensor`'s
+    /// gradient is final.
+    func gradientReady(_ tensor: Tensor) throws {
+        for bucket in buckets.markReady(tensor) { try complete(bucket) }
+        for request in receives.prefix(buckets.startable) { _ = request?.test() }
+        for request in sends.prefix(buckets.startable) { _ = request?.test() }
+    }
+
+    /// The last micro-batch's `bucket` is final: this rank's subtree over its
+    /// range goes into `parameters.gradients`, and the first exchange across
+    /// ranks starts.
+    private func complete(_ bucket: Int) throws {
+        if leaves.count > 1 { TreeSum.sum(leaves, into: parameters.gradients, buckets.ranges[bucket]) }
+        try exchange(bucket, level: 0)
+    }
+    /// Starts swapping `bucket`'s range of the gradients with the partner at `level`.
+    private func exchange(_ bucket: Int, level: Int) throws {
+        guard let communicator, level < crossLevels else { return }
+        let range = buckets.ranges[bucket]
+        let partner = communicator.rank ^ (1 << level)
+        let tag = level * buckets.count + bucket
+        receives[bucket] = try communicator.startReceive(
+            UnsafeMutableBufferPointer(start: incoming!.base + range.lowerBound, count: range.count), from: partner, tag: tag)
+        sends[bucket] = try communicator.startSend(
+            UnsafeBufferPointer(start: parameters.gradients.base + range.lowerBound, count: range.count), to: partner, tag: tag)
+    }
+
+    /// Completes the buckets backward did not reach, then the levels across
+    /// ranks. `parameters.gradients` then holds the root of the tree on every
+    /// rank and backward adds into it again.
+    func finish() throws {
+        for bucket in buckets.markAllReady() { try complete(bucket) }
+        parameters.redirectGradients(to: parameters.gradients)
+        guard let incoming else { return }
+        let begin = DispatchTime.now().uptimeNanoseconds
+        for level in 0..<crossLevels {
+            for bucket in 0..<buckets.count {
+                try receives[bucket]?.wait()
+                try sends[bucket]?.wait()
+                TreeSum.sum([parameters.gradients, incoming], into: parameters.gradients, buckets.ranges[bucket])
+                try exchange(bucket, level: level + 1)
+            }
+        }
+        waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+        for i in 0..<buckets.count { (sends[i], receives[i]) = (nil, nil) }
+    }
+}
