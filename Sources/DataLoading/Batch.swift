@@ -6,13 +6,22 @@ public struct Batch: Sendable {
     public let shape: [Int]
     /// One label per sample (-1 where the data set has none).
     public let labels: [Int32]
+    /// Float targets, row-major `[count] + targetShape`; empty when the data
+    /// set has none (`Dataset.targetShape` is `[]`).
+    public let targets: [Float]
+    public let targetShape: [Int]
     /// The data set index of each sample.
     public let indices: [Int]
     public let epoch: Int
     /// The step within the epoch; with a `DistributedBatchSampler`, the global step.
     public let step: Int
 
-    public init(inputs: [Float], shape: [Int], labels: [Int32], indices: [Int], epoch: Int, step: Int) {
+    public init(inputs: [Float], shape: [Int], labels: [Int32], indices: [Int], epoch: Int, step: Int,
+                targets: [Float] = [], targetShape: [Int] = []) {
+        precondition(targetShape.isEmpty ? targets.isEmpty : targets.count == labels.count * targetShape.reduce(1, *),
+                     "Batch of \(labels.count) samples needs \(labels.count) targets of shape \(targetShape), got \(targets.count) values")
+        self.targets = targets
+        self.targetShape = targetShape
         precondition(shape.first == labels.count && labels.count == indices.count,
                      "Batch of shape \(shape) needs \(shape.first ?? 0) labels and indices, got \(labels.count) and \(indices.count)")
         precondition(inputs.count == shape.reduce(1, *), "Batch of shape \(shape) needs \(shape.reduce(1, *)) inputs, got \(inputs.count)")

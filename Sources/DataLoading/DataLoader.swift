@@ -16,6 +16,8 @@ public struct DataLoader: Sendable {
     /// The data set's sample shape, cached: it is an array, and reading it
     /// through the protocol for every batch would allocate.
     public let sampleShape: [Int]
+    /// The data set's target shape, cached likewise.
+    public let targetShape: [Int]
     private let sampleSize: Int
 
     public init(dataset: any Dataset, sampler: any BatchSampler, prefetch: Int = 2) {
@@ -26,6 +28,7 @@ public struct DataLoader: Sendable {
         self.sampler = sampler
         self.prefetch = prefetch
         self.sampleShape = dataset.sampleShape
+        self.targetShape = dataset.targetShape
         self.sampleSize = dataset.sampleShape.reduce(1, *)
     }
 
@@ -76,7 +79,12 @@ public struct DataLoader: Sendable {
             }
             initialized = count * sampleSize
         }
+        let targetShape = targetShape, targetSize = targetShape.reduce(1, *)
+        let targets = targetShape.isEmpty ? [] : [Float](unsafeUninitializedCapacity: max(count * targetSize, 1)) { buffer, initialized in
+            for k in 0..<count { dataset.copyTarget(at: indices[k], into: buffer.baseAddress! + k * targetSize) }
+            initialized = count * targetSize
+        }
         return Batch(inputs: inputs, shape: [count] + sampleShape, labels: labels, indices: indices,
-                     epoch: epoch, step: step)
+                     epoch: epoch, step: step, targets: targets, targetShape: targetShape)
     }
 }

@@ -16,11 +16,25 @@ public protocol Dataset: Sendable {
     /// Writes sample `index`'s features as `sampleShape.reduce(1, *)` Floats
     /// starting at `destination` and returns its label, or -1 if it has none.
     func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32
+    /// Shape of one sample's float target, e.g. `[1]` for least squares;
+    /// `[]` (the default) when the target is the label, or nothing (an
+    /// auto-encoder reconstructs its input).
+    var targetShape: [Int] { get }
+    /// Writes sample `index`'s target as `targetShape.reduce(1, *)` Floats
+    /// starting at `destination`; never called when `targetShape` is `[]`.
+    func copyTarget(at index: Int, into destination: UnsafeMutablePointer<Float>)
 }
 
 extension Dataset {
+    public var targetShape: [Int] { [] }
+
+    public func copyTarget(at index: Int, into destination: UnsafeMutablePointer<Float>) {}
+
     /// Number of Floats in one sample: the product of `sampleShape`.
     public var sampleSize: Int { sampleShape.reduce(1, *) }
+
+    /// Number of Floats in one sample's target (0 without a float target).
+    public var targetSize: Int { targetShape.isEmpty ? 0 : targetShape.reduce(1, *) }
 
     /// One sample as a fresh array, for inspection and tests; training goes
     /// through `DataLoader`, which avoids the allocation.

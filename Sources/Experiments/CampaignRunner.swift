@@ -67,7 +67,7 @@ final class CampaignRunner {
         c.seed = options.seed
         c.threads = options.threads
         c.checkpointDirectory = path("runs/\(run)/checkpoints")
-        c.resume = "never"
+        c.resume = .never
         c.checkpointEvery = 0
         c.keep = 1
         c.metricsPath = path("metrics/\(run).jsonl")

@@ -80,7 +80,7 @@ public enum Benchmark {
         let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
         let plan = deterministic
             ? try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? worldSize, rank: rank, worldSize: worldSize) : nil
-        let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), task: spec.task,
+        let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), loss: spec.objective.loss,
                                 communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan)
         let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize, rank: rank,
                                                   worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)

@@ -48,7 +48,7 @@ public enum CheckpointEvaluation {
         guard data.test.sampleShape == spec.inputShape else {
             throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
         }
-        let result = try evaluate(model, task: spec.task, dataset: data.test, chunkSize: batchSize,
+        let result = try evaluate(model, objective: spec.objective, dataset: data.test, chunkSize: batchSize,
                                   communicator: communicator)
         var line = "\(checkpoint): \(spec.name) on \(name) test set (\(Int(result.count)) samples): test_loss \(format(result.loss, 4))"
         switch spec.task {

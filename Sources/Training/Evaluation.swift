@@ -3,37 +3,47 @@ import DataLoading
 import NN
 import TensorCore
 
-/// Test-set figures. Sums and counts (not means) so that chunks evaluated on
-/// different ranks combine exactly.
+/// Evaluation figures. Sums and counts (not means) so that chunks evaluated
+/// on different ranks combine exactly.
 public struct EvaluationResult: Sendable, Equatable {
-    /// Sum over samples of the task loss (cross-entropy or BCE).
+    /// Sum over samples of the evaluation loss.
     public var lossSum: Double = 0
-    /// Sum over samples of the pixel MSE (reconstruction only).
-    public var squaredErrorSum: Double = 0
-    /// Correctly classified samples (classification only).
-    public var correct: Double = 0
     /// Samples evaluated.
     public var count: Double = 0
+    /// Each metric's name, sum and count, in the order the metrics were given.
+    public var metrics: [(name: String, sum: Double, count: Double)] = []
 
     public init() {}
 
     public var loss: Double { count > 0 ? lossSum / count : .nan }
-    public var meanSquaredError: Double { count > 0 ? squaredErrorSum / count : .nan }
-    public var accuracy: Double { count > 0 ? correct / count : .nan }
+
+    /// The value of the metric `name` (its sum over its count), nil if there is none.
+    public func value(of name: String) -> Double? {
+        metrics.first { $0.name == name }.map { $0.count > 0 ? $0.sum / $0.count : .nan }
+    }
+
+    /// The "accuracy" metric (NaN without one).
+    public var accuracy: Double { value(of: "accuracy") ?? .nan }
+    /// The "mse" metric (NaN without one).
+    public var meanSquaredError: Double { value(of: "mse") ?? .nan }
+
+    public static func == (a: EvaluationResult, b: EvaluationResult) -> Bool {
+        a.lossSum == b.lossSum && a.count == b.count && a.metrics.count == b.metrics.count
+            && zip(a.metrics, b.metrics).allSatisfy { $0.name == $1.name && $0.sum == $1.sum && $0.count == $1.count }
+    }
 }
 
-/// Computes the loss of `output` for `task` and the batch it came from:
-/// cross-entropy against `labels`, or `reconstructionLoss` (BCE or MSE)
-/// against the input pixels.
-func taskLoss(_ task: Task, output: Tensor, input: Tensor, labels: [Int32],
-              reconstructionLoss: ReconstructionLoss = .bce) -> Tensor {
-    switch (task, reconstructionLoss) {
-    case (.classify, _):
-        crossEntropy(logits: output, labels: labels)
-    case (.reconstruct, .bce):
-        binaryCrossEntropy(predicted: output, expected: input.reshaped(output.shape))
-    case (.reconstruct, .mse):
-        meanSquaredError(predicted: output, expected: input.reshaped(output.shape))
+/// The loss and metrics a run reports, and how a batch becomes their inputs.
+struct Objective {
+    let loss: Loss
+    /// The loss reported by evaluation (the training loss unless set).
+    let evaluationLoss: Loss
+    let metrics: [Metric]
+
+    /// The targets of `batch`'s samples, with `input` its features.
+    static func targets(_ input: Tensor, labels: [Int32], targets: [Float], targetShape: [Int]) -> BatchTargets {
+        let tensor = targetShape.isEmpty ? nil : Tensor(shape: [labels.count] + targetShape, values: targets)
+        return BatchTargets(input: input, labels: labels, targets: tensor)
     }
 }
 
@@ -45,57 +55,56 @@ func taskLoss(_ task: Task, output: Tensor, input: Tensor, labels: [Int32],
 /// do not depend on who computes it. Rank r takes its contiguous run of
 /// chunks; the chunk sums are exchanged exactly (each rank fills only its own
 /// chunks' slots and the others add +0 there) and added in chunk order on
-/// every rank. Reconstruction models report BCE as the loss and MSE beside
-/// it, whatever they train on.
-func evaluate(_ model: any Module, task: Task, dataset: any Dataset, chunkSize: Int,
+/// every rank.
+func evaluate(_ model: any Module, objective: Objective, dataset: any Dataset, chunkSize: Int,
               communicator: Communicator?) throws -> EvaluationResult {
     let chunks = (dataset.count + chunkSize - 1) / chunkSize
     let mine = EvaluationSampler.shard(count: chunks, rank: communicator?.rank ?? 0, worldSize: communicator?.size ?? 1)
-    // Four sums per chunk: loss, squared error, correct, count.
-    var sums = [Double](repeating: 0, count: chunks * 4)
+    // Per chunk: loss sum, count, then a sum and a count per metric.
+    let width = 2 + 2 * objective.metrics.count
+    var sums = [Double](repeating: 0, count: chunks * width)
     for chunk in mine {
         let start = chunk * chunkSize
-        let result = evaluateChunk(model, task: task, dataset: dataset, start..<min(start + chunkSize, dataset.count))
-        sums.replaceSubrange(chunk * 4..<chunk * 4 + 4,
-                             with: [result.lossSum, result.squaredErrorSum, result.correct, result.count])
+        let values = evaluateChunk(model, objective: objective, dataset: dataset, start..<min(start + chunkSize, dataset.count))
+        sums.replaceSubrange(chunk * width..<(chunk + 1) * width, with: values)
     }
     if let communicator, communicator.size > 1 { try communicator.allreduceSum(&sums) }
     var total = EvaluationResult()
+    total.metrics = objective.metrics.map { ($0.name, 0, 0) }
     for chunk in 0..<chunks {
-        total.lossSum += sums[chunk * 4]
-        total.squaredErrorSum += sums[chunk * 4 + 1]
-        total.correct += sums[chunk * 4 + 2]
-        total.count += sums[chunk * 4 + 3]
+        let row = sums[chunk * width..<(chunk + 1) * width].map { $0 }
+        total.lossSum += row[0]
+        total.count += row[1]
+        for m in total.metrics.indices {
+            total.metrics[m].sum += row[2 + 2 * m]
+            total.metrics[m].count += row[3 + 2 * m]
+        }
     }
     return total
 }
 
-/// The sums of one forward pass over `dataset` positions `range`.
-private func evaluateChunk(_ model: any Module, task: Task, dataset: any Dataset, _ range: Range<Int>) -> EvaluationResult {
-    var result = EvaluationResult()
-    let sampleSize = dataset.sampleShape.reduce(1, *)
+/// The sums of one forward pass over `dataset` positions `range`, as
+/// [loss sum, count, metric sums and counts...].
+private func evaluateChunk(_ model: any Module, objective: Objective, dataset: any Dataset, _ range: Range<Int>) -> [Double] {
+    let sampleSize = dataset.sampleSize, targetShape = dataset.targetShape, targetSize = dataset.targetSize
     let n = range.count
-    withNoGrad {
+    return withNoGrad {
         let input = Tensor.uninitialized([n] + dataset.sampleShape)
         var labels = [Int32](repeating: 0, count: n)
-        for i in 0..<n { labels[i] = dataset.copySample(at: range.lowerBound + i, into: input.data + i * sampleSize) }
-        let output = model(input)
-        let loss = taskLoss(task, output: output, input: input, labels: labels)
-        result.lossSum = Double(loss.item()) * Double(n)
-        result.count = Double(n)
-        switch task {
-        case .classify:
-            let classes = output.shape[1]
+        var targets = [Float](repeating: 0, count: n * targetSize)
+        targets.withUnsafeMutableBufferPointer { t in
             for i in 0..<n {
-                let row = output.data + i * classes
-                var best = 0
-                for j in 1..<classes where row[j] > row[best] { best = j }
-                if best == Int(labels[i]) { result.correct += 1 }
+                labels[i] = dataset.copySample(at: range.lowerBound + i, into: input.data + i * sampleSize)
+                if targetSize > 0 { dataset.copyTarget(at: range.lowerBound + i, into: t.baseAddress! + i * targetSize) }
             }
-        case .reconstruct:
-            let mse = meanSquaredError(predicted: output, expected: input.reshaped(output.shape))
-            result.squaredErrorSum = Double(mse.item()) * Double(n)
         }
+        let batch = Objective.targets(input, labels: labels, targets: targets, targetShape: targetShape)
+        let output = model(input)
+        var values = [Double(objective.evaluationLoss(output, batch).item()) * Double(n), Double(n)]
+        for metric in objective.metrics {
+            let (sum, count) = metric(output, batch)
+            values += [sum, count]
+        }
+        return values
     }
-    return result
 }

@@ -2,7 +2,7 @@ import NN
 import TensorCore
 
 /// What a model learns to do, which decides its loss and its metrics.
-public enum Task: String, Sendable, Codable, CaseIterable {
+public enum ModelTask: String, Sendable, Codable, CaseIterable {
     /// Predict the class label: cross-entropy, accuracy.
     case classify
     /// Reproduce the input image: BCE (or MSE) on pixels.
@@ -50,14 +50,14 @@ public struct ModelSpec: Sendable, Codable, Equatable {
     /// Number of highway layers of `highway` (in each of encoder and decoder when reconstructing).
     public var depth: Int
     /// Classify or reconstruct; fixed by the model except for `highway`.
-    public var task: Task
+    public var task: ModelTask
     /// Training loss when reconstructing.
     public var loss: ReconstructionLoss
 
     /// - Parameter task: nil for the model's own task (`classify` for
     ///   `highway`); only `highway` accepts both.
     public init(name: String, hidden: Int = 128, inputShape: [Int] = [1, 28, 28], classes: Int = 10,
-                latent: Int = 64, layers: [Int] = [500, 100, 30], depth: Int = 3, task: Task? = nil,
+                latent: Int = 64, layers: [Int] = [500, 100, 30], depth: Int = 3, task: ModelTask? = nil,
                 loss: ReconstructionLoss = .bce) {
         self.name = name
         self.hidden = hidden
@@ -71,7 +71,7 @@ public struct ModelSpec: Sendable, Codable, Equatable {
     }
 
     /// The task a model always has; nil when it can do either (`highway`).
-    public static func fixedTask(of name: String) -> Task? {
+    public static func fixedTask(of name: String) -> ModelTask? {
         switch name {
         case "autoencoder", "tied-autoencoder", "deep-autoencoder": .reconstruct
         case "highway": nil
@@ -167,7 +167,24 @@ extension ModelSpec {
                   latent: try c.decodeIfPresent(Int.self, forKey: .latent) ?? defaults.latent,
                   layers: try c.decodeIfPresent([Int].self, forKey: .layers) ?? defaults.layers,
                   depth: try c.decodeIfPresent(Int.self, forKey: .depth) ?? defaults.depth,
-                  task: try c.decodeIfPresent(Task.self, forKey: .task),
+                  task: try c.decodeIfPresent(ModelTask.self, forKey: .task),
                   loss: try c.decodeIfPresent(ReconstructionLoss.self, forKey: .loss) ?? defaults.loss)
+    }
+}
+
+extension ModelSpec {
+    /// What the zoo model trains on and reports: cross-entropy and accuracy
+    /// for classifiers; BCE (or MSE with `--loss mse`) on the pixels for
+    /// reconstruction, evaluated as BCE with the pixel MSE beside it
+    /// whatever it trains on, so runs with either loss compare.
+    var objective: Objective {
+        switch (task, loss) {
+        case (.classify, _):
+            Objective(loss: .crossEntropy, evaluationLoss: .crossEntropy, metrics: [.accuracy])
+        case (.reconstruct, .bce):
+            Objective(loss: .reconstructionBCE, evaluationLoss: .reconstructionBCE, metrics: [.reconstructionMSE])
+        case (.reconstruct, .mse):
+            Objective(loss: .reconstructionMSE, evaluationLoss: .reconstructionBCE, metrics: [.reconstructionMSE])
+        }
     }
 }

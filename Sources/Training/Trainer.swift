@@ -29,23 +29,82 @@ public enum TrainingOutcome: Sendable, Equatable {
     case stopped(signal: Int32, checkpoint: String?)
 }
 
-/// Trains one model, alone or as one rank of a data-parallel job: each rank
-/// takes its slice of every global batch, gradients are averaged across
-/// ranks, and every rank applies the same update, so all hold the same model.
-/// Rank 0 alone prints, writes metrics and writes checkpoints.
+/// A model as its checkpoints name it: `model` and `model_config`. Resuming
+/// compares both, so a checkpoint is never loaded into another model.
+public struct ModelIdentity: Sendable, Equatable {
+    /// e.g. "highway".
+    public var name: String
+    /// The model's options as JSON (sorted keys), "{}" when it has none.
+    public var configJSON: String
+
+    public init(name: String, configJSON: String = "{}") {
+        self.name = name
+        self.configJSON = configJSON
+    }
+
+    /// `config` encoded as the checkpoint's `model_config`.
+    public init<Config: Encodable>(name: String, config: Config) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        self.init(name: name, configJSON: String(decoding: (try? encoder.encode(config)) ?? Data("{}".utf8), as: UTF8.self))
+    }
+}
+
+/// Which processes train together.
+public enum World {
+    /// Every rank mpirun started when run under mpirun, else this process alone.
+    case automatic
+    /// This process alone, even under mpirun.
+    case alone
+    /// The ranks of this communicator.
+    case communicator(Communicator)
+
+    /// The communicator, nil when alone (MPI is then never initialised).
+    func resolve() throws -> Communicator? {
+        switch self {
+        case .automatic: Communicator.isUnderMPIRun ? try Communicator.world() : nil
+        case .alone: nil
+        case .communicator(let communicator): communicator
+        }
+    }
+}
+
+/// Trains any model on any data set, alone or as one rank of a data-parallel
+/// job, in the spirit of Lightning's `Trainer.fit`: each rank takes its slice
+/// of every global batch, gradients are averaged across ranks, and every rank
+/// applies the same update, so all hold the same model. Rank 0 alone prints,
+/// writes metrics and writes checkpoints; a run resumes from them at any
+/// world size; SIGTERM or SIGINT stops it with a checkpoint; a step that
+/// hangs aborts the job (`stepTimeout`); a NaN stops it before the update.
+///
+///     let trainer = try Trainer(model: net, identity: ModelIdentity(name: "highway", config: config),
+///                               train: trainSet, evaluation: testSet,
+///                               loss: .crossEntropy, metrics: [.accuracy], options: options)
+///     try trainer.fit()
+///
+/// `trainer train` is a client like any other: `init(configuration:)` builds
+/// a zoo model and a catalog data set and calls the same initialiser.
 public final class Trainer {
-    public let configuration: TrainingConfiguration
-    /// The model's options, with the input shape of the data set.
-    public let modelSpec: ModelSpec
+    public let options: TrainingOptions
+    public let identity: ModelIdentity
     public let model: any Module
     public let parameters: ParameterSet
     public let optimizer: any Optimizer
-    public let data: DatasetSplits
+    public let trainSet: any Dataset
+    public let evaluationSet: any Dataset
+    /// The data set's name in checkpoints (a catalog name, or the user's).
+    public let datasetName: String
+    let objective: Objective
     public let progress: ProgressReporter
     /// The job's communicator; nil when running alone without mpirun.
     public let communicator: Communicator?
     public let rank: Int
     public let worldSize: Int
+    /// The zoo model's options, when the trainer was made from a `TrainingConfiguration`.
+    public private(set) var modelSpec: ModelSpec?
+    /// The catalog data set, when the trainer was made from a `TrainingConfiguration`.
+    public private(set) var data: DatasetSplits?
+    private var note: String?
     private let metrics: MetricsLog?
     private let sampler: DistributedBatchSampler
     /// Made by `restore()`, once the micro-batches are known (a resumed
@@ -65,71 +124,132 @@ public final class Trainer {
     public private(set) var checkpointsSaved = 0
     private var lastSavedStep = -1
 
-    /// Builds the model from `configuration.seed`, loads the data set (or
-    /// uses `data`), makes every rank start from rank 0's parameters (or
-    /// from the checkpoint `--resume` selects), and opens the metrics file
-    /// and the checkpoint directory on rank 0.
-    public init(configuration: TrainingConfiguration, data: DatasetSplits? = nil,
-                communicator: Communicator? = nil, showProgress: Bool = true) throws {
-        try configuration.validate()
-        self.configuration = configuration
+    /// Trains `model` on `train`, evaluating on `evaluation` after every epoch.
+    ///
+    /// - Parameters:
+    ///   - identity: what checkpoints call the model; resuming checks it.
+    ///   - loss: the training loss, a mean over the batch.
+    ///   - evaluationLoss: the loss reported on `evaluation` (default `loss`).
+    ///   - metrics: reported beside the loss, as `test_<name>`.
+    ///   - datasetName: the data set's name in checkpoints; resuming checks it
+    ///     and a fingerprint of `train` (count, shapes, a checksum of samples).
+    ///   - world: `.automatic` joins the ranks mpirun started, if any.
+    ///   - generatorState: the state of the generator that initialised the
+    ///     model, kept in checkpoints (default: a fresh one from the seed).
+    /// Every rank starts from rank 0's parameters. On a multi-rank job an
+    /// error on one rank prints it with the rank and ends every rank.
+    public init(model: any Module, identity: ModelIdentity, train: any Dataset, evaluation: any Dataset,
+                loss: Loss, evaluationLoss: Loss? = nil, metrics: [Metric] = [],
+                options: TrainingOptions = TrainingOptions(), datasetName: String = "custom",
+                world: World = .automatic, generatorState: [UInt64]? = nil, showProgress: Bool = true) throws {
+        let communicator = try world.resolve()
         self.communicator = communicator
         rank = communicator?.rank ?? 0
         worldSize = communicator?.size ?? 1
-        BLAS.setThreads(configuration.threads)
-        let data = try data ?? DatasetCatalog.load(name: configuration.dataset, dataDirectory: configuration.dataDirectory)
-        self.data = data
-        var spec = configuration.model
-        spec.inputShape = data.train.sampleShape
-        try spec.validate()  // against the data set's sample shape
-        modelSpec = spec
-        var generator = RandomGenerator(seed: configuration.seed)
-        model = spec.build(generator: &generator)
-        generatorState = generator.state
+        self.options = options
+        self.identity = identity
+        self.model = model
+        trainSet = train
+        evaluationSet = evaluation
+        self.datasetName = datasetName
+        objective = Objective(loss: loss, evaluationLoss: evaluationLoss ?? loss, metrics: metrics)
+        self.generatorState = generatorState ?? RandomGenerator(seed: options.seed).state
+        progress = ProgressReporter(enabled: showProgress && rank == 0)
         parameters = ParameterSet(model)
-        switch configuration.optimizer {
+        switch options.optimizer {
         case .sgd:
-            optimizer = SGD(parameters, learningRate: configuration.learningRate, momentum: configuration.momentum,
-                            weightDecay: configuration.weightDecay)
+            optimizer = SGD(parameters, learningRate: options.learningRate, momentum: options.momentum,
+                            weightDecay: options.weightDecay)
         case .adam:
-            optimizer = Adam(parameters, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
+            optimizer = Adam(parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
         }
         do {
-            sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: configuration.batchSize,
-                                                  rank: rank, worldSize: worldSize, seed: configuration.seed,
-                                                  shuffle: configuration.shuffle, dropLast: true)
-        } catch {
-            throw TrainingError.invalidOption("--batch-size", "\(error)")
-        }
-        guard sampler.stepsPerEpoch > 0 else {
-            throw TrainingError.invalidOption("--batch-size", "\(configuration.batchSize) is larger than the \(data.train.count) training samples")
-        }
-        if configuration.deterministic {
-            // Refused now rather than when run() resumes: a world size or a
-            // --micro-batches that cannot work (a checkpoint's own count is
-            // checked on resume).
-            _ = try MicroBatchPlan(batchSize: configuration.batchSize,
-                                   microBatches: configuration.microBatches ?? worldSize, rank: rank, worldSize: worldSize)
-        }
-        // Same seed, same initialisation on every rank; the broadcast makes
-        // that a guarantee rather than an assumption.
-        try communicator?.broadcast(parameters.values.buffer, root: 0)
-        progress = ProgressReporter(enabled: showProgress && rank == 0)
-        metrics = rank == 0 ? try configuration.metricsPath.map { try MetricsLog(path: $0) } : nil
-        if rank == 0 {
-            let directory = CheckpointDirectory(configuration.resolvedCheckpointDirectory, keep: configuration.keep)
+            try options.validate()
+            BLAS.setThreads(options.threads)
             do {
-                try directory.create()
+                sampler = try DistributedBatchSampler(count: train.count, globalBatchSize: options.batchSize,
+                                                      rank: rank, worldSize: worldSize, seed: options.seed,
+                                                      shuffle: options.shuffle, dropLast: true)
             } catch {
-                throw TrainingError.invalidOption("--checkpoint-dir", "cannot create \(directory.path): \(error)")
+                throw TrainingError.invalidOption("--batch-size", "\(error)")
             }
-            writer = CheckpointWriter(directory: directory)
-        } else {
-            writer = nil
+            guard sampler.stepsPerEpoch > 0 else {
+                throw TrainingError.invalidOption("--batch-size", "\(options.batchSize) is larger than the \(train.count) training samples")
+            }
+            if options.deterministic {
+                // Refused now rather than when run() resumes: a world size or a
+                // --micro-batches that cannot work (a checkpoint's own count is
+                // checked on resume).
+                _ = try MicroBatchPlan(batchSize: options.batchSize,
+                                       microBatches: options.microBatches ?? worldSize, rank: rank, worldSize: worldSize)
+            }
+            // Same seed, same initialisation on every rank; the broadcast makes
+            // that a guarantee rather than an assumption.
+            try communicator?.broadcast(parameters.values.buffer, root: 0)
+            self.metrics = rank == 0 ? try options.metricsPath.map { try MetricsLog(path: $0) } : nil
+            if rank == 0 {
+                let directory = CheckpointDirectory(options.checkpointDirectory ?? "runs/\(identity.name)", keep: options.keep)
+                do {
+                    try directory.create()
+                } catch {
+                    throw TrainingError.invalidOption("--checkpoint-dir", "cannot create \(directory.path): \(error)")
+                }
+                writer = CheckpointWriter(directory: directory)
+            } else {
+                writer = nil
+            }
+        } catch {
+            Trainer.endJob(communicator, error)
+            throw error
         }
     }
 
-    var task: Task { modelSpec.task }
+    /// A zoo model (`configuration.model`) on a catalog data set (or `data`),
+    /// as `trainer train` runs it: the model is built from the seed, its
+    /// input shape taken from the data set.
+    public convenience init(configuration: TrainingConfiguration, data: DatasetSplits? = nil,
+                            communicator: Communicator? = nil, showProgress: Bool = true) throws {
+        try configuration.validate()
+        BLAS.setThreads(configuration.threads)
+        let data = try data ?? DatasetCatalog.load(name: configuration.dataset, dataDirectory: configuration.dataDirectory)
+        var spec = configuration.model
+        spec.inputShape = data.train.sampleShape
+        try spec.validate()  // against the data set's sample shape
+        var generator = RandomGenerator(seed: configuration.seed)
+        let model = spec.build(generator: &generator)
+        var options = configuration.options
+        options.checkpointDirectory = configuration.resolvedCheckpointDirectory
+        let objective = spec.objective
+        try self.init(model: model, identity: ModelIdentity(name: spec.name, config: spec), train: data.train,
+                      evaluation: data.test, loss: objective.loss, evaluationLoss: objective.evaluationLoss,
+                      metrics: objective.metrics, options: options, datasetName: configuration.dataset,
+                      world: communicator.map { .communicator($0) } ?? .alone, generatorState: generator.state,
+                      showProgress: showProgress)
+        modelSpec = spec
+        self.data = data
+        note = data.note
+    }
+
+    /// Prints `error` with this rank and ends every rank of a multi-rank job
+    /// (the others would wait forever in their next collective); alone it
+    /// returns, and the caller throws as usual.
+    public static func endJob(_ communicator: Communicator?, _ error: any Error) {
+        guard let communicator, communicator.size > 1 else { return }
+        FileHandle.standardError.write(Data("trainer: rank \(communicator.rank) of \(communicator.size): \(error)\n".utf8))
+        communicator.abort(errorCode: 1)
+    }
+
+    /// Runs the whole training (`run()`); on a multi-rank job an error on
+    /// one rank ends every rank with that rank's message.
+    @discardableResult
+    public func fit() throws -> TrainingOutcome {
+        do {
+            return try run()
+        } catch {
+            Trainer.endJob(communicator, error)
+            throw error
+        }
+    }
 
     /// Optimizer steps per epoch (the same on every rank).
     public var stepsPerEpoch: Int { sampler.stepsPerEpoch }
@@ -147,9 +267,9 @@ public final class Trainer {
     public func run() throws -> TrainingOutcome {
         let stop = StopRequest()
         var watchdog: Watchdog?
-        if configuration.stepTimeout > 0 {
+        if options.stepTimeout > 0 {
             let (communicator, rank, worldSize) = (self.communicator, self.rank, self.worldSize)
-            watchdog = Watchdog(timeout: configuration.stepTimeout) { step, seconds in
+            watchdog = Watchdog(timeout: options.stepTimeout) { step, seconds in
                 let message = "trainer: rank \(rank) of \(worldSize): \(TrainingError.stalled(step: step, seconds: seconds))\n"
                 FileHandle.standardError.write(Data(message.utf8))
                 if let communicator, worldSize > 1 { communicator.abort(errorCode: 3) }
@@ -168,12 +288,12 @@ public final class Trainer {
     }
 
     private func train(stop: StopRequest, watchdog: Watchdog?) throws -> TrainingOutcome {
-        let c = configuration
+        let c = options
         records = []
-        if let note = data.note { progress.log("note: \(note)") }
+        if let note { progress.log("note: \(note)") }
         var position = try restore()
         let step = makeStep()
-        progress.log("training \(c.model.name) on \(c.dataset) (\(data.train.count) train / \(data.test.count) test), "
+        progress.log("training \(identity.name) on \(datasetName) (\(trainSet.count) train / \(evaluationSet.count) test), "
                      + "\(parameters.count) parameters, \(c.optimizer.rawValue) lr \(c.learningRate), "
                      + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)"
                      + (plan.map { ", deterministic (\($0.microBatches) micro-batches of \($0.microBatchSize))" } ?? ""))
@@ -181,7 +301,7 @@ public final class Trainer {
             progress.log("note: --threads \(c.threads) with --deterministic: OpenBLAS splits a product across threads in "
                          + "its own way, so the bits match only runs with the same --threads per rank (the default is 1)")
         }
-        let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: c.prefetch)
+        let loader = DataLoader(dataset: trainSet, sampler: sampler, prefetch: c.prefetch)
         let sampleLog = try c.sampleLogPath.map { try SampleLog(path: "\($0).rank\(rank)") }
         var epoch = position.epoch
         while epoch < c.epochs {
@@ -230,7 +350,7 @@ public final class Trainer {
             let seconds = Date().timeIntervalSince(start)
             let test = try evaluateTestSet()
             let trainEvaluation = c.trainEvaluationSamples > 0
-                ? try evaluateShards(of: data.train.subset(0..<min(c.trainEvaluationSamples, data.train.count))) : nil
+                ? try evaluateShards(of: Subset(trainSet, 0..<min(c.trainEvaluationSamples, trainSet.count))) : nil
             watchdog?.progress(step: globalStep)
             let record = EpochRecord(epoch: epoch + 1, step: globalStep, trainLoss: lossSum / max(samples, 1), test: test,
                                      train: trainEvaluation,
@@ -252,9 +372,8 @@ public final class Trainer {
 
     /// The training step for `plan` (set by `restore()`).
     private func makeStep() -> TrainingStep {
-        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, task: task,
-                                reconstructionLoss: modelSpec.loss, communicator: communicator,
-                                bucketBytes: Int(configuration.bucketMegabytes * 1_048_576), plan: plan)
+        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: objective.loss,
+                                communicator: communicator, bucketBytes: Int(options.bucketMegabytes * 1_048_576), plan: plan)
         self.step = step
         return step
     }
@@ -274,11 +393,11 @@ public final class Trainer {
     /// the ranks sharing the work (see `evaluate`): no padding, no
     /// duplicates, and the same bits at any world size.
     public func evaluateTestSet() throws -> EvaluationResult {
-        try evaluateShards(of: data.test)
+        try evaluateShards(of: evaluationSet)
     }
 
-    private func evaluateShards(of dataset: ImageDataset) throws -> EvaluationResult {
-        try evaluate(model, task: task, dataset: dataset, chunkSize: configuration.evaluationBatchSize,
+    private func evaluateShards(of dataset: any Dataset) throws -> EvaluationResult {
+        try evaluate(model, objective: objective, dataset: dataset, chunkSize: options.evaluationBatchSize,
                      communicator: communicator)
     }
 
@@ -310,11 +429,10 @@ public final class Trainer {
     }
 
     private func report(_ r: EpochRecord) {
-        var line = "epoch \(r.epoch)/\(configuration.epochs): train_loss \(format(r.trainLoss, 4)) "
+        var line = "epoch \(r.epoch)/\(options.epochs): train_loss \(format(r.trainLoss, 4)) "
             + "test_loss \(format(r.test.loss, 4)) "
-        switch task {
-        case .classify: line += "test_accuracy \(format(r.test.accuracy, 4)) "
-        case .reconstruct: line += "test_mse \(format(r.test.meanSquaredError, 5)) "
+        for (name, _, _) in r.test.metrics {
+            line += "test_\(name) \(format(r.test.value(of: name) ?? .nan, name == "accuracy" ? 4 : 5)) "
         }
         line += "\(Int(r.samplesPerSecond)) samples/s \(format(r.seconds, 1))s"
         progress.log(line)
@@ -323,19 +441,14 @@ public final class Trainer {
         json.add("event", "epoch")
         json.add("epoch", r.epoch)
         json.add("step", r.step)
-        json.add("model", configuration.model.name)
+        json.add("model", identity.name)
         json.add("world_size", worldSize)
         json.add("train_loss", r.trainLoss)
         json.add("test_loss", r.test.loss)
-        switch task {
-        case .classify: json.add("test_accuracy", r.test.accuracy)
-        case .reconstruct: json.add("test_mse", r.test.meanSquaredError)
-        }
+        for (name, _, _) in r.test.metrics { json.add("test_\(name)", r.test.value(of: name) ?? .nan) }
         if let train = r.train {
-            switch task {
-            case .classify: json.add("train_accuracy", train.accuracy)
-            case .reconstruct: json.add("train_eval_loss", train.loss)
-            }
+            json.add("train_eval_loss", train.loss)
+            for (name, _, _) in train.metrics { json.add("train_\(name)", train.value(of: name) ?? .nan) }
         }
         json.add("samples_per_s", r.samplesPerSecond)
         json.add("epoch_seconds", r.seconds)

@@ -23,17 +23,36 @@ extension Trainer {
         var epochSamples = 0.0
     }
 
+    /// What resuming checks of the training set: its size, shapes and an
+    /// FNV-1a checksum over the features and labels of up to 64 samples
+    /// spread across it (not every sample: 60,000 would cost a pass over the data).
+    var trainingFingerprint: String {
+        let n = trainSet.count, size = trainSet.sampleSize, targetSize = trainSet.targetSize
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 } }
+        var sample = [Float](repeating: 0, count: max(size, targetSize, 1))
+        let picks = n <= 64 ? Array(0..<n) : (0..<64).map { $0 * (n - 1) / 63 }
+        for index in picks {
+            var label = sample.withUnsafeMutableBufferPointer { trainSet.copySample(at: index, into: $0.baseAddress!) }
+            sample.withUnsafeBytes { mix(UnsafeRawBufferPointer(rebasing: $0.prefix(size * 4))) }
+            withUnsafeBytes(of: &label) { mix($0) }
+            if targetSize > 0 {
+                sample.withUnsafeMutableBufferPointer { trainSet.copyTarget(at: index, into: $0.baseAddress!) }
+                sample.withUnsafeBytes { mix(UnsafeRawBufferPointer(rebasing: $0.prefix(targetSize * 4))) }
+            }
+        }
+        let shape = trainSet.sampleShape.map(String.init).joined(separator: "x")
+        let target = trainSet.targetShape.isEmpty ? "label" : trainSet.targetShape.map(String.init).joined(separator: "x")
+        return "\(n) samples of \(shape), target \(target), checksum \(String(hash, radix: 16))"
+    }
+
     /// The layout of the parameters, as the checkpoint stores it.
     var tensorLayout: TensorLayout {
         TensorLayout(names: parameters.names, shapes: parameters.tensors.map(\.shape))
     }
 
     /// The model's configuration as the checkpoint's `model_config` JSON.
-    var modelConfigJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(modelSpec)) ?? Data(), as: UTF8.self)
-    }
+    var modelConfigJSON: String { identity.configJSON }
 
     /// A copy of everything exact resumption needs, taken between steps.
     func snapshot(position: Position) -> TrainingState {
@@ -47,9 +66,9 @@ extension Trainer {
             optimizer: OptimizerState(type: optimizer.typeName, hyperParameters: optimizer.hyperParameters,
                                       step: optimizer.stepCount, buffers: buffers),
             epoch: position.epoch, iteration: position.iteration, globalStep: globalStep,
-            samplesSeen: globalStep * configuration.batchSize, seed: configuration.seed, worldSize: worldSize,
-            batchSize: configuration.batchSize, model: modelSpec.name, modelConfig: modelConfigJSON,
-            dataset: configuration.dataset, rngState: generatorState,
+            samplesSeen: globalStep * options.batchSize, seed: options.seed, worldSize: worldSize,
+            batchSize: options.batchSize, model: identity.name, modelConfig: modelConfigJSON,
+            dataset: datasetName, rngState: generatorState,
             extra: extras(position))
     }
 
@@ -57,10 +76,10 @@ extension Trainer {
     /// the bits depend on (`Provenance`).
     private func extras(_ position: Position) -> [String: String] {
         var extra = ["epoch_loss_sum": String(position.epochLossSum), "epoch_samples": String(position.epochSamples),
-                     "optimizer_lr": String(configuration.learningRate),
+                     "optimizer_lr": String(options.learningRate), "data_fingerprint": trainingFingerprint,
                      "deterministic": plan == nil ? "false" : "true"]
         if let plan { extra["micro_batches"] = String(plan.microBatches) }
-        extra["bits_blas_threads"] = String(configuration.threads)
+        extra["bits_blas_threads"] = String(options.threads)
         extra.merge(Provenance.current.extras) { $1 }
         return extra
     }
@@ -68,13 +87,13 @@ extension Trainer {
     /// Rank 0: the checkpoint `--resume` asks for, validated against this
     /// run, or nil to start afresh. Nothing on disk is changed.
     func findCheckpoint() throws -> LoadedCheckpoint? {
-        let c = configuration
-        let directory = c.resolvedCheckpointDirectory
+        let c = options
+        let directory = c.checkpointDirectory ?? "runs/\(identity.name)"
         let loaded: LoadedCheckpoint
         switch c.resume {
-        case "never":
+        case .never:
             return nil
-        case "auto":
+        case .auto:
             guard FileManager.default.fileExists(atPath: directory) else { return nil }
             let search = try CheckpointDirectory.latestValid(in: directory)
             for temporary in search.temporaryFiles {
@@ -88,14 +107,14 @@ extension Trainer {
                                                + "use --resume never or another --checkpoint-dir to start afresh")
             }
             loaded = found
-        default:
+        case .path(let path):
             do {
-                loaded = LoadedCheckpoint(path: c.resume, state: try CheckpointFile.read(c.resume))
+                loaded = LoadedCheckpoint(path: path, state: try CheckpointFile.read(path))
             } catch {
-                throw TrainingError.checkpoint("--resume \(c.resume): \(error)")
+                throw TrainingError.checkpoint("--resume \(path): \(error)")
             }
         }
-        let expectation = CheckpointExpectation(model: modelSpec.name, modelConfig: modelConfigJSON, parameters: tensorLayout,
+        let expectation = CheckpointExpectation(model: identity.name, modelConfig: modelConfigJSON, parameters: tensorLayout,
                                                 optimizerType: optimizer.typeName, optimizerStateNames: optimizer.stateNames)
         var differences = expectation.differences(from: loaded.state)
         let state = loaded.state
@@ -105,8 +124,11 @@ extension Trainer {
         if state.seed != c.seed {
             differences.append("--seed: the checkpoint's data order comes from seed \(state.seed), this run asks for \(c.seed)")
         }
-        if state.dataset != c.dataset {
-            differences.append("--dataset: the checkpoint was trained on \(state.dataset), this run asks for \(c.dataset)")
+        if state.dataset != datasetName {
+            differences.append("--dataset: the checkpoint was trained on \(state.dataset), this run asks for \(datasetName)")
+        }
+        if let saved = state.extra["data_fingerprint"], saved != trainingFingerprint {
+            differences.append("training set: the checkpoint's was \(saved), this run's is \(trainingFingerprint)")
         }
         if state.iteration > stepsPerEpoch || state.epoch < 0 {
             differences.append("position: epoch \(state.epoch) step \(state.iteration) does not fit \(stepsPerEpoch) steps per epoch")
@@ -180,7 +202,7 @@ extension Trainer {
     /// The deterministic mode's micro-batches: `--micro-batches`, else the
     /// checkpoint's, else the world size. Every rank decides alike.
     private func microBatchPlan(checkpointMicroBatches: Int?) throws -> MicroBatchPlan? {
-        let c = configuration
+        let c = options
         guard c.deterministic else { return nil }
         if let asked = c.microBatches, let saved = checkpointMicroBatches, asked != saved {
             throw TrainingError.invalidOption("--micro-batches", "the checkpoint was trained with \(saved) micro-batches per global "
@@ -200,15 +222,15 @@ extension Trainer {
     /// bits exactly (another mode, BLAS kernel, CPU or executable).
     private func warnAboutBits(of loaded: LoadedCheckpoint, microBatches: Int?) {
         let wasDeterministic = loaded.state.extra["deterministic"] == "true"
-        if wasDeterministic != configuration.deterministic {
+        if wasDeterministic != options.deterministic {
             progress.log("note: \(loaded.path) was trained \(wasDeterministic ? "with" : "without") --deterministic and this run "
-                         + "is \(configuration.deterministic ? "" : "not ")deterministic: it continues, but not bit for bit as the "
+                         + "is \(options.deterministic ? "" : "not ")deterministic: it continues, but not bit for bit as the "
                          + "uninterrupted run would have")
         }
         guard let saved = Provenance(extras: loaded.state.extra) else { return }
         var differences = Provenance.current.differences(from: saved)
-        if let threads = loaded.state.extra["bits_blas_threads"], threads != String(configuration.threads) {
-            differences.append("\(threads) BLAS thread(s) per rank then, \(configuration.threads) now")
+        if let threads = loaded.state.extra["bits_blas_threads"], threads != String(options.threads) {
+            differences.append("\(threads) BLAS thread(s) per rank then, \(options.threads) now")
         }
         if !differences.isEmpty {
             progress.log("warning: \(loaded.path) was written on another machine or build (\(differences.joined(separator: "; "))); "

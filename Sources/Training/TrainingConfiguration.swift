@@ -1,12 +1,30 @@
-/// Everything a training run needs, as set by `trainer train`'s flags.
-public struct TrainingConfiguration: Sendable, Codable, Equatable {
+/// How a run treats the checkpoints already in its directory.
+public enum ResumePolicy: Sendable, Codable, Equatable {
+    /// The newest valid checkpoint in the directory, if any.
+    case auto
+    /// Start afresh (the directory's checkpoints are replaced as new ones are written).
+    case never
+    /// This checkpoint file.
+    case path(String)
+
+    /// `--resume`'s words: `auto`, `never`, or a path (`./auto` for a file named auto).
+    public init(argument: String) {
+        switch argument {
+        case "auto": self = .auto
+        case "never": self = .never
+        default: self = .path(argument)
+        }
+    }
+}
+
+/// How to train, whatever the model and the data: the run options of the
+/// training API (`Trainer`), shared by `trainer train`, the benchmark and
+/// the campaigns.
+public struct TrainingOptions: Sendable, Codable, Equatable {
     public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
         case sgd, adam
     }
 
-    public var model: ModelSpec
-    public var dataset: String = "fashion-mnist"
-    public var dataDirectory: String?
     public var epochs: Int = 1
     /// Stop after this many optimizer steps in total (nil: run all epochs).
     public var maxSteps: Int?
@@ -38,14 +56,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Batches the loader's background thread assembles ahead (0: assemble
     /// each batch on the training thread, no extra thread).
     public var prefetch = 2
-    /// Where checkpoints go (default: runs/<model>).
+    /// Where checkpoints go (default: runs/<model name>).
     public var checkpointDirectory: String?
     /// Save every this many optimizer steps (0: only at epoch ends and at the end).
     public var checkpointEvery = 500
     /// Checkpoints kept in the directory (older ones are deleted after a new one is complete).
     public var keep = 3
-    /// "auto" (the newest valid checkpoint in the directory, if any), "never", or a file path.
-    public var resume = "auto"
+    /// Which checkpoint a run starts from.
+    public var resume: ResumePolicy = .auto
     /// Abort the job when a step makes no progress for this many seconds (0: never).
     public var stepTimeout: Double = 300
     /// After every step, compare a checksum of the parameters across ranks
@@ -59,14 +77,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// in state_dict order (numpy.fromfile reads it), to compare runs.
     public var saveParametersPath: String?
 
-    public init(model: ModelSpec) { self.model = model }
-
-    /// The checkpoint directory in effect.
-    public var resolvedCheckpointDirectory: String { checkpointDirectory ?? "runs/\(model.name)" }
+    public init() {}
 
     /// Checks the numbers; the error names the flag and the problem.
     public func validate() throws {
-        try model.validate()
         if epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
         if let maxSteps, maxSteps < 1 { throw TrainingError.invalidOption("--max-steps", "must be at least 1, got \(maxSteps)") }
         if batchSize < 1 { throw TrainingError.invalidOption("--batch-size", "must be at least 1, got \(batchSize)") }
@@ -92,5 +106,33 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? 1, rank: 0, worldSize: 1)
         }
         if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
+    }
+}
+
+/// A `trainer train` job: a zoo model (`ModelSpec`), a catalog data set and
+/// the run options. Options read and write through it (`c.epochs`).
+@dynamicMemberLookup
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    public typealias OptimizerKind = TrainingOptions.OptimizerKind
+
+    public var model: ModelSpec
+    public var dataset: String = "fashion-mnist"
+    public var dataDirectory: String?
+    public var options = TrainingOptions()
+
+    public init(model: ModelSpec) { self.model = model }
+
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<TrainingOptions, T>) -> T {
+        get { options[keyPath: keyPath] }
+        set { options[keyPath: keyPath] = newValue }
+    }
+
+    /// The checkpoint directory in effect.
+    public var resolvedCheckpointDirectory: String { options.checkpointDirectory ?? "runs/\(model.name)" }
+
+    /// Checks the model's options and the run options; the error names the flag.
+    public func validate() throws {
+        try model.validate()
+        try options.validate()
     }
 }

@@ -36,9 +36,8 @@ public final class TrainingStep {
     public let model: any Module
     public let parameters: ParameterSet
     public let optimizer: any Optimizer
-    public let task: Task
-    /// BCE or MSE, for reconstruction tasks.
-    public let reconstructionLoss: ReconstructionLoss
+    /// The training loss (a mean over the batch).
+    public let loss: Loss
     /// The micro-batches of deterministic mode; nil in the default mode.
     public let plan: MicroBatchPlan?
     private let rank: Int
@@ -48,14 +47,12 @@ public final class TrainingStep {
 
     /// `communicator` of size > 1 enables gradient averaging in buckets of
     /// `bucketBytes`; `plan` selects the deterministic reduction.
-    init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, task: Task,
-         reconstructionLoss: ReconstructionLoss = .bce, communicator: Communicator?, bucketBytes: Int,
-         plan: MicroBatchPlan? = nil) {
+    init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, loss: Loss,
+         communicator: Communicator?, bucketBytes: Int, plan: MicroBatchPlan? = nil) {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
-        self.task = task
-        self.reconstructionLoss = reconstructionLoss
+        self.loss = loss
         self.plan = plan
         rank = communicator?.rank ?? 0
         worldSize = communicator?.size ?? 1
@@ -81,10 +78,11 @@ public final class TrainingStep {
     public func callAsFunction(_ batch: Batch, position: (epoch: Int, step: Int)) throws -> StepLoss {
         let input = Tensor(shape: batch.shape, values: batch.inputs)
         if let plan, let reducer {
-            return try microBatchStep(input, labels: batch.labels, plan: plan, reducer: reducer, position: position)
+            return try microBatchStep(input, batch: batch, plan: plan, reducer: reducer, position: position)
         }
         parameters.zeroGrad()
-        let loss = try finiteLoss(input, labels: batch.labels, position: position)
+        let targets = Objective.targets(input, labels: batch.labels, targets: batch.targets, targetShape: batch.targetShape)
+        let loss = try finiteLoss(input, targets, position: position)
         if let synchronizer {
             synchronizer.beginStep()
             try backward(loss) { try synchronizer.gradientReady($0) }
@@ -99,18 +97,22 @@ public final class TrainingStep {
 
     /// The deterministic step: this rank's micro-batches one after another,
     /// each a view of `input` with the same shape on every rank.
-    private func microBatchStep(_ input: Tensor, labels: [Int32], plan: MicroBatchPlan, reducer: TreeGradientReducer,
+    private func microBatchStep(_ input: Tensor, batch: Batch, plan: MicroBatchPlan, reducer: TreeGradientReducer,
                                 position: (epoch: Int, step: Int)) throws -> StepLoss {
         let size = plan.microBatchSize
         precondition(input.shape[0] == size * plan.localMicroBatches,
                      "deterministic step needs \(size * plan.localMicroBatches) samples on this rank, got \(input.shape[0])")
         let sampleShape = Array(input.shape.dropFirst())
-        let sampleSize = sampleShape.reduce(1, *)
+        let sampleSize = sampleShape.reduce(1, *), targetSize = batch.targetShape.reduce(1, *)
         var sums: [Double] = []
         for i in 0..<plan.localMicroBatches {
             reducer.beginMicroBatch(i)
             let micro = Tensor(shape: [size] + sampleShape, storage: input.storage, offset: i * size * sampleSize)
-            let loss = try finiteLoss(micro, labels: Array(labels[i * size..<(i + 1) * size]), position: position)
+            let targets = Objective.targets(
+                micro, labels: Array(batch.labels[i * size..<(i + 1) * size]),
+                targets: batch.targetShape.isEmpty ? [] : Array(batch.targets[i * size * targetSize..<(i + 1) * size * targetSize]),
+                targetShape: batch.targetShape)
+            let loss = try finiteLoss(micro, targets, position: position)
             sums.append(Double(loss.item()) * Double(size))
             if i + 1 < plan.localMicroBatches {
                 loss.backward()
@@ -124,9 +126,10 @@ public final class TrainingStep {
                         samples: size * plan.localMicroBatches)
     }
 
-    /// The task's loss on `input`, or the error naming the step if it is not finite.
-    private func finiteLoss(_ input: Tensor, labels: [Int32], position: (epoch: Int, step: Int)) throws -> Tensor {
-        let loss = taskLoss(task, output: model(input), input: input, labels: labels, reconstructionLoss: reconstructionLoss)
+    /// The loss on `input`, or the error naming the step if it is not finite.
+    private func finiteLoss(_ input: Tensor, _ targets: BatchTargets, position: (epoch: Int, step: Int)) throws -> Tensor {
+        let loss = self.loss(model(input), targets)
+        precondition(loss.count == 1, "the loss \(self.loss.name) must return a scalar (the mean over the batch), got shape \(loss.shape)")
         let value = loss.item()
         guard value.isFinite else {
             throw TrainingError.nonFiniteLoss(epoch: position.epoch, step: position.step, value: value)

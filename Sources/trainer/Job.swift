@@ -1,5 +1,6 @@
 import Collective
 import Foundation
+import Training
 
 /// The MPI side of a command: the world when started by mpirun (nil alone),
 /// and how a rank that fails takes the whole job down with its message.
@@ -18,9 +19,8 @@ enum Job {
         do {
             try body()
         } catch {
-            guard let communicator, communicator.size > 1 else { throw error }
-            FileHandle.standardError.write(Data("trainer: rank \(communicator.rank) of \(communicator.size): \(error)\n".utf8))
-            communicator.abort(errorCode: 1)
+            Trainer.endJob(communicator, error)
+            throw error
         }
     }
 

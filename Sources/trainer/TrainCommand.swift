@@ -4,7 +4,7 @@ import Foundation
 import Training
 
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
-extension Training.Task: ExpressibleByArgument {}
+extension Training.ModelTask: ExpressibleByArgument {}
 extension ReconstructionLoss: ExpressibleByArgument {}
 
 /// `trainer train`: the flags map one to one onto `TrainingConfiguration`.
@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     var depth = 3
 
     @Option(help: "What highway learns: classify or reconstruct (the other models have a fixed task).")
-    var task: Training.Task?
+    var task: Training.ModelTask?
 
     @Option(help: "Training loss of reconstruction models: bce or mse (the test figures report both).")
     var loss: ReconstructionLoss = .bce
@@ -135,7 +135,7 @@ struct TrainCommand: ParsableCommand {
         c.checkpointDirectory = checkpointDir
         c.checkpointEvery = checkpointEvery
         c.keep = keep
-        c.resume = resume
+        c.resume = ResumePolicy(argument: resume)
         c.stepTimeout = stepTimeout
         c.checkReplicas = checkReplicas
         c.saveParametersPath = saveParameters

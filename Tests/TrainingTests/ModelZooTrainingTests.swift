@@ -109,7 +109,7 @@ struct ModelZooTrainingTests {
         c.batchSize = 32
         c.threads = 1
         let trainer = try Trainer(configuration: c, showProgress: false)
-        #expect(trainer.data.train.count == 640 && trainer.data.train.sampleShape == [3, 32, 32])
+        #expect(trainer.trainSet.count == 640 && trainer.trainSet.sampleShape == [3, 32, 32])
         #expect(trainer.parameters.count == 62_006)
         let before = try trainer.evaluateTestSet()
         let after = try #require(TestSupport.records(of: trainer).last).test
@@ -151,7 +151,7 @@ struct ModelSpecTests {
                                     "deep-autoencoder", "highway"])
         for name in ModelSpec.names {
             let spec = ModelSpec(name: name)
-            let expected: Training.Task = name.contains("autoencoder") ? .reconstruct : .classify
+            let expected: Training.ModelTask = name.contains("autoencoder") ? .reconstruct : .classify
             #expect(spec.task == expected, "\(name)")
             var generator = RandomGenerator(seed: 0)
             #expect(spec.build(generator: &generator).parameterCount > 0)

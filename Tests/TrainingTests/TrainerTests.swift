@@ -87,8 +87,8 @@ struct TrainerTests {
         c.dataDirectory = TestSupport.sharedMNIST
         c.epochs = 2
         let trainer = try Trainer(configuration: c, showProgress: false)
-        #expect(trainer.data.train.count == 8000)
-        #expect(trainer.data.test.count == 2000)
+        #expect(trainer.trainSet.count == 8000)
+        #expect(trainer.evaluationSet.count == 2000)
         try trainer.run()
         #expect(try #require(trainer.records.last).test.accuracy > 0.85)
     }

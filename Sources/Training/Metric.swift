@@ -1,0 +1,54 @@
+import NN
+import TensorCore
+
+/// A figure reported after each epoch (`"test_<name>"` in the metrics), as
+/// a sum and a count per batch, so that shards evaluated on different ranks
+/// combine exactly: the value is the total sum over the total count.
+public struct Metric {
+    /// The key in logs and metrics lines, e.g. "accuracy" or "mse".
+    public let name: String
+    private let body: (_ output: Tensor, _ batch: BatchTargets) -> (sum: Double, count: Double)
+
+    public init(_ name: String, _ body: @escaping (_ output: Tensor, _ batch: BatchTargets) -> (sum: Double, count: Double)) {
+        self.name = name
+        self.body = body
+    }
+
+    public func callAsFunction(_ output: Tensor, _ batch: BatchTargets) -> (sum: Double, count: Double) {
+        body(output, batch)
+    }
+
+    /// The fraction of samples whose largest logit is their label.
+    public static var accuracy: Metric {
+        Metric("accuracy") { output, batch in
+            let (n, classes) = (output.shape[0], output.shape[1])
+            var correct = 0.0
+            for i in 0..<n {
+                let row = output.data + i * classes
+                var best = 0
+                for j in 1..<classes where row[j] > row[best] { best = j }
+                if best == Int(batch.labels[i]) { correct += 1 }
+            }
+            return (correct, Double(n))
+        }
+    }
+
+    /// Mean squared error against the float targets, per sample (the mean
+    /// over a sample's elements, averaged over samples).
+    public static var meanSquaredError: Metric {
+        Metric("mse") { output, batch in
+            let n = Double(output.shape[0])
+            let mse = NN.meanSquaredError(predicted: output, expected: batch.requireTargets("mse").reshaped(output.shape))
+            return (Double(mse.item()) * n, n)
+        }
+    }
+
+    /// Mean squared error of the output against the input pixels.
+    public static var reconstructionMSE: Metric {
+        Metric("mse") { output, batch in
+            let n = Double(output.shape[0])
+            let mse = NN.meanSquaredError(predicted: output, expected: batch.input.reshaped(output.shape))
+            return (Double(mse.item()) * n, n)
+        }
+    }
+}
