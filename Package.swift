@@ -59,6 +59,12 @@ let package = Package(
         // mid-write, and measures snapshot and write times.
         .executableTarget(name: "checkpoint-writer-selftest", dependencies: ["Checkpoint"]),
 
+        // MARK: Examples (user programs: the public API only, as another package would use it)
+        .executableTarget(name: "own-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],
+                          path: "Examples/OwnModel"),
+        .executableTarget(name: "least-squares", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],
+                          path: "Examples/LeastSquares"),
+
         // MARK: Tests
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),

@@ -31,11 +31,16 @@ final class BackgroundProcess {
     /// process that got the same pid later).
     private var seen: [pid_t: UInt64] = [:]
 
-    /// Starts `executable arguments` with `environment`, output to `log`.
+    /// The executable name of its MPI ranks.
+    let rankName: String
+
+    /// Starts `executable arguments` with `environment`, output to `log`;
+    /// its ranks are the descendants named `rankName`.
     init(_ executable: URL, _ arguments: [String], log: URL,
-         environment: [String: String] = TestSupport.childEnvironment) throws {
+         environment: [String: String] = TestSupport.childEnvironment, rankName: String = "trainer") throws {
         self.executable = executable
         self.log = log
+        self.rankName = rankName
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -108,12 +113,12 @@ final class BackgroundProcess {
     /// OMPI_COMM_WORLD_RANK (mpirun's children; under ./launch, the children
     /// of its mpirun).
     func trainerRanks() -> [Int: pid_t] {
-        if executable.lastPathComponent == "trainer" {
+        if executable.lastPathComponent == rankName {
             return isRunning ? [0: pid] : [:]
         }
         var ranks: [Int: pid_t] = [:]
         guard isRunning else { return [:] }  // its pid may belong to another process now
-        for entry in ProcessTable.descendants(of: pid) where entry.name == "trainer" {
+        for entry in ProcessTable.descendants(of: pid) where entry.name == rankName {
             guard let rank = ProcessTable.mpiRank(of: entry.pid) else { continue }
             ranks[rank] = entry.pid
             seen[entry.pid] = entry.startTime

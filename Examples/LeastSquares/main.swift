@@ -1,0 +1,56 @@
+import DataLoading
+import NN
+import TensorCore
+import Training
+
+/// The course's least-squares problem as a regression data set of its own:
+/// y = X beta + noise, 3 features, a float target per sample.
+struct LeastSquares: Dataset {
+    static let beta: [Float] = [2, -3, 0.5]
+    let x: [Float]
+    let y: [Float]
+
+    init(count: Int, seed: UInt64) {
+        var generator = RandomGenerator(seed: seed)
+        var x: [Float] = [], y: [Float] = []
+        for _ in 0..<count {
+            let row = (0..<3).map { _ in generator.normal() }
+            x += row
+            y.append(zip(row, Self.beta).map(*).reduce(0, +) + 0.1 * generator.normal())
+        }
+        (self.x, self.y) = (x, y)
+    }
+
+    var count: Int { y.count }
+    var sampleShape: [Int] { [3] }
+    var classNames: [String] { [] }
+    var targetShape: [Int] { [1] }
+
+    func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32 {
+        for j in 0..<3 { destination[j] = x[index * 3 + j] }
+        return -1  // no class label
+    }
+
+    func copyTarget(at index: Int, into destination: UnsafeMutablePointer<Float>) {
+        destination[0] = y[index]
+    }
+}
+
+var generator = RandomGenerator(seed: 0)
+let model = Linear(3, 1, generator: &generator)
+var options = TrainingOptions()
+options.optimizer = .sgd
+options.learningRate = 0.05
+options.batchSize = 16
+options.epochs = 6
+options.checkpointDirectory = "runs/least-squares"
+options.checkpointEvery = 200
+
+let trainer = try Trainer(model: model, identity: ModelIdentity(name: "least-squares"),
+                          train: LeastSquares(count: 8_000, seed: 1), evaluation: LeastSquares(count: 1_000, seed: 2),
+                          loss: .meanSquaredError, metrics: [.meanSquaredError], options: options,
+                          datasetName: "least-squares", generatorState: generator.state)
+try trainer.fit()
+if trainer.rank == 0 {
+    print("least-squares: beta \(model.weight.scalars) (true \(LeastSquares.beta)), bias \(model.bias!.scalars)")
+}

@@ -1,0 +1,51 @@
+import DataLoading
+import NN
+import TensorCore
+import Training
+
+/// The course's highway layer, y = H(x) T(x) + x (1 - T(x)), as a Module of its own.
+final class Highway: Module {
+    let transform: Linear
+    let gate: Linear
+
+    init(_ width: Int, generator: inout RandomGenerator) {
+        transform = Linear(width, width, generator: &generator)
+        gate = Linear(width, width, generator: &generator)
+        gate.bias!.data.initialize(repeating: -2, count: width)  // start by carrying x through
+    }
+
+    func forward(_ x: Tensor) -> Tensor {
+        let h = transform(x).relu()
+        let t = gate(x).sigmoid()
+        return h * t + x * (1 - t)
+    }
+
+    var children: [(name: String, module: any Module)] { [("transform", transform), ("gate", gate)] }
+}
+
+/// What checkpoints record about the model; resuming checks it.
+struct HighwayConfig: Codable {
+    var width = 64
+    var depth = 3
+}
+
+let config = HighwayConfig()
+var generator = RandomGenerator(seed: 0)
+let model = Sequential([Flatten(), Linear(784, config.width, generator: &generator), ReLU()]
+    + (0..<config.depth).map { _ in Highway(config.width, generator: &generator) }
+    + [Linear(config.width, 10, generator: &generator)])
+
+let data = try DatasetCatalog.load(name: "fashion-mnist")  // /usr/share/datasets/fashion-mnist
+var options = TrainingOptions()
+options.epochs = 2
+options.checkpointDirectory = "runs/highway"  // in the current directory: run again to resume
+options.checkpointEvery = 100
+
+let trainer = try Trainer(model: model, identity: ModelIdentity(name: "highway", config: config),
+                          train: data.train, evaluation: data.test,
+                          loss: .crossEntropy, metrics: [.accuracy], options: options,
+                          datasetName: "fashion-mnist", generatorState: generator.state)
+try trainer.fit()  // alone, or every rank of `mpirun -np N`
+if trainer.rank == 0, let last = trainer.records.last {
+    print("highway: test accuracy \(last.test.accuracy) after epoch \(last.epoch)")
+}

@@ -1,0 +1,133 @@
+import Checkpoint
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The user programs in Examples/, written against the public API only:
+/// they run alone and under mpirun, and a rank SIGKILLed mid-run followed by
+/// the same command again ends with bitwise the parameters of an
+/// uninterrupted run, as for `trainer train`.
+@Suite("Examples: user programs on the training API", .serialized,
+       .enabled(if: TestSupport.canRunRestartTests, "needs mpirun (openmpi-bin), Fashion-MNIST and the built examples"))
+final class ExamplesTests {
+    let scratch: URL
+
+    init() throws { scratch = try TestSupport.temporaryDirectory() }
+    deinit { try? FileManager.default.removeItem(at: scratch) }
+
+    /// An example program built next to the tests, with the checkpoint
+    /// directory it writes (relative to its working directory).
+    struct Example {
+        let name: String
+        let checkpoints: String
+    }
+
+    static let ownModel = Example(name: "own-model", checkpoints: "runs/highway")
+    static let leastSquares = Example(name: "least-squares", checkpoints: "runs/least-squares")
+
+    func executable(_ example: Example) throws -> URL {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let url = trainer.deletingLastPathComponent().appendingPathComponent(example.name)
+        try #require(FileManager.default.isExecutableFile(atPath: url.path), "\(url.path) is not built")
+        return url
+    }
+
+    /// Starts `example` in a fresh working directory `folder` (alone, or
+    /// under mpirun at `np`).
+    func start(_ example: Example, np: Int, in folder: URL, log: String) throws -> BackgroundProcess {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let program = try executable(example).path
+        let mpirun = try #require(TestSupport.mpirun).path
+        let command = np == 1 ? "exec '\(program)'"
+            : "exec '\(mpirun)' --allow-run-as-root --oversubscribe -np \(np) '\(program)'"
+        // /proc/PID/stat truncates names to 15 characters.
+        return try BackgroundProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "cd '\(folder.path)' && \(command)"],
+                                     log: folder.appendingPathComponent(log), rankName: String(example.name.prefix(15)))
+    }
+
+    func run(_ example: Example, np: Int, in folder: URL, log: String = "run.log") throws -> TestSupport.Output {
+        let job = try start(example, np: np, in: folder, log: log)
+        return try TestSupport.finish(job, seconds: 120, what: "\(example.name) at np=\(np)")
+    }
+
+    /// The parameters of the newest checkpoint in `folder`.
+    func finalParameters(_ example: Example, in folder: URL) throws -> [Float] {
+        let directory = CheckpointDirectory(folder.appendingPathComponent(example.checkpoints).path)
+        let newest = try #require(try directory.checkpoints().last, "no checkpoint in \(directory.path)")
+        return try CheckpointFile.read(newest.path).parameters.values
+    }
+
+    func latestStep(_ example: Example, in folder: URL) -> Int? {
+        CheckpointDirectory(folder.appendingPathComponent(example.checkpoints).path).latest()
+            .flatMap(CheckpointDirectory.globalStep(fromFileName:))
+    }
+
+    /// Runs `example` at np=2 uninterrupted, and again with one rank
+    /// SIGKILLed after checkpoint `step` and the same command run again.
+    func expectKillAndRerunIsExact(_ example: Example, killAfter step: Int) throws {
+        let straight = scratch.appendingPathComponent("\(example.name)-straight")
+        let out = try run(example, np: 2, in: straight)
+        try #require(out.status == 0, "\(out.stdout)")
+        let reference = try finalParameters(example, in: straight)
+
+        let folder = try RestartTests.retrying("a SIGKILL before \(example.name) finished") { attempt -> URL? in
+            let folder = scratch.appendingPathComponent("\(example.name)-killed-\(attempt)")
+            let job = try start(example, np: 2, in: folder, log: "killed.log")
+            guard let ranks = job.waitForRanks(2) else { return nil }
+            while job.isRunning && (latestStep(example, in: folder) ?? -1) < step { usleep(1_000) }
+            guard job.isRunning, let victim = ranks[Int.random(in: 0...1)], kill(victim, SIGKILL) == 0 else { return nil }
+            let status = try TestSupport.finish(job, seconds: 60, what: "the killed \(example.name)").status
+            return status != 0 ? folder : nil
+        }
+        let again = try run(example, np: 2, in: folder, log: "again.log")
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(again.stdout.contains("resuming from"), "\(again.stdout)")
+        #expect(try finalParameters(example, in: folder) == reference, "\(example.name): parameters differ after kill and rerun")
+    }
+
+    @Test("own-model (a user Module on Fashion-MNIST) trains alone and under mpirun -np 2 to over 80% test accuracy")
+    func ownModelTrains() throws {
+        for np in [1, 2] {
+            let out = try run(Self.ownModel, np: np, in: scratch.appendingPathComponent("own-\(np)"))
+            #expect(out.status == 0, "np=\(np): \(out.stdout)")
+            let line = try #require(out.stdout.split(separator: "\n").last { $0.hasPrefix("highway: test accuracy") })
+            let accuracy = try #require(Double(line.split(separator: " ")[3]))
+            #expect(accuracy > 0.8, "np=\(np): \(line)")
+        }
+    }
+
+    @Test("own-model: SIGKILL one rank of np=2 mid-run, run it again: bitwise the parameters of an uninterrupted run")
+    func ownModelKilled() throws {
+        try expectKillAndRerunIsExact(Self.ownModel, killAfter: 100 * Int.random(in: 2...8))
+    }
+
+    @Test("least-squares (a user regression Dataset, Linear, MSE) finds beta alone and under mpirun -np 2")
+    func leastSquaresFitsBeta() throws {
+        for np in [1, 2] {
+            let out = try run(Self.leastSquares, np: np, in: scratch.appendingPathComponent("ls-\(np)"))
+            #expect(out.status == 0, "np=\(np): \(out.stdout)")
+            let beta = try finalParameters(Self.leastSquares, in: scratch.appendingPathComponent("ls-\(np)"))
+            for (found, truth) in zip(beta.prefix(3), [Float(2), -3, 0.5]) {
+                #expect(abs(found - truth) < 0.02, "np=\(np): beta \(beta.prefix(3))")
+            }
+        }
+    }
+
+    @Test("least-squares: SIGKILL one rank of np=2 mid-run, run it again: bitwise the parameters of an uninterrupted run")
+    func leastSquaresKilled() throws {
+        try expectKillAndRerunIsExact(Self.leastSquares, killAfter: 200 * Int.random(in: 1...6))
+    }
+
+    @Test("The README's \"Your own model\" block is Examples/OwnModel/main.swift, the program these tests run")
+    func readmeShowsTheExample() throws {
+        let readme = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let begin = try #require(readme.range(of: "<!-- own-model begins -->\n```swift\n"))
+        let end = try #require(readme.range(of: "```\n<!-- own-model ends -->", range: begin.upperBound..<readme.endIndex))
+        let source = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("Examples/OwnModel/main.swift"),
+                                encoding: .utf8)
+        #expect(String(readme[begin.upperBound..<end.lowerBound]) == source)
+    }
+}
