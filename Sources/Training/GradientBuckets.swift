@@ -13,22 +13,22 @@ import TensorCore
 /// Every rank must start the same collectives in the same order, so buckets
 /// become startable strictly in bucket order: a bucket that is ready early
 /// waits for the ones before it.
-struct GradientBuckets {
+public struct GradientBuckets: Sendable {
     /// Element ranges of the flat gradient buffer; bucket 0 holds the last parameters.
-    let ranges: [Range<Int>]
+    public let ranges: [Range<Int>]
     /// The bucket of each parameter (registration index).
-    let bucketOfParameter: [Int]
+    public let bucketOfParameter: [Int]
     /// How many parameters each bucket holds.
-    let parametersPerBucket: [Int]
-    private let parameterIndex: [ObjectIdentifier: Int]
+    public let parametersPerBucket: [Int]
+    private let parameterIndex: [ObjectIdentifier: Int]  // unchanging after init
     /// Parameters per bucket whose gradient is not final yet in this step.
     private var remaining: [Int]
     /// Buckets `0 ..< startable` are complete (all earlier ones too).
-    private(set) var startable = 0
+    public private(set) var startable = 0
 
     /// Cuts `parameters` into buckets of at most `bucketBytes` (a parameter
     /// larger than that is a bucket of its own).
-    init(parameters: ParameterSet, bucketBytes: Int) {
+    public init(parameters: ParameterSet, bucketBytes: Int) {
         let capacity = max(bucketBytes / MemoryLayout<Float>.stride, 1)
         var ranges: [Range<Int>] = []
         var bucketOfParameter = [Int](repeating: 0, count: parameters.tensors.count)
@@ -60,17 +60,17 @@ struct GradientBuckets {
         remaining = counts
     }
 
-    var count: Int { ranges.count }
+    public var count: Int { ranges.count }
 
     /// Starts a new step: no gradient is final.
-    mutating func reset() {
+    public mutating func reset() {
         remaining = parametersPerBucket
         startable = 0
     }
 
     /// Records that `tensor`'s gradient is final; returns the buckets that
     /// became startable (in order), none if `tensor` is not a parameter.
-    mutating func markReady(_ tensor: Tensor) -> Range<Int> {
+    public mutating func markReady(_ tensor: Tensor) -> Range<Int> {
         let before = startable
         guard let index = parameterIndex[ObjectIdentifier(tensor)] else { return before..<before }
         remaining[bucketOfParameter[index]] -= 1
@@ -80,7 +80,7 @@ struct GradientBuckets {
 
     /// Declares every bucket complete (parameters backward never reached
     /// keep a zero gradient); returns the buckets not started before.
-    mutating func markAllReady() -> Range<Int> {
+    public mutating func markAllReady() -> Range<Int> {
         let before = startable
         startable = ranges.count
         return before..<startable
