@@ -314,6 +314,20 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
+    /// The element type the dataset at `path` is stored as, or nil for a
+    /// type with no `HDF5Element` (the error then names it).
+    public func datasetElementType(_ path: String) throws -> (type: HDF5ElementType?, description: String) {
+        let path = normalized(path)
+        return try withHDF5 {
+            let dataset = try openDataset(path, "read dataset type")
+            defer { _ = H5Dclose(dataset) }
+            let stored = try check(H5Dget_type(dataset), "read dataset type", "H5Dget_type", path)
+            defer { _ = H5Tclose(stored) }
+            let found = describe(type: stored)
+            return (HDF5ElementType(rawValue: found), found)
+        }
+    }
+
     /// The shape and row-major values of the dataset at `path`; throws
     /// `.wrongType` if it was stored with another element type.
     public func readDataset<T: HDF5Element>(_ path: String, as type: T.Type = T.self) throws

@@ -75,7 +75,7 @@ final class CampaignRunner {
         return c
     }
 
-    /// Trains one run and reads its metrics back (rank 0), printing one progress line.
+    /// Trains one run, printing one progress line (rank 0).
     func train(_ configuration: TrainingConfiguration, run: String, label: String, data: DatasetSplits) throws -> RunResult {
         if isRoot, let metrics = configuration.metricsPath {
             try? FileManager.default.removeItem(atPath: metrics)  // a rerun starts a fresh file
@@ -84,7 +84,7 @@ final class CampaignRunner {
         let trainer = try Trainer(configuration: configuration, data: data, communicator: communicator, showProgress: false)
         try trainer.run()
         let seconds = Date().timeIntervalSince(start)
-        let epochs = isRoot ? try configuration.metricsPath.map(EpochMetrics.read) ?? [] : []
+        let epochs = trainer.records.map(EpochMetrics.init)
         runsDone += 1
         if isRoot && options.verbose, let last = epochs.last {
             var line = "[\(campaign.rawValue) \(runsDone)/\(max(plannedRuns, runsDone))] \(label): \(last.epoch) epochs "

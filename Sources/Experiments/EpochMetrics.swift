@@ -12,23 +12,23 @@ struct EpochMetrics: Sendable {
     var trainAccuracy: Double?
     var seconds: Double
 
-    /// The epoch records of the JSON-lines file at `path`, in order.
-    static func read(_ path: String) throws -> [EpochMetrics] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["event"] as? String == "epoch" else { return nil }
-            func number(_ key: String) -> Double? { (object[key] as? NSNumber)?.doubleValue }
-            return EpochMetrics(epoch: Int(number("epoch") ?? 0), step: Int(number("step") ?? 0),
-                                trainLoss: number("train_loss") ?? .nan, testLoss: number("test_loss") ?? .nan,
-                                testAccuracy: number("test_accuracy"), testMSE: number("test_mse"),
-                                trainAccuracy: number("train_accuracy"), seconds: number("epoch_seconds") ?? 0)
-        }
+    /// The figures of a trainer's epoch record (every rank has them; no
+    /// round trip through the metrics file).
+    init(_ record: EpochRecord) {
+        self.init(epoch: record.epoch, step: record.step, trainLoss: record.trainLoss, testLoss: record.test.loss,
+                  testAccuracy: record.test.value(of: "accuracy"), testMSE: record.test.value(of: "mse"),
+                  trainAccuracy: record.train?.value(of: "accuracy"), seconds: record.seconds)
+    }
+
+    init(epoch: Int, step: Int, trainLoss: Double, testLoss: Double, testAccuracy: Double?, testMSE: Double?,
+         trainAccuracy: Double?, seconds: Double) {
+        (self.epoch, self.step, self.trainLoss, self.testLoss) = (epoch, step, trainLoss, testLoss)
+        (self.testAccuracy, self.testMSE, self.trainAccuracy, self.seconds) = (testAccuracy, testMSE, trainAccuracy, seconds)
     }
 }
 
 /// A finished run of a campaign: its name, its trainer (holding the trained
-/// model) and, on rank 0, the epoch metrics read back from its file.
+/// model) and its epoch figures.
 struct RunResult {
     var name: String
     var trainer: Training.Trainer

@@ -2,6 +2,7 @@ import DataLoading
 import Foundation
 import NN
 import TensorCore
+import Training
 
 /// Forward passes outside training (no gradients), for figures.
 enum Inference {
@@ -30,43 +31,38 @@ enum Inference {
         indices.map { dataset[$0].input }
     }
 
-    /// Predicted class of every test image of `dataset`.
+    /// Predicted class of every test image of `dataset` (as the accuracy metric counts it).
     static func predictions(_ model: any Module, _ dataset: ImageDataset) -> [Int] {
         var predicted: [Int] = []
         var start = 0
         while start < dataset.count {
             let indices = Array(start..<min(start + 500, dataset.count))
-            for row in rows(model, batch(dataset, indices)) {
-                predicted.append(row.indices.max { row[$0] < row[$1] } ?? 0)
-            }
+            predicted += withNoGrad { model(batch(dataset, indices)).predictedClasses }
             start += indices.count
         }
         return predicted
     }
 
-    /// Per-image binary cross-entropy of a reconstruction model on every image of `dataset`.
+    /// Per-image binary cross-entropy of a reconstruction model on every
+    /// image of `dataset`: the trainer's own loss (`NN.binaryCrossEntropy`,
+    /// its log clamped at -100) on each image alone.
     static func reconstructionLosses(_ model: any Module, _ dataset: ImageDataset) -> [Double] {
         var losses: [Double] = []
         var start = 0
         while start < dataset.count {
             let indices = Array(start..<min(start + 500, dataset.count))
-            let inputs = images(dataset, indices)
-            for (x, y) in zip(inputs, rows(model, batch(dataset, indices))) {
-                losses.append(binaryCrossEntropy(x, y))
+            let input = batch(dataset, indices)
+            withNoGrad {
+                let output = model(input)
+                let width = dataset.sampleSize
+                for i in 0..<indices.count {
+                    let predicted = Tensor(shape: [1, width], storage: output.storage, offset: output.offset + i * width)
+                    let expected = Tensor(shape: [1, width], storage: input.storage, offset: i * width)
+                    losses.append(Double(NN.binaryCrossEntropy(predicted: predicted, expected: expected).item()))
+                }
             }
             start += indices.count
         }
         return losses
     }
-
-    /// Mean BCE of `predicted` probabilities against `target` pixels (clamped as the trainer's loss).
-    static func binaryCrossEntropy(_ target: [Float], _ predicted: [Float]) -> Double {
-        var sum = 0.0
-        for (t, p) in zip(target, predicted) {
-            let p = min(max(Double(p), 1e-7), 1 - 1e-7)
-            sum -= Double(t) * log(p) + (1 - Double(t)) * log(1 - p)
-        }
-        return sum / Double(max(target.count, 1))
-    }
 }
-

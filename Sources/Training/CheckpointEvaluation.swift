@@ -13,7 +13,7 @@ public enum CheckpointEvaluation {
     public static func run(checkpoint: String, dataset: String?, dataDirectory: String?, batchSize: Int,
                            communicator: Communicator?) throws -> String {
         let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
-        var header = ["", ""]  // model_config JSON, data set name
+        var header = ["", "", ""]  // model name, model_config JSON, data set name
         var state: TrainingState?
         if rank == 0 {
             do {
@@ -21,16 +21,25 @@ public enum CheckpointEvaluation {
             } catch {
                 throw TrainingError.checkpoint("--checkpoint \(checkpoint): \(error)")
             }
-            header = [state!.modelConfig, state!.dataset]
+            header = [state!.model, state!.modelConfig, state!.dataset]
         }
         if let communicator, worldSize > 1 {
-            header = [try communicator.broadcast(header[0]), try communicator.broadcast(header[1])]
+            header = try header.map { try communicator.broadcast($0) }
+        }
+        guard ModelKind.named(header[0]) != nil else {
+            throw TrainingError.checkpoint("--checkpoint \(checkpoint): it holds model '\(header[0])', which is not one of the zoo's "
+                                           + "(\(ModelSpec.names.joined(separator: ", "))): trainer eval rebuilds only those; evaluate "
+                                           + "a model of your own from the program that defines it (trainer inspect reads any checkpoint)")
         }
         let spec: ModelSpec
         do {
-            spec = try JSONDecoder().decode(ModelSpec.self, from: Data(header[0].utf8))
+            spec = try JSONDecoder().decode(ModelSpec.self, from: Data(header[1].utf8))
+            guard spec.name == header[0] else {
+                throw TrainingError.checkpoint("model_config names '\(spec.name)' but the model attribute says '\(header[0])'")
+            }
+            try spec.validate()
         } catch {
-            throw TrainingError.checkpoint("--checkpoint \(checkpoint): model_config is not a model this trainer knows: \(error)")
+            throw TrainingError.checkpoint("--checkpoint \(checkpoint): model_config is not a model this trainer can rebuild: \(error)")
         }
         var generator = RandomGenerator(seed: 0)
         let model = spec.build(generator: &generator)
@@ -43,7 +52,7 @@ public enum CheckpointEvaluation {
             layout.copy(state.parameters.values, laidOutAs: state.parameters.layout, into: parameters.values.buffer)
         }
         try communicator?.broadcast(parameters.values.buffer, root: 0)
-        let name = dataset ?? header[1]
+        let name = dataset ?? header[2]
         let data = try DatasetCatalog.load(name: name, dataDirectory: dataDirectory)
         guard data.test.sampleShape == spec.inputShape else {
             throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
@@ -51,9 +60,8 @@ public enum CheckpointEvaluation {
         let result = try evaluate(model, objective: spec.objective, dataset: data.test, chunkSize: batchSize,
                                   communicator: communicator)
         var line = "\(checkpoint): \(spec.name) on \(name) test set (\(Int(result.count)) samples): test_loss \(format(result.loss, 4))"
-        switch spec.task {
-        case .classify: line += " test_accuracy \(format(result.accuracy, 4))"
-        case .reconstruct: line += " test_mse \(format(result.meanSquaredError, 5))"
+        for (metric, _, _) in result.metrics {
+            line += " test_\(metric) \(format(result.value(of: metric) ?? .nan, metric == "accuracy" ? 4 : 5))"
         }
         return line
     }

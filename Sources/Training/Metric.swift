@@ -21,15 +21,8 @@ public struct Metric {
     /// The fraction of samples whose largest logit is their label.
     public static var accuracy: Metric {
         Metric("accuracy") { output, batch in
-            let (n, classes) = (output.shape[0], output.shape[1])
-            var correct = 0.0
-            for i in 0..<n {
-                let row = output.data + i * classes
-                var best = 0
-                for j in 1..<classes where row[j] > row[best] { best = j }
-                if best == Int(batch.labels[i]) { correct += 1 }
-            }
-            return (correct, Double(n))
+            let predicted = output.predictedClasses
+            return (Double(zip(predicted, batch.labels).filter { $0 == Int($1) }.count), Double(predicted.count))
         }
     }
 
@@ -49,6 +42,20 @@ public struct Metric {
             let n = Double(output.shape[0])
             let mse = NN.meanSquaredError(predicted: output, expected: batch.input.reshaped(output.shape))
             return (Double(mse.item()) * n, n)
+        }
+    }
+}
+
+extension Tensor {
+    /// For logits [n, classes]: each row's class with the largest value (the
+    /// first one on a tie), as `accuracy` counts it.
+    public var predictedClasses: [Int] {
+        let (n, classes) = (shape[0], count / max(shape[0], 1))
+        return (0..<n).map { i in
+            let row = data + i * classes
+            var best = 0
+            for j in 1..<classes where row[j] > row[best] { best = j }
+            return best
         }
     }
 }

@@ -7,6 +7,58 @@ public enum ModelTask: String, Sendable, Codable, CaseIterable {
     case classify
     /// Reproduce the input image: BCE (or MSE) on pixels.
     case reconstruct
+    /// Predict the float targets (`classes` of them): MSE.
+    case regress
+}
+
+/// One zoo model: its name, the tasks it can learn, the flags that shape it
+/// and how to build it. A new model is one entry of `ModelKind.all`.
+public struct ModelKind: Sendable {
+    public let name: String
+    /// The tasks it can learn; the first is its default.
+    public let tasks: [ModelTask]
+    /// The `trainer train` flags it reads, for help and summaries.
+    public let options: [String]
+    fileprivate let build: @Sendable (ModelSpec, inout RandomGenerator) -> any Module
+
+    /// Every zoo model, in the order `--help` lists them. Classifiers also
+    /// regress (their `classes` outputs are the targets).
+    public static let all: [ModelKind] = [
+        ModelKind(name: "softmax", tasks: [.classify, .regress], options: []) { spec, generator in
+            Sequential(Flatten(), Linear(spec.inputFeatures, spec.classes, generator: &generator))
+        },
+        ModelKind(name: "mlp", tasks: [.classify, .regress], options: ["--hidden"]) { spec, generator in
+            Sequential(Flatten(), Linear(spec.inputFeatures, spec.hidden, generator: &generator), ReLU(),
+                       Linear(spec.hidden, spec.classes, generator: &generator))
+        },
+        ModelKind(name: "cnn", tasks: [.classify, .regress], options: []) { spec, generator in
+            CNN(inputShape: spec.inputShape, classes: spec.classes, generator: &generator)
+        },
+        ModelKind(name: "lenet", tasks: [.classify, .regress], options: []) { spec, generator in
+            LeNet(inputShape: spec.inputShape, classes: spec.classes, generator: &generator)
+        },
+        ModelKind(name: "autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"]) { spec, generator in
+            AutoEncoder(inputFeatures: spec.inputFeatures, latent: spec.latent, generator: &generator)
+        },
+        ModelKind(name: "tied-autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"]) { spec, generator in
+            TiedAutoEncoder(inputFeatures: spec.inputFeatures, latent: spec.latent, generator: &generator)
+        },
+        ModelKind(name: "deep-autoencoder", tasks: [.reconstruct], options: ["--layers", "--loss"]) { spec, generator in
+            DeepAutoEncoder(inputFeatures: spec.inputFeatures, layers: spec.layers, generator: &generator)
+        },
+        ModelKind(name: "highway", tasks: [.classify, .reconstruct, .regress],
+                  options: ["--hidden", "--depth", "--task", "--latent", "--loss"]) { spec, generator in
+            if spec.task == .reconstruct {
+                return HighwayAutoEncoder(inputFeatures: spec.inputFeatures, width: spec.hidden, depth: spec.depth,
+                                          latent: spec.latent, generator: &generator)
+            }
+            return HighwayClassifier(inputFeatures: spec.inputFeatures, width: spec.hidden, depth: spec.depth,
+                                     classes: spec.classes, generator: &generator)
+        },
+    ]
+
+    /// The entry called `name`, nil for a name the zoo does not have.
+    public static func named(_ name: String) -> ModelKind? { all.first { $0.name == name } }
 }
 
 /// The training loss of a reconstruction model (evaluation reports both).
@@ -33,8 +85,7 @@ public enum ReconstructionLoss: String, Sendable, Codable, CaseIterable {
 /// Input sizes follow `inputShape` (set from the data set by the trainer).
 public struct ModelSpec: Sendable, Codable, Equatable {
     /// The models `trainer train --model` knows.
-    public static let names = ["softmax", "mlp", "cnn", "lenet", "autoencoder", "tied-autoencoder",
-                               "deep-autoencoder", "highway"]
+    public static var names: [String] { ModelKind.all.map(\.name) }
 
     public var name: String
     /// Hidden width of `mlp`, and the width of `highway`'s layers.
@@ -66,22 +117,13 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         self.latent = latent
         self.layers = layers
         self.depth = depth
-        self.task = task ?? ModelSpec.fixedTask(of: name) ?? .classify
+        self.task = task ?? ModelKind.named(name)?.tasks.first ?? .classify
         self.loss = loss
-    }
-
-    /// The task a model always has; nil when it can do either (`highway`).
-    public static func fixedTask(of name: String) -> ModelTask? {
-        switch name {
-        case "autoencoder", "tied-autoencoder", "deep-autoencoder": .reconstruct
-        case "highway": nil
-        default: .classify
-        }
     }
 
     /// Checks the options; the error names the flag and what is wrong.
     public func validate() throws {
-        guard ModelSpec.names.contains(name) else {
+        guard let kind = ModelKind.named(name) else {
             throw TrainingError.invalidOption("--model", "unknown model '\(name)'; known models: \(ModelSpec.names.joined(separator: ", "))")
         }
         if hidden <= 0 { throw TrainingError.invalidOption("--hidden", "must be positive, got \(hidden)") }
@@ -90,14 +132,18 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         if layers.isEmpty || layers.contains(where: { $0 <= 0 }) {
             throw TrainingError.invalidOption("--layers", "needs one or more positive widths, got \(layers.map(String.init).joined(separator: ","))")
         }
-        if let fixed = ModelSpec.fixedTask(of: name), task != fixed {
-            throw TrainingError.invalidOption("--task", "model \(name) can only \(fixed.rawValue); --task applies to highway")
+        guard kind.tasks.contains(task) else {
+            throw TrainingError.invalidOption("--task", "model \(name) can \(kind.tasks.map(\.rawValue).joined(separator: " or ")), not \(task.rawValue)")
         }
-        if task == .classify && loss != .bce {
-            throw TrainingError.invalidOption("--loss", "applies to reconstruction models; \(name) classifies with cross-entropy")
+        if task != .reconstruct && loss != .bce {
+            throw TrainingError.invalidOption("--loss", "applies to reconstruction models; \(name) learns to \(task.rawValue)")
         }
-        if inputShape.count != 3 || inputShape.contains(where: { $0 <= 0 }) {
-            throw TrainingError.invalidOption("--dataset", "models need samples of [channels, height, width], got \(inputShape)")
+        if classes <= 0 { throw TrainingError.invalidOption("--data", "needs at least one class or target, got \(classes)") }
+        if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 }) {
+            throw TrainingError.invalidOption("--dataset", "models need samples of one or more positive dimensions, got \(inputShape)")
+        }
+        if ["cnn", "lenet"].contains(name) && inputShape.count != 3 {
+            throw TrainingError.invalidOption("--model", "\(name) needs samples of [channels, height, width], got \(inputShape)")
         }
         if ["cnn", "lenet"].contains(name) && (inputShape[1] < 16 || inputShape[2] < 16) {
             throw TrainingError.invalidOption("--model", "\(name) needs images of at least 16x16, got \(inputShape[1])x\(inputShape[2])")
@@ -117,36 +163,11 @@ public struct ModelSpec: Sendable, Codable, Equatable {
     /// Number of input features of one sample.
     public var inputFeatures: Int { inputShape.reduce(1, *) }
 
-    /// Builds the model with parameters drawn from `generator`.
+    /// Builds the model with parameters drawn from `generator`; the spec
+    /// must be valid (`validate()`), its name one of the zoo's.
     public func build(generator: inout RandomGenerator) -> any Module {
-        switch name {
-        case "softmax":
-            return Sequential(Flatten(), Linear(inputFeatures, classes, generator: &generator))
-        case "cnn":
-            return CNN(inputShape: inputShape, classes: classes, generator: &generator)
-        case "lenet":
-            return LeNet(inputShape: inputShape, classes: classes, generator: &generator)
-        case "autoencoder":
-            return AutoEncoder(inputFeatures: inputFeatures, latent: latent, generator: &generator)
-        case "tied-autoencoder":
-            return TiedAutoEncoder(inputFeatures: inputFeatures, latent: latent, generator: &generator)
-        case "deep-autoencoder":
-            return DeepAutoEncoder(inputFeatures: inputFeatures, layers: layers, generator: &generator)
-        case "highway":
-            switch task {
-            case .classify:
-                return HighwayClassifier(inputFeatures: inputFeatures, width: hidden, depth: depth, classes: classes,
-                                         generator: &generator)
-            case .reconstruct:
-                return HighwayAutoEncoder(inputFeatures: inputFeatures, width: hidden, depth: depth, latent: latent,
-                                          generator: &generator)
-            }
-        default: // "mlp"
-            return Sequential(Flatten(),
-                              Linear(inputFeatures, hidden, generator: &generator),
-                              ReLU(),
-                              Linear(hidden, classes, generator: &generator))
-        }
+        guard let kind = ModelKind.named(name) else { preconditionFailure("build() of unknown model '\(name)'; validate() first") }
+        return kind.build(self, &generator)
     }
 }
 
@@ -185,6 +206,8 @@ extension ModelSpec {
             Objective(loss: .reconstructionBCE, evaluationLoss: .reconstructionBCE, metrics: [.reconstructionMSE])
         case (.reconstruct, .mse):
             Objective(loss: .reconstructionMSE, evaluationLoss: .reconstructionBCE, metrics: [.reconstructionMSE])
+        case (.regress, _):
+            Objective(loss: .meanSquaredError, evaluationLoss: .meanSquaredError, metrics: [.meanSquaredError])
         }
     }
 }

@@ -205,29 +205,39 @@ public final class Trainer {
     }
 
     /// A zoo model (`configuration.model`) on a catalog data set (or `data`),
-    /// as `trainer train` runs it: the model is built from the seed, its
-    /// input shape taken from the data set.
+    /// as `trainer train` runs it.
     public convenience init(configuration: TrainingConfiguration, data: DatasetSplits? = nil,
                             communicator: Communicator? = nil, showProgress: Bool = true) throws {
         try configuration.validate()
-        BLAS.setThreads(configuration.threads)
         let data = try data ?? DatasetCatalog.load(name: configuration.dataset, dataDirectory: configuration.dataDirectory)
-        var spec = configuration.model
-        spec.inputShape = data.train.sampleShape
-        try spec.validate()  // against the data set's sample shape
-        var generator = RandomGenerator(seed: configuration.seed)
-        let model = spec.build(generator: &generator)
         var options = configuration.options
         options.checkpointDirectory = configuration.resolvedCheckpointDirectory
-        let objective = spec.objective
-        try self.init(model: model, identity: ModelIdentity(name: spec.name, config: spec), train: data.train,
-                      evaluation: data.test, loss: objective.loss, evaluationLoss: objective.evaluationLoss,
-                      metrics: objective.metrics, options: options, datasetName: configuration.dataset,
-                      world: communicator.map { .communicator($0) } ?? .alone, generatorState: generator.state,
-                      showProgress: showProgress)
-        modelSpec = spec
+        try self.init(zoo: configuration.model, train: data.train, evaluation: data.test, options: options,
+                      datasetName: configuration.dataset, note: data.note,
+                      world: communicator.map { .communicator($0) } ?? .alone, showProgress: showProgress)
         self.data = data
-        note = data.note
+    }
+
+    /// A zoo model on any data set: the model is built from the seed, its
+    /// input shape taken from `train`; its loss and metrics follow its task.
+    public convenience init(zoo spec: ModelSpec, train: any Dataset, evaluation: any Dataset, options: TrainingOptions,
+                            datasetName: String, note: String? = nil, world: World = .automatic,
+                            showProgress: Bool = true) throws {
+        BLAS.setThreads(options.threads)
+        var spec = spec
+        spec.inputShape = train.sampleShape
+        try spec.validate()  // against the data set's sample shape
+        var generator = RandomGenerator(seed: options.seed)
+        let model = spec.build(generator: &generator)
+        var options = options
+        if options.checkpointDirectory == nil { options.checkpointDirectory = "runs/\(spec.name)" }
+        let objective = spec.objective
+        try self.init(model: model, identity: ModelIdentity(name: spec.name, config: spec), train: train,
+                      evaluation: evaluation, loss: objective.loss, evaluationLoss: objective.evaluationLoss,
+                      metrics: objective.metrics, options: options, datasetName: datasetName,
+                      world: world, generatorState: generator.state, showProgress: showProgress)
+        modelSpec = spec
+        self.note = note
     }
 
     /// Prints `error` with this rank and ends every rank of a multi-rank job

@@ -31,20 +31,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "BLAS threads per rank.")
     var threads = 1
 
-    @Option(help: "Batches assembled ahead on a background thread (0: on the training thread).")
-    var prefetch = 2
-
-    @Option(help: "Gradient bucket size in MB (under mpirun).")
-    var bucketMb: Double = 1
-
     @Option(help: "Global batch size.")
-    var batchSize = 64
+    var batchSize = TrainingOptions().batchSize
+
+    @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
 
     @Option(help: "Training mode: default, deterministic, or both (each workload in both modes, one after the other).")
     var mode: BenchMode = .both
-
-    @Option(help: "With the deterministic mode: micro-batches per global batch (default: the world size).")
-    var microBatches: Int?
 
     @Option(help: "Seconds to time each workload (after a warm-up).")
     var seconds: Double = 3
@@ -58,11 +51,22 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Directory with Fashion-MNIST (default: /usr/share/datasets/fashion-mnist).")
     var dataDir: String?
 
+    /// The numbers the benchmark shares with training, checked the same way.
+    var options: TrainingOptions {
+        var o = TrainingOptions()
+        o.threads = threads
+        o.batchSize = batchSize
+        parallel.apply(to: &o)
+        o.deterministic = parallel.microBatches != nil
+        return o
+    }
+
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        if seconds <= 0 { throw ValidationError("--seconds must be positive, got \(seconds)") }
+        try options.validate()
+        if !(seconds > 0 && seconds.isFinite) { throw TrainingError.invalidOption("--seconds", "must be a positive number, got \(seconds)") }
+        if let steps, steps < 1 { throw TrainingError.invalidOption("--steps", "must be at least 1, got \(steps)") }
         for w in workload where !Benchmark.workloads.contains(w) {
-            throw ValidationError("--workload: unknown workload '\(w)'; known: \(Benchmark.workloads.joined(separator: ", "))")
+            throw TrainingError.invalidOption("--workload", "unknown workload '\(w)'; known: \(Benchmark.workloads.joined(separator: ", "))")
         }
     }
 
@@ -75,9 +79,9 @@ struct BenchCommand: ParsableCommand {
                 if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
                 for deterministic in w == "sgemm" ? [false] : mode.deterministicSettings {
                     let result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
-                                                   data: data, communicator: communicator, bucketMegabytes: bucketMb,
-                                                   prefetch: prefetch, deterministic: deterministic,
-                                                   microBatches: microBatches)
+                                                   data: data, communicator: communicator,
+                                                   bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
+                                                   deterministic: deterministic, microBatches: parallel.microBatches)
                     if (communicator?.rank ?? 0) == 0 { print(result.json) }
                 }
             }

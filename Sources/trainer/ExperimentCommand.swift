@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Training
 
 /// `trainer experiment NAME`: one of the course's campaigns, written as a
 /// report directory (report.md, PNG figures, metrics/).
@@ -13,11 +14,10 @@ struct ExperimentCommand: ParsableCommand {
     @Argument(help: "Campaign: \(Campaign.allCases.map(\.rawValue).joined(separator: ", ")).")
     var name: String
 
-    @Option(help: "Data set (default: mnist for the auto-encoder campaigns, fashion-mnist for optimizers; classifiers uses both).")
-    var dataset: String?
-
-    @Option(help: "Directory of the data set's files (for classifiers: of MNIST; default ../shared/data/mnist).")
-    var dataDir: String?
+    /// --dataset (default: mnist for the auto-encoder campaigns,
+    /// fashion-mnist for optimizers; classifiers uses both) and --data-dir
+    /// (for classifiers: of MNIST).
+    @OptionGroup(title: "Data") var source: DataOptions
 
     @Option(help: "Epochs per run (default: 15, or 30 with --full).")
     var epochs: Int?
@@ -42,13 +42,15 @@ struct ExperimentCommand: ParsableCommand {
         do {
             campaign = try Campaign(named: name)
         } catch {
-            throw ValidationError("\(error)")
+            throw TrainingError.invalidOption("NAME", "\(error)")
         }
-        if full && tiny { throw ValidationError("--full and --tiny exclude each other") }
+        if full && tiny { throw TrainingError.invalidOption("--full", "and --tiny exclude each other") }
+        if let epochs, epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
+        if let threads, threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
         var options = ExperimentOptions(outputDirectory: out ?? "experiments/\(campaign.rawValue)")
         options.scale = full ? .full : tiny ? .tiny : .standard
-        options.dataset = dataset
-        options.dataDirectory = dataDir
+        options.dataset = source.dataset
+        options.dataDirectory = source.dataDir
         options.epochs = epochs
         options.seed = seed
         let communicator = try Job.communicator()

@@ -1,9 +1,10 @@
 import ArgumentParser
+import Collective
 import DataLoading
 import Foundation
 import Training
 
-extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
 extension Training.ModelTask: ExpressibleByArgument {}
 extension ReconstructionLoss: ExpressibleByArgument {}
 
@@ -37,114 +38,41 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Print the model's layers, output shapes and parameter counts before training.")
     var summary = false
 
-    @Option(help: "Data set: \(DatasetCatalog.names.joined(separator: ", ")).")
-    var dataset = "fashion-mnist"
+    @OptionGroup(title: "Data") var source: DataOptions
 
-    @Option(help: "Directory holding the data set's files (default: /usr/share/datasets/fashion-mnist for fashion-mnist, ../shared/data/mnist for mnist; cifar10 has none: the directory of data_batch_1.bin ... test_batch.bin).")
-    var dataDir: String?
+    @Option(help: "Train on your own HDF5 file instead: datasets x [N, ...] (uint8 or float32) and y [N] (integer classes) or [N, k] (float targets: the model regresses), optionally x_test and y_test.")
+    var data: String?
 
-    @Option(help: "Number of epochs.")
-    var epochs = 1
+    @Option(help: "With --data and no x_test in the file: the fraction of its samples (the last ones) kept as the test set.")
+    var valFraction = 0.1
 
-    @Option(help: "Stop after this many optimizer steps in total.")
-    var maxSteps: Int?
+    @OptionGroup(title: "Optimization") var optimization: OptimizationOptions
 
-    @Option(help: "Global batch size (summed over all ranks). The last partial batch of an epoch is dropped.")
-    var batchSize = 64
+    @OptionGroup(title: "Checkpoints") var checkpoints: CheckpointOptions
 
-    @Option(help: "Optimizer: sgd or adam.")
-    var optimizer: TrainingConfiguration.OptimizerKind = .adam
-
-    @Option(help: "Learning rate.")
-    var lr: Float = 0.001
-
-    @Option(help: "SGD momentum (0 for none).")
-    var momentum: Float = 0
-
-    @Option(help: "L2 weight decay, as torch.optim's weight_decay.")
-    var weightDecay: Float = 0
-
-    @Option(help: "Seed for initialisation and shuffling; the same seed gives the same run.")
-    var seed: UInt64 = 0
-
-    @Flag(help: "Keep the data set's order instead of shuffling each epoch.")
-    var noShuffle = false
-
-    @Option(help: "Append one JSON object per epoch to this file.")
-    var metrics: String?
-
-    @Option(help: "BLAS threads for this process (default: 1 per rank under mpirun, all cores when alone).")
+    @Option(help: "BLAS threads for this process (default: 1 per rank under mpirun or with --deterministic, all cores when alone).")
     var threads: Int?
 
-    @Option(help: "Checkpoint directory (default: runs/<model>).")
-    var checkpointDir: String?
+    @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
 
-    @Option(help: "Save a checkpoint every N optimizer steps (0: only at epoch ends and at the end).")
-    var checkpointEvery = 500
-
-    @Option(help: "Checkpoints to keep; older ones are deleted once a new one is complete.")
-    var keep = 3
-
-    @Option(help: "auto (the newest valid checkpoint in --checkpoint-dir, if any), never, or a checkpoint file.")
-    var resume = "auto"
-
-    @Option(help: "Abort the job when a step makes no progress for this many seconds (0: never).")
-    var stepTimeout: Double = 300
-
-    @Option(help: "Batches assembled ahead on a background thread (0: on the training thread).")
-    var prefetch = 2
-
-    @Flag(help: "After every step, check that all ranks hold bitwise identical parameters.")
-    var checkReplicas = false
-
-    @Option(help: "Each rank appends the indices of the samples it trains on to PATH.rank<r> (int32), to check the sample order.")
-    var recordSamples: String?
-
-    @Option(help: "Write the final parameters to this file as raw little-endian float32 (state_dict order).")
-    var saveParameters: String?
-
-    @Flag(help: "Bitwise the same parameters, optimizer state, losses and test figures at every supported world size (powers of two dividing --micro-batches), and so on resuming at another world size. One BLAS thread per rank unless --threads says otherwise.")
-    var deterministic = false
-
-    @Option(help: "With --deterministic: micro-batches per global batch, a power of two dividing --batch-size; the run can then resume at every world size that divides it (default: the checkpoint's when resuming, else the world size).")
-    var microBatches: Int?
-
-    @Option(help: "Size in MB of the gradient buckets whose allreduce overlaps backward (under mpirun).")
-    var bucketMb: Double = TrainingConfiguration(model: ModelSpec(name: "mlp")).bucketMegabytes
+    @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
 
     func run() throws {
         let spec = ModelSpec(name: model, hidden: hidden, latent: latent, layers: try parsedLayers(),
                              depth: depth, task: task, loss: loss)
         var c = TrainingConfiguration(model: spec)
-        c.dataset = dataset
-        c.dataDirectory = dataDir
-        c.epochs = epochs
-        c.maxSteps = maxSteps
-        c.batchSize = batchSize
-        c.optimizer = optimizer
-        c.learningRate = lr
-        c.momentum = momentum
-        c.weightDecay = weightDecay
-        c.seed = seed
-        c.shuffle = !noShuffle
-        c.metricsPath = metrics
-        c.bucketMegabytes = bucketMb
-        c.deterministic = deterministic
-        c.microBatches = microBatches
-        c.prefetch = prefetch
-        c.checkpointDirectory = checkpointDir
-        c.checkpointEvery = checkpointEvery
-        c.keep = keep
-        c.resume = ResumePolicy(argument: resume)
-        c.stepTimeout = stepTimeout
-        c.checkReplicas = checkReplicas
-        c.saveParametersPath = saveParameters
-        c.sampleLogPath = recordSamples
+        c.dataset = source.dataset ?? "fashion-mnist"
+        c.dataDirectory = source.dataDir
+        optimization.apply(to: &c.options)
+        checkpoints.apply(to: &c.options)
+        parallel.apply(to: &c.options)
+        runtime.apply(to: &c.options)
         let communicator = try Job.communicator()
         // Deterministic mode keeps the thread count out of the arithmetic.
-        c.threads = threads ?? (deterministic ? 1 : Job.defaultThreads(communicator))
+        c.threads = threads ?? (runtime.deterministic ? 1 : Job.defaultThreads(communicator))
         try Job.run(communicator) {
-            let trainer = try Trainer(configuration: c, communicator: communicator)
+            let trainer = try data.map { try fileTrainer($0, spec: spec, c, communicator) }
+                ?? Trainer(configuration: c, communicator: communicator)
             if summary { trainer.logModelSummary() }
             try trainer.run()
             if trainer.rank == 0 && trainer.checkpointsSaved > 0 {
@@ -157,6 +85,29 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainCommand {
+    /// `--data FILE`: the zoo model on the user's HDF5 file, classifying its
+    /// integer labels or regressing on its float targets.
+    func fileTrainer(_ path: String, spec: ModelSpec, _ c: TrainingConfiguration, _ communicator: Communicator?) throws -> Trainer {
+        if source.dataset != nil || source.dataDir != nil {
+            throw TrainingError.invalidOption("--data", "takes the place of --dataset and --data-dir; give one or the other")
+        }
+        let splits = try HDF5DataFile.load(path, validationFraction: valFraction)
+        var spec = spec
+        if let classes = splits.classes {
+            spec.classes = classes
+        } else {
+            if let task, task != .regress {
+                throw TrainingError.invalidOption("--task", "\(path) has float targets, so the model regresses on them, not \(task.rawValue)")
+            }
+            spec.task = .regress
+            spec.classes = splits.train.targetShape.reduce(1, *)
+        }
+        var options = c.options
+        options.checkpointDirectory = c.resolvedCheckpointDirectory
+        return try Trainer(zoo: spec, train: splits.train, evaluation: splits.test, options: options,
+                           datasetName: path, note: splits.note, world: communicator.map { .communicator($0) } ?? .alone)
+    }
+
     /// `--layers` as widths, or the error naming the flag.
     func parsedLayers() throws -> [Int] {
         try ModelSpec.parseLayers(layers)

@@ -13,17 +13,14 @@ import Testing
         FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
     }
 
-    /// Runs `campaign` at the tiny scale into a fresh directory; nil (and a
-    /// printed reason) when its data set is missing.
-    func run(_ campaign: Campaign, needsMNIST: Bool = true, needsFashion: Bool = false) throws -> URL? {
-        if needsMNIST && !Self.hasMNIST {
-            print("skipping \(campaign.rawValue): MNIST not found at \(Self.sharedMNIST)")
-            return nil
-        }
-        if needsFashion && !Self.hasFashionMNIST {
-            print("skipping \(campaign.rawValue): Fashion-MNIST not found in /usr/share/datasets/fashion-mnist")
-            return nil
-        }
+    /// A test that needs MNIST skips, saying so, without it.
+    static let needsMNIST = Testing.ConditionTrait.enabled(if: hasMNIST, "needs the MNIST test set in ../shared/data/mnist")
+    static let needsFashion = Testing.ConditionTrait.enabled(if: hasFashionMNIST,
+                                                             "needs Fashion-MNIST (dataset-fashion-mnist)")
+
+    /// Runs `campaign` at the tiny scale into a fresh directory (the tests'
+    /// traits skip them when a data set is missing).
+    func run(_ campaign: Campaign, needsMNIST: Bool = true, needsFashion: Bool = false) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("experiment-\(campaign.rawValue)-\(UUID().uuidString)")
         var options = ExperimentOptions(outputDirectory: directory.path)
         options.scale = .tiny
@@ -53,47 +50,47 @@ import Testing
         try? FileManager.default.removeItem(at: directory)
     }
 
-    @Test func latent() throws {
-        guard let dir = try run(.latent) else { return }
+    @Test(Self.needsMNIST) func latent() throws {
+        let dir = try run(.latent)
         try check(dir, figures: ["latent_curves.png", "latent_reconstructions.png"], tableHeader: "| latent | parameters |",
                   metrics: ["latent-8.jsonl", "latent-32.jsonl"])
     }
 
-    @Test func tied() throws {
-        guard let dir = try run(.tied) else { return }
+    @Test(Self.needsMNIST) func tied() throws {
+        let dir = try run(.tied)
         try check(dir, figures: ["tied_curves.png"], tableHeader: "| model | latent 10 | latent 50 |",
                   metrics: ["classic-10.jsonl", "tied-50.jsonl"])
     }
 
-    @Test func depth() throws {
-        guard let dir = try run(.depth) else { return }
+    @Test(Self.needsMNIST) func depth() throws {
+        let dir = try run(.depth)
         try check(dir, figures: ["depth_curves.png", "depth_reconstructions.png"], tableHeader: "| model | parameters |",
                   metrics: ["one-layer.jsonl", "deep.jsonl", "highway-5.jsonl", "highway-10.jsonl"])
     }
 
-    @Test func optimizers() throws {
-        guard let dir = try run(.optimizers, needsMNIST: false, needsFashion: true) else { return }
+    @Test(Self.needsFashion) func optimizers() throws {
+        let dir = try run(.optimizers, needsMNIST: false, needsFashion: true)
         let metrics = try String(contentsOf: dir.appendingPathComponent("metrics/ffnn-adam.jsonl"), encoding: .utf8)
         #expect(metrics.contains("train_accuracy"))
         try check(dir, figures: ["optimizers_loss.png", "optimizers_accuracy.png"], tableHeader: "| run | epoch | train loss |",
                   metrics: ["softmax-sgd.jsonl", "ffnn-adam.jsonl"])
     }
 
-    @Test func classifiers() throws {
-        guard let dir = try run(.classifiers, needsFashion: true) else { return }
+    @Test(Self.needsMNIST, Self.needsFashion) func classifiers() throws {
+        let dir = try run(.classifiers, needsFashion: true)
         try check(dir, figures: ["classifiers_accuracy.png", "classifiers_misclassified.png", "confusion_mnist.png",
                                  "confusion_fashion-mnist.png"],
                   tableHeader: "| data set | FFNN | CNN |", metrics: ["mnist-cnn.jsonl", "fashion-mnist-ffnn.jsonl"])
     }
 
-    @Test func interpolation() throws {
-        guard let dir = try run(.interpolation) else { return }
+    @Test(Self.needsMNIST) func interpolation() throws {
+        let dir = try run(.interpolation)
         try check(dir, figures: ["interpolation.png", "best_worst.png"], tableHeader: "| run | train loss |",
                   metrics: ["autoencoder.jsonl"])
     }
 
     @Test func momentum() throws {
-        guard let dir = try run(.momentum, needsMNIST: false) else { return }
+        let dir = try run(.momentum, needsMNIST: false)
         try check(dir, figures: ["momentum.png"], tableHeader: "| iteration |", metrics: ["momentum.csv"])
     }
 

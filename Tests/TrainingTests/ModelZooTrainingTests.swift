@@ -80,6 +80,8 @@ struct ModelZooTrainingTests {
             #expect(after.loss < 0.9 * before.loss, "BCE \(before.loss) -> \(after.loss)")
             #expect(after.meanSquaredError < 0.8 * before.meanSquaredError,
                     "MSE \(before.meanSquaredError) -> \(after.meanSquaredError)")
+        case .regress:
+            Issue.record("the zoo specs here classify or reconstruct; regression is tested with --data files")
         }
     }
 

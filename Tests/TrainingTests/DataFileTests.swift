@@ -1,0 +1,148 @@
+import Checkpoint
+import Foundation
+import Testing
+import TensorCore
+
+/// `trainer train --data FILE.h5` on files made with the project's own HDF5
+/// layer, laid out as h5py writes them.
+@Suite("trainer train --data FILE.h5", .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+struct DataFileTests {
+    let directory: URL
+
+    init() throws { directory = try TestSupport.temporaryDirectory() }
+
+    /// Writes `datasets` (name -> shape and values) into a new file.
+    func file(_ name: String, _ write: (HDF5File) throws -> Void) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        let f = try HDF5File.create(path)
+        try write(f)
+        try f.close()
+        return path
+    }
+
+    /// Three well separated classes in 20 dimensions.
+    static func blobs(_ n: Int, seed: UInt64) -> (x: [Float], y: [Int64]) {
+        var generator = RandomGenerator(seed: seed)
+        var x: [Float] = [], y: [Int64] = []
+        for i in 0..<n {
+            let label = i % 3
+            x += (0..<20).map { j in generator.normal() + (j % 3 == label ? 3 : 0) }
+            y.append(Int64(label))
+        }
+        return (x, y)
+    }
+
+    func train(_ arguments: [String]) throws -> TestSupport.Output {
+        try TestSupport.run(try #require(TestSupport.trainerExecutable),
+                            ["train", "--checkpoint-dir", directory.appendingPathComponent("c-\(UUID().uuidString)").path,
+                             "--threads", "1"] + arguments)
+    }
+
+    @Test("float32 samples with int64 labels and a test set: the mlp classifies them")
+    func classifies() throws {
+        let (x, y) = Self.blobs(3000, seed: 1), (xt, yt) = Self.blobs(600, seed: 2)
+        let path = try file("blobs.h5") { f in
+            try f.writeDataset("x", shape: [3000, 20], values: x)
+            try f.writeDataset("y", shape: [3000], values: y)
+            try f.writeDataset("x_test", shape: [600, 20], values: xt)
+            try f.writeDataset("y_test", shape: [600], values: yt)
+        }
+        let out = try train(["--data", path, "--model", "mlp", "--hidden", "16", "--epochs", "2"])
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("(3000 train / 600 test)"), "\(out.stdout)")
+        let accuracy = try #require(out.stdout.split(separator: "\n").last { $0.hasPrefix("epoch 2/2") }?
+            .split(separator: " ").drop { $0 != "test_accuracy" }.dropFirst().first.flatMap { Double($0) })
+        #expect(accuracy > 0.95, "\(out.stdout)")
+    }
+
+    @Test("float targets [N, 1] and no test set: the model regresses (MSE), the last 10% are the test set, and the run says so")
+    func regresses() throws {
+        var generator = RandomGenerator(seed: 3)
+        var x: [Float] = [], y: [Double] = []
+        for _ in 0..<2000 {
+            let row = (0..<3).map { _ in generator.normal() }
+            x += row
+            y.append(Double(2 * row[0] - 3 * row[1] + 0.5 * row[2]))
+        }
+        let path = try file("regression.h5") { f in
+            try f.writeDataset("x", shape: [2000, 3], values: x)
+            try f.writeDataset("y", shape: [2000, 1], values: y)  // float64, as numpy makes it
+        }
+        let out = try train(["--data", path, "--model", "softmax", "--optimizer", "sgd", "--lr", "0.05",
+                             "--batch-size", "16", "--epochs", "3"])
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("its last 200 of 2000 samples are the test set"), "\(out.stdout)")
+        let mse = try #require(out.stdout.split(separator: "\n").last { $0.hasPrefix("epoch 3/3") }?
+            .split(separator: " ").drop { $0 != "test_mse" }.dropFirst().first.flatMap { Double($0) })
+        #expect(mse < 0.01, "\(out.stdout)")
+    }
+
+    @Test("Bad files are errors naming the file and the dataset, with a non-zero exit")
+    func badFiles() throws {
+        let (x, y) = Self.blobs(30, seed: 4)
+        let cases: [(String, (HDF5File) throws -> Void, String)] = [
+            ("no-y.h5", { try $0.writeDataset("x", shape: [30, 20], values: x) }, "no dataset 'y'"),
+            ("int-x.h5", { f in
+                try f.writeDataset("x", shape: [30, 20], values: x.map { Int32($0) })
+                try f.writeDataset("y", shape: [30], values: y)
+            }, "holds int32; expected uint8 or float32"),
+            ("rows.h5", { f in
+                try f.writeDataset("x", shape: [30, 20], values: x)
+                try f.writeDataset("y", shape: [29], values: Array(y.prefix(29)))
+            }, "'y' has 29 rows but 'x' has 30 samples"),
+            ("flat-float-y.h5", { f in
+                try f.writeDataset("x", shape: [30, 20], values: x)
+                try f.writeDataset("y", shape: [30], values: y.map { Float($0) })
+            }, "float targets are [N, k]"),
+            ("half-test.h5", { f in
+                try f.writeDataset("x", shape: [30, 20], values: x)
+                try f.writeDataset("y", shape: [30], values: y)
+                try f.writeDataset("x_test", shape: [30, 20], values: x)
+            }, "x_test without y_test"),
+            ("negative.h5", { f in
+                try f.writeDataset("x", shape: [30, 20], values: x)
+                try f.writeDataset("y", shape: [30], values: [Int64(-1)] + y.dropFirst())
+            }, "class label -1"),
+            ("scalar-x.h5", { f in
+                try f.writeDataset("x", shape: [30], values: Array(x.prefix(30)))
+                try f.writeDataset("y", shape: [30], values: y)
+            }, "expected [N, ...]"),
+        ]
+        for (name, write, message) in cases {
+            let path = try file(name, write)
+            let out = try train(["--data", path, "--max-steps", "1", "--batch-size", "10"])
+            #expect(out.status != 0, "\(name) was accepted")
+            #expect(out.stderr.contains(path) && out.stderr.contains(message) && out.stderr.contains("--data"),
+                    "\(name): \(out.stderr)")
+        }
+        let text = directory.appendingPathComponent("not-hdf5.h5").path
+        try "hello".write(toFile: text, atomically: true, encoding: .utf8)
+        let out = try train(["--data", text])
+        #expect(out.status != 0 && out.stderr.contains(text) && out.stderr.contains("HDF5"), "\(out.stderr)")
+        let both = try train(["--data", text, "--dataset", "mnist"])
+        #expect(both.status != 0 && both.stderr.contains("--dataset"), "\(both.stderr)")
+    }
+
+    @Test("Resuming on a file whose samples changed is refused, naming the training set")
+    func fingerprint() throws {
+        let (x, y) = Self.blobs(300, seed: 5)
+        let path = directory.appendingPathComponent("changing.h5").path
+        func write(_ values: [Float]) throws {
+            try? FileManager.default.removeItem(atPath: path)
+            let f = try HDF5File.create(path)
+            try f.writeDataset("x", shape: [300, 20], values: values)
+            try f.writeDataset("y", shape: [300], values: y)
+            try f.close()
+        }
+        try write(x)
+        let checkpoints = directory.appendingPathComponent("fingerprint").path
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let first = try TestSupport.run(trainer, ["train", "--data", path, "--max-steps", "5", "--batch-size", "10",
+                                                  "--checkpoint-dir", checkpoints])
+        #expect(first.status == 0, "\(first.stderr)")
+        try write(x.map { $0 + 1 })
+        let again = try TestSupport.run(trainer, ["train", "--data", path, "--max-steps", "10", "--batch-size", "10",
+                                                  "--checkpoint-dir", checkpoints])
+        #expect(again.status != 0 && again.stderr.contains("training set"), "\(again.stderr)")
+    }
+}
