@@ -53,6 +53,12 @@ public enum CheckpointEvaluation {
         }
         try communicator?.broadcast(parameters.values.buffer, root: 0)
         let name = dataset ?? header[2]
+        guard DatasetCatalog.names.contains(name) else {
+            throw TrainingError.invalidOption(dataset == nil ? "--checkpoint" : "--dataset",
+                                              "'\(name)' is not a catalog data set (\(DatasetCatalog.names.joined(separator: ", "))); "
+                                              + "a checkpoint trained with --data is evaluated by training on with the same file "
+                                              + "(trainer eval reads catalog data sets only; pass --dataset to choose one)")
+        }
         let data = try DatasetCatalog.load(name: name, dataDirectory: dataDirectory)
         guard data.test.sampleShape == spec.inputShape else {
             throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")

@@ -109,8 +109,10 @@ public enum HDF5DataFile {
             case .uint64: values = try file.readDataset(y, as: UInt64.self).values.map { Int64(clamping: $0) }
             default: values = try file.readDataset(y, as: Int64.self).values
             }
-            if let bad = values.first(where: { $0 < 0 || $0 > Int64(Int32.max) }) {
-                throw fail("'\(y)' holds the class label \(bad); labels must be from 0 to \(Int32.max)")
+            // More classes than this would be an output layer of millions of units per feature.
+            let most: Int64 = 100_000
+            if let bad = values.first(where: { $0 < 0 || $0 >= most }) {
+                throw fail("'\(y)' holds the class label \(bad); labels must be from 0 to \(most - 1)")
             }
             return (features, Array(xShape.dropFirst()), values.map { Int32($0) }, nil, [])
         case .float32, .float64:

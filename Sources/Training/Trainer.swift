@@ -227,6 +227,9 @@ public final class Trainer {
         var spec = spec
         spec.inputShape = train.sampleShape
         try spec.validate()  // against the data set's sample shape
+        if spec.task == .regress && train.targetShape.isEmpty {
+            throw TrainingError.invalidOption("--task", "regress needs float targets (a --data file whose y is [N, k]); \(datasetName) has class labels")
+        }
         var generator = RandomGenerator(seed: options.seed)
         let model = spec.build(generator: &generator)
         var options = options

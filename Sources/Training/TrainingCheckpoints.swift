@@ -118,6 +118,13 @@ extension Trainer {
                                                 optimizerType: optimizer.typeName, optimizerStateNames: optimizer.stateNames)
         var differences = expectation.differences(from: loaded.state)
         let state = loaded.state
+        let flags = ["lr": "--lr", "momentum": "--momentum", "weight_decay": "--weight-decay"]
+        if state.optimizer.type == optimizer.typeName {
+            for (name, value) in optimizer.hyperParameters.sorted(by: { $0.key < $1.key }) {
+                guard let saved = state.optimizer.hyperParameters[name], saved != value else { continue }
+                differences.append("\(flags[name] ?? name): the checkpoint's optimizer has \(name) \(saved), this run asks for \(value)")
+            }
+        }
         if state.batchSize != c.batchSize {
             differences.append("--batch-size: the checkpoint was trained with global batch \(state.batchSize), this run asks for \(c.batchSize)")
         }

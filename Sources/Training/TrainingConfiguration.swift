@@ -105,6 +105,9 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
             // The world size is checked when it is known (MicroBatchPlan in Trainer).
             _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? 1, rank: 0, worldSize: 1)
         }
+        if evaluationBatchSize < 1 {
+            throw TrainingError.invalidOption("evaluationBatchSize", "must be at least 1, got \(evaluationBatchSize)")
+        }
         if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
     }
 }

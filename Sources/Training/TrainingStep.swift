@@ -105,6 +105,8 @@ public final class TrainingStep {
         let sampleShape = Array(input.shape.dropFirst())
         let sampleSize = sampleShape.reduce(1, *), targetSize = batch.targetShape.reduce(1, *)
         var sums: [Double] = []
+        // An error mid-step (a NaN loss) must not leave backward aimed at a micro-batch buffer.
+        defer { parameters.redirectGradients(to: parameters.gradients) }
         for i in 0..<plan.localMicroBatches {
             reducer.beginMicroBatch(i)
             let micro = Tensor(shape: [size] + sampleShape, storage: input.storage, offset: i * size * sampleSize)

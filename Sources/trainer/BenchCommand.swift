@@ -78,10 +78,19 @@ struct BenchCommand: ParsableCommand {
                 // sgemm is per process; under mpirun only the training workloads are collective.
                 if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
                 for deterministic in w == "sgemm" ? [false] : mode.deterministicSettings {
-                    let result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
+                    let result: Benchmark.Result
+                    do {
+                        result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
                                                    data: data, communicator: communicator,
                                                    bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
                                                    deterministic: deterministic, microBatches: parallel.microBatches)
+                    } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
+                        // Every rank refuses alike before any collective: skip that pass, say why.
+                        if (communicator?.rank ?? 0) == 0 {
+                            FileHandle.standardError.write(Data("bench: \(w) deterministic skipped: \(reason)\n".utf8))
+                        }
+                        continue
+                    }
                     if (communicator?.rank ?? 0) == 0 { print(result.json) }
                 }
             }

@@ -24,6 +24,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Evaluation batch size.")
     var batchSize = 1000
 
+    func validate() throws {
+        if batchSize < 1 { throw TrainingError.invalidOption("--batch-size", "must be at least 1, got \(batchSize)") }
+    }
+
     func run() throws {
         let communicator = try Job.communicator()
         try Job.run(communicator) {

@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model and report test loss and accuracy after each epoch.")
 
-    @Option(help: "Model: \(ModelSpec.names.joined(separator: ", ")).")
+    @Option(help: "Model: \(ModelKind.all.map { $0.options.isEmpty ? $0.name : "\($0.name) (\($0.options.joined(separator: " ")))" }.joined(separator: ", ")).")
     var model = "mlp"
 
     @Option(help: "Hidden width of the mlp, and the width of highway's layers.")
@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Number of highway layers (in each of encoder and decoder when reconstructing).")
     var depth = 3
 
-    @Option(help: "What highway learns: classify or reconstruct (the other models have a fixed task).")
+    @Option(help: "What the model learns: classify, reconstruct (auto-encoders and highway) or regress (float targets of a --data file; the classifiers and highway). Default: the model's own.")
     var task: Training.ModelTask?
 
     @Option(help: "Training loss of reconstruction models: bce or mse (the test figures report both).")
@@ -95,7 +95,7 @@ extension TrainCommand {
         var spec = spec
         if let classes = splits.classes {
             spec.classes = classes
-        } else {
+        } else if spec.task != .reconstruct {  // a reconstruction ignores the targets
             if let task, task != .regress {
                 throw TrainingError.invalidOption("--task", "\(path) has float targets, so the model regresses on them, not \(task.rawValue)")
             }

@@ -119,6 +119,13 @@ struct DataFileTests {
         try "hello".write(toFile: text, atomically: true, encoding: .utf8)
         let out = try train(["--data", text])
         #expect(out.status != 0 && out.stderr.contains(text) && out.stderr.contains("HDF5"), "\(out.stderr)")
+        let labelled = try file("labelled.h5") { f in
+            try f.writeDataset("x", shape: [30, 20], values: x)
+            try f.writeDataset("y", shape: [30], values: y)
+        }
+        let regress = try train(["--data", labelled, "--task", "regress", "--max-steps", "1", "--batch-size", "10"])
+        #expect(regress.status != 0 && regress.stderr.contains("--task") && regress.stderr.contains("float targets"),
+                "\(regress.stderr)")
         let both = try train(["--data", text, "--dataset", "mnist"])
         #expect(both.status != 0 && both.stderr.contains("--dataset"), "\(both.stderr)")
     }

@@ -454,7 +454,7 @@ extension RestartTests {
             #expect(final.globalStep == standardJob.steps && final.samplesSeen == standardJob.steps * standardJob.batch)
         }
 
-        @Test("A job that fails at the same step every time (NaN after a good checkpoint): launch restarts it once, then gives up with the 'no progress' message and a non-zero exit, the checkpoints untouched")
+        @Test("A job that fails at the same checkpoint every time (resumed with another --lr, which is refused): launch restarts it once, then gives up with the 'no progress' message and a non-zero exit, the checkpoints untouched")
         func givesUpWithoutProgress() throws {
             let run = try RunFolder(scratch, "diverging", flags: ["--model", "mlp", "--hidden", "32", "--optimizer", "sgd",
                                                                  "--checkpoint-every", "20"])
@@ -468,7 +468,7 @@ extension RestartTests {
             #expect(attempts(out.stdout) == 2, "\(out.stdout)")
             #expect(out.stdout.contains("restart 1 of 3"))
             #expect(out.stdout.contains("without getting past checkpoint step 40; not restarting"), "\(out.stdout)")
-            #expect(out.stdout.contains(/loss is -?(nan|inf) at epoch 1, step 42/), "\(out.stdout)")
+            #expect(out.stdout.contains("--lr: the checkpoint's optimizer has lr 0.05"), "\(out.stdout)")
             #expect(try DirectorySnapshot(run.checkpoints) == before)
         }
     }
