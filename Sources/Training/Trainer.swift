@@ -143,6 +143,12 @@ public final class Trainer {
                 options: TrainingOptions = TrainingOptions(), datasetName: String = "custom",
                 world: World = .automatic, generatorState: [UInt64]? = nil, showProgress: Bool = true) throws {
         let communicator = try world.resolve()
+        do {
+            try options.validate()  // before anything is built from the numbers
+        } catch {
+            Trainer.endJob(communicator, error)
+            throw error
+        }
         self.communicator = communicator
         rank = communicator?.rank ?? 0
         worldSize = communicator?.size ?? 1
@@ -164,7 +170,6 @@ public final class Trainer {
             optimizer = Adam(parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
         }
         do {
-            try options.validate()
             BLAS.setThreads(options.threads)
             do {
                 sampler = try DistributedBatchSampler(count: train.count, globalBatchSize: options.batchSize,

@@ -87,15 +87,15 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         if !(learningRate > 0) || !learningRate.isFinite {
             throw TrainingError.invalidOption("--lr", "must be a positive number, got \(learningRate)")
         }
-        if momentum < 0 || momentum >= 1 { throw TrainingError.invalidOption("--momentum", "must be in [0, 1), got \(momentum)") }
+        if !(momentum >= 0 && momentum < 1) { throw TrainingError.invalidOption("--momentum", "must be in [0, 1), got \(momentum)") }
         if optimizer == .adam && momentum != 0 {
             throw TrainingError.invalidOption("--momentum", "applies to --optimizer sgd only (Adam uses betas)")
         }
-        if weightDecay < 0 { throw TrainingError.invalidOption("--weight-decay", "must be non-negative, got \(weightDecay)") }
-        if !(bucketMegabytes > 0) { throw TrainingError.invalidOption("--bucket-mb", "must be positive, got \(bucketMegabytes)") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) { throw TrainingError.invalidOption("--weight-decay", "must be a finite number of 0 or more, got \(weightDecay)") }
+        if !(bucketMegabytes > 0 && bucketMegabytes.isFinite) { throw TrainingError.invalidOption("--bucket-mb", "must be positive, got \(bucketMegabytes)") }
         if checkpointEvery < 0 { throw TrainingError.invalidOption("--checkpoint-every", "must be 0 or more, got \(checkpointEvery)") }
         if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
-        if stepTimeout < 0 { throw TrainingError.invalidOption("--step-timeout", "must be 0 or more seconds, got \(stepTimeout)") }
+        if !(stepTimeout >= 0 && stepTimeout.isFinite) { throw TrainingError.invalidOption("--step-timeout", "must be 0 or more seconds, got \(stepTimeout)") }
         if prefetch < 0 { throw TrainingError.invalidOption("--prefetch", "must be 0 or more, got \(prefetch)") }
         if trainEvaluationSamples < 0 { throw TrainingError.invalidOption("trainEvaluationSamples", "must be 0 or more, got \(trainEvaluationSamples)") }
         if let microBatches, !deterministic {
