@@ -19,6 +19,8 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
     /// The checkpoint does not fit the run that wants to resume from it;
     /// each difference is one line naming what differs.
     case incompatible(file: String, differences: [String])
+    /// The checkpoint directory cannot be used: not writable, or another run holds it.
+    case directory(path: String, reason: String)
 
     /// One line (several for `incompatible`) naming the file and what is wrong.
     public var description: String {
@@ -37,6 +39,8 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
             "checkpoint '\(file)' has format_version \(version); this program reads version \(supported) and older"
         case let .invalidState(reason):
             "cannot write checkpoint: \(reason)"
+        case let .directory(path, reason):
+            "checkpoint directory '\(path)': \(reason)"
         case let .incompatible(file, differences):
             "checkpoint '\(file)' does not match this run:\n" + differences.map { "  - \($0)" }.joined(separator: "\n")
         }

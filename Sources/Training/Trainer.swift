@@ -114,6 +114,8 @@ public final class Trainer {
     public internal(set) var plan: MicroBatchPlan?
     /// Rank 0's background checkpoint writer (nil on other ranks).
     private let writer: CheckpointWriter?
+    /// Rank 0's hold on the checkpoint directory for the trainer's life.
+    private let lock: DirectoryLock?
     /// The initialisation generator's state after building the model (saved in checkpoints).
     var generatorState: [UInt64]
     /// Optimizer steps taken so far (restored on resume).
@@ -199,9 +201,17 @@ public final class Trainer {
                 } catch {
                     throw TrainingError.invalidOption("--checkpoint-dir", "cannot create \(directory.path): \(error)")
                 }
+                do {
+                    // Found now, not at the first save minutes later; and one writer per directory.
+                    try directory.probeWritable()
+                    lock = try DirectoryLock(directory: directory.path)
+                } catch {
+                    throw TrainingError.invalidOption("--checkpoint-dir", "\(error)")
+                }
                 writer = CheckpointWriter(directory: directory)
             } else {
                 writer = nil
+                lock = nil
             }
         } catch {
             Trainer.endJob(communicator, error)
@@ -318,6 +328,11 @@ public final class Trainer {
         if plan != nil && c.threads > 1 {
             progress.log("note: --threads \(c.threads) with --deterministic: OpenBLAS splits a product across threads in "
                          + "its own way, so the bits match only runs with the same --threads per rank (the default is 1)")
+        }
+        if position.epoch >= c.epochs || c.maxSteps.map({ globalStep >= $0 }) == true {
+            progress.log("nothing to do: this run already reached its end at step \(globalStep) (--epochs \(c.epochs)"
+                         + (c.maxSteps.map { ", --max-steps \($0)" } ?? "") + "); raise --epochs or --max-steps to continue "
+                         + "it, or start a new run with --resume never or another --checkpoint-dir")
         }
         let loader = DataLoader(dataset: trainSet, sampler: sampler, prefetch: c.prefetch)
         let sampleLog = try c.sampleLogPath.map { try SampleLog(path: "\($0).rank\(rank)") }
