@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import TensorCore
 
@@ -11,6 +12,14 @@ public enum ModelTask: String, Sendable, Codable, CaseIterable {
     case regress
 }
 
+/// Weights and biases of Linear(inputs, outputs).
+private func linear(_ inputs: Double, _ outputs: Double) -> Double { inputs * outputs + outputs }
+
+extension ModelSpec {
+    fileprivate var features: Double { inputShape.reduce(1.0) { $0 * Double($1) } }
+    fileprivate var outputs: Double { Double(classes) }
+}
+
 /// One zoo model: its name, the tasks it can learn, the flags that shape it
 /// and how to build it. A new model is one entry of `ModelKind.all`.
 public struct ModelKind: Sendable {
@@ -19,35 +28,67 @@ public struct ModelKind: Sendable {
     public let tasks: [ModelTask]
     /// The `trainer train` flags it reads, for help and summaries.
     public let options: [String]
+    /// How many parameters it will have, computed without allocating them,
+    /// so that options too large for memory are refused before building.
+    fileprivate let parameterCount: @Sendable (ModelSpec) -> Double
     fileprivate let build: @Sendable (ModelSpec, inout RandomGenerator) -> any Module
+
+    fileprivate init(name: String, tasks: [ModelTask], options: [String], parameterCount: @escaping @Sendable (ModelSpec) -> Double,
+                     build: @escaping @Sendable (ModelSpec, inout RandomGenerator) -> any Module) {
+        (self.name, self.tasks, self.options, self.parameterCount, self.build) = (name, tasks, options, parameterCount, build)
+    }
 
     /// Every zoo model, in the order `--help` lists them. Classifiers also
     /// regress (their `classes` outputs are the targets).
     public static let all: [ModelKind] = [
-        ModelKind(name: "softmax", tasks: [.classify, .regress], options: []) { spec, generator in
+        ModelKind(name: "softmax", tasks: [.classify, .regress], options: [],
+                  parameterCount: { linear($0.features, $0.outputs) }) { spec, generator in
             Sequential(Flatten(), Linear(spec.inputFeatures, spec.classes, generator: &generator))
         },
-        ModelKind(name: "mlp", tasks: [.classify, .regress], options: ["--hidden"]) { spec, generator in
+        ModelKind(name: "mlp", tasks: [.classify, .regress], options: ["--hidden"],
+                  parameterCount: { linear($0.features, Double($0.hidden)) + linear(Double($0.hidden), $0.outputs) }) { spec, generator in
             Sequential(Flatten(), Linear(spec.inputFeatures, spec.hidden, generator: &generator), ReLU(),
                        Linear(spec.hidden, spec.classes, generator: &generator))
         },
-        ModelKind(name: "cnn", tasks: [.classify, .regress], options: []) { spec, generator in
+        ModelKind(name: "cnn", tasks: [.classify, .regress], options: [],
+                  parameterCount: { spec in
+                      let flat = Double(ConvolutionStages.flattenedSize(spec.inputShape, outChannels: 16, kernelSize: 5))
+                      return linear(Double(spec.inputShape[0]) * 25, 8) + linear(8 * 25, 16) + linear(flat, spec.outputs)
+                  }) { spec, generator in
             CNN(inputShape: spec.inputShape, classes: spec.classes, generator: &generator)
         },
-        ModelKind(name: "lenet", tasks: [.classify, .regress], options: []) { spec, generator in
+        ModelKind(name: "lenet", tasks: [.classify, .regress], options: [],
+                  parameterCount: { spec in
+                      let flat = Double(ConvolutionStages.flattenedSize(spec.inputShape, outChannels: 16, kernelSize: 5))
+                      return linear(Double(spec.inputShape[0]) * 25, 6) + linear(6 * 25, 16) + linear(flat, 120) + linear(120, 84)
+                          + linear(84, spec.outputs)
+                  }) { spec, generator in
             LeNet(inputShape: spec.inputShape, classes: spec.classes, generator: &generator)
         },
-        ModelKind(name: "autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"]) { spec, generator in
+        ModelKind(name: "autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"],
+                  parameterCount: { linear($0.features, Double($0.latent)) + linear(Double($0.latent), $0.features) }) { spec, generator in
             AutoEncoder(inputFeatures: spec.inputFeatures, latent: spec.latent, generator: &generator)
         },
-        ModelKind(name: "tied-autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"]) { spec, generator in
+        ModelKind(name: "tied-autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"],
+                  parameterCount: { linear($0.features, Double($0.latent)) + $0.features }) { spec, generator in
             TiedAutoEncoder(inputFeatures: spec.inputFeatures, latent: spec.latent, generator: &generator)
         },
-        ModelKind(name: "deep-autoencoder", tasks: [.reconstruct], options: ["--layers", "--loss"]) { spec, generator in
+        ModelKind(name: "deep-autoencoder", tasks: [.reconstruct], options: ["--layers", "--loss"],
+                  parameterCount: { spec in
+                      let widths = [spec.features] + spec.layers.map(Double.init)
+                      return zip(widths, widths.dropFirst()).reduce(0) { $0 + linear($1.0, $1.1) + linear($1.1, $1.0) }
+                  }) { spec, generator in
             DeepAutoEncoder(inputFeatures: spec.inputFeatures, layers: spec.layers, generator: &generator)
         },
         ModelKind(name: "highway", tasks: [.classify, .reconstruct, .regress],
-                  options: ["--hidden", "--depth", "--task", "--latent", "--loss"]) { spec, generator in
+                  options: ["--hidden", "--depth", "--task", "--latent", "--loss"],
+                  parameterCount: { spec in
+                      let (w, layers) = (Double(spec.hidden), Double(spec.depth) * 2 * linear(Double(spec.hidden), Double(spec.hidden)))
+                      return spec.task == .reconstruct
+                          ? 2 * layers + linear(w, Double(spec.latent)) + linear(Double(spec.latent), w)
+                              + linear(spec.features, w) + linear(w, spec.features)
+                          : linear(spec.features, w) + layers + linear(w, spec.outputs)
+                  }) { spec, generator in
             if spec.task == .reconstruct {
                 return HighwayAutoEncoder(inputFeatures: spec.inputFeatures, width: spec.hidden, depth: spec.depth,
                                           latent: spec.latent, generator: &generator)
@@ -56,6 +97,9 @@ public struct ModelKind: Sendable {
                                      classes: spec.classes, generator: &generator)
         },
     ]
+
+    /// The parameters of `spec`'s model, in Double so that absurd options do not overflow.
+    public static func parameterCount(of spec: ModelSpec) -> Double? { named(spec.name)?.parameterCount(spec) }
 
     /// The entry called `name`, nil for a name the zoo does not have.
     public static func named(_ name: String) -> ModelKind? { all.first { $0.name == name } }
@@ -148,6 +192,15 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         if ["cnn", "lenet"].contains(name) && (inputShape[1] < 16 || inputShape[2] < 16) {
             throw TrainingError.invalidOption("--model", "\(name) needs images of at least 16x16, got \(inputShape[1])x\(inputShape[2])")
         }
+        // Values, gradients and up to two optimizer buffers, float32, before anything is allocated.
+        let count = kind.parameterCount(self), bytes = count * 4 * 4
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if bytes > memory / 2 {
+            let flags = kind.options.filter { !["--task", "--loss"].contains($0) }
+            throw TrainingError.invalidOption(flags.first ?? "--model", "\(name) with these options has \(String(format: "%.3g", count)) parameters, "
+                                              + "\(gigabytes(bytes)) GB with gradients and optimizer state, more than half of this "
+                                              + "machine's \(gigabytes(memory)) GB; choose smaller \(flags.isEmpty ? "images" : flags.joined(separator: ", "))")
+        }
     }
 
     /// `--layers 500,100,30` as widths; the error names the flag.
@@ -170,6 +223,9 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         return kind.build(self, &generator)
     }
 }
+
+/// `bytes` in GB with one decimal.
+private func gigabytes(_ bytes: Double) -> String { String(format: "%.1f", bytes / 1e9) }
 
 extension ModelSpec {
     private enum CodingKeys: String, CodingKey {

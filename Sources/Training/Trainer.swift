@@ -147,6 +147,15 @@ public final class Trainer {
         let communicator = try world.resolve()
         do {
             try options.validate()  // before anything is built from the numbers
+            // Found now, not as a trap at the first evaluation after an epoch of training.
+            guard evaluation.sampleShape == train.sampleShape && evaluation.targetShape == train.targetShape else {
+                func shape(_ d: any Dataset) -> String {
+                    d.sampleShape.map(String.init).joined(separator: "x")
+                        + (d.targetShape.isEmpty ? "" : " with targets of \(d.targetShape.map(String.init).joined(separator: "x"))")
+                }
+                throw TrainingError.invalidOption("--dataset", "\(datasetName): the test samples are \(shape(evaluation)) but the "
+                                                  + "training samples \(shape(train)); both sets must have the same shapes")
+            }
         } catch {
             Trainer.endJob(communicator, error)
             throw error

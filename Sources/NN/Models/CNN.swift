@@ -38,11 +38,11 @@ public final class CNN: Module {
 }
 
 /// Sizes of the two conv(k) -> pool(2) stages that CNN and LeNet share.
-enum ConvolutionStages {
+package enum ConvolutionStages {
     /// The number of features after conv(k) -> pool(2) -> conv(k) -> pool(2)
     /// with `outChannels` channels at the end, for one sample of `inputShape`
     /// ([channels, height, width]).
-    static func flattenedSize(_ inputShape: [Int], outChannels: Int, kernelSize: Int) -> Int {
+    package static func flattenedSize(_ inputShape: [Int], outChannels: Int, kernelSize: Int) -> Int {
         precondition(inputShape.count == 3, "Expected an input shape [channels, height, width], got \(inputShape)")
         func stage(_ n: Int) -> Int { (n - kernelSize + 1) / 2 }
         let (h, w) = (stage(stage(inputShape[1])), stage(stage(inputShape[2])))
