@@ -77,7 +77,7 @@ extension Trainer {
     private func extras(_ position: Position) -> [String: String] {
         var extra = ["epoch_loss_sum": String(position.epochLossSum), "epoch_samples": String(position.epochSamples),
                      "optimizer_lr": String(options.learningRate), "data_fingerprint": trainingFingerprint,
-                     "deterministic": plan == nil ? "false" : "true"]
+                     "deterministic": plan == nil ? "false" : "true", "shuffle": String(options.shuffle)]
         if let plan { extra["micro_batches"] = String(plan.microBatches) }
         extra["bits_blas_threads"] = String(options.threads)
         extra.merge(Provenance.current.extras) { $1 }
@@ -122,7 +122,8 @@ extension Trainer {
         if state.optimizer.type == optimizer.typeName {
             for (name, value) in optimizer.hyperParameters.sorted(by: { $0.key < $1.key }) {
                 guard let saved = state.optimizer.hyperParameters[name], saved != value else { continue }
-                differences.append("\(flags[name] ?? name): the checkpoint's optimizer has \(name) \(saved), this run asks for \(value)")
+                // Stored as the Double of a Float: shown as the Float the user typed.
+                differences.append("\(flags[name] ?? name): the checkpoint's optimizer has \(name) \(Float(saved)), this run asks for \(Float(value))")
             }
         }
         if state.batchSize != c.batchSize {
@@ -133,6 +134,10 @@ extension Trainer {
         }
         if state.dataset != datasetName {
             differences.append("--dataset: the checkpoint was trained on \(state.dataset), this run asks for \(datasetName)")
+        }
+        if let saved = state.extra["shuffle"], saved != String(c.shuffle) {
+            differences.append("--no-shuffle: the checkpoint's run \(saved == "true" ? "shuffled" : "kept the data set's order"), "
+                               + "this run \(c.shuffle ? "shuffles" : "keeps the order"); the sample order would change mid-run")
         }
         if let saved = state.extra["data_fingerprint"], saved != trainingFingerprint {
             differences.append("training set: the checkpoint's was \(saved), this run's is \(trainingFingerprint)")

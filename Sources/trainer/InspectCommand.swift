@@ -8,17 +8,24 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show a checkpoint's metadata, tensors with shapes and checksums, optimizer state, and whether it is valid.")
 
-    @Argument(help: "A checkpoint file (ckpt-<step>.h5) or a checkpoint directory (its newest checkpoint).")
+    @Argument(help: "A checkpoint file (ckpt-<step>.h5) or a checkpoint directory (its newest valid checkpoint, the one --resume auto takes).")
     var path: String
 
     func run() throws {
         var file = path
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            guard let latest = CheckpointDirectory(path).latest() else {
+            // The rule --resume auto uses: the newest checkpoint that verifies,
+            // whatever the `latest` pointer says.
+            let search = try CheckpointDirectory.latestValid(in: path)
+            for skipped in search.skipped { print("skipping \(skipped.path): \(skipped.reason)") }
+            if let found = search.checkpoint {
+                file = found.path
+            } else if let newest = try CheckpointDirectory(path).checkpoints().last {
+                file = newest.path  // none verifies: show the newest, and exit 1
+            } else {
                 throw ValidationError("\(path) holds no checkpoint")
             }
-            file = CheckpointDirectory(path).path(of: latest)
         }
         let report = CheckpointInspector.report(path: file)
         print(report)

@@ -43,6 +43,23 @@ final class CheckpointDirectoryUseTests {
         #expect(!out.stdout.contains("epoch 1/1:") && Date().timeIntervalSince(started) < 30)
     }
 
+    @Test("inspect DIR takes the checkpoint --resume auto takes: the newest that verifies, whatever `latest` holds")
+    func inspectIgnoresTheLatestPointer() throws {
+        let run = try RunFolder(scratch, "pointer", flags: ["--model", "mlp", "--hidden", "16", "--max-steps", "40",
+                                                            "--checkpoint-every", "20", "--keep", "5"])
+        let first = try TestSupport.runTrainer(np: 1, run.command, log: run.log("first"))
+        try #require(first.status == 0, "\(first.stdout)")
+        try "garbage\n".write(toFile: run.url.appendingPathComponent("checkpoints/latest").path, atomically: true, encoding: .utf8)
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let inspect = try TestSupport.run(trainer, ["inspect", run.checkpoints])
+        #expect(inspect.status == 0 && inspect.stdout.contains("checkpoint \(run.checkpoint(40))"), "\(inspect.stdout)\(inspect.stderr)")
+        // A damaged newest one is skipped, with the reason, by the same rule.
+        try Data("broken".utf8).write(to: URL(fileURLWithPath: run.checkpoint(40)))
+        let again = try TestSupport.run(trainer, ["inspect", run.checkpoints])
+        #expect(again.status == 0 && again.stdout.contains("skipping \(run.checkpoint(40))")
+                && again.stdout.contains("checkpoint \(run.checkpoint(20))"), "\(again.stdout)")
+    }
+
     @Test("Running a finished run's command again says it has nothing to do and how to continue")
     func finishedRunSaysSo() throws {
         let run = try RunFolder(scratch, "finished", flags: ["--model", "mlp", "--hidden", "16", "--max-steps", "20"])

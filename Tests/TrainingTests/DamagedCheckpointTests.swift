@@ -82,11 +82,12 @@ extension RestartTests {
             #expect(try DirectorySnapshot(run.checkpoints) == before)
         }
 
-        @Test("Resuming with another --hidden, --model, --optimizer or --batch-size is refused with an error naming what differs and a non-zero exit, and no file in the checkpoint directory changes")
+        @Test("Resuming with another --hidden, --model, --optimizer, --batch-size, --lr or --no-shuffle is refused with an error naming what differs and a non-zero exit, and no file in the checkpoint directory changes")
         func mismatchedConfigurationIsRefused() throws {
             let base = ["--model": "mlp", "--hidden": "32", "--optimizer": "adam", "--batch-size": "64"]
             func flags(_ changes: [String: String] = [:]) -> [String] {
-                base.merging(changes) { $1 }.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] }
+                // An empty value is a flag without one (--no-shuffle).
+                base.merging(changes) { $1 }.sorted { $0.key < $1.key }.flatMap { $0.value.isEmpty ? [$0.key] : [$0.key, $0.value] }
                     + ["--checkpoint-every", "10"]
             }
             let run = try RunFolder(scratch, "mismatch", flags: flags())
@@ -99,6 +100,8 @@ extension RestartTests {
                 (["--model": "softmax"], 1, "model: the checkpoint has 'mlp', this run has 'softmax'"),
                 (["--optimizer": "sgd"], 1, "optimizer: the checkpoint has 'adam', this run has 'sgd'"),
                 (["--batch-size": "128"], 2, "--batch-size: the checkpoint was trained with global batch 64, this run asks for 128"),
+                (["--no-shuffle": ""], 1, "--no-shuffle: the checkpoint's run shuffled, this run keeps the order"),
+                (["--lr": "0.01"], 1, "--lr: the checkpoint's optimizer has lr 0.001, this run asks for 0.01"),
             ]
             for (change, np, message) in cases {
                 let other = try RunFolder(scratch, "other", flags: flags(change))
