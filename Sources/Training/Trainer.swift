@@ -276,17 +276,9 @@ public final class Trainer {
         communicator.abort(errorCode: 1)
     }
 
-    /// Runs the whole training (`run()`); on a multi-rank job an error on
-    /// one rank ends every rank with that rank's message.
+    /// Runs the whole training: Lightning's and Keras's name for `run()`.
     @discardableResult
-    public func fit() throws -> TrainingOutcome {
-        do {
-            return try run()
-        } catch {
-            Trainer.endJob(communicator, error)
-            throw error
-        }
-    }
+    public func fit() throws -> TrainingOutcome { try run() }
 
     /// Optimizer steps per epoch (the same on every rank).
     public var stepsPerEpoch: Int { sampler.stepsPerEpoch }
@@ -299,7 +291,9 @@ public final class Trainer {
 
     /// Resumes if asked, then runs every epoch (or until `maxSteps`), saving
     /// checkpoints as configured. On an error, rank 0 first lets a checkpoint
-    /// being written finish, so the last good one is complete.
+    /// being written finish, so the last good one is complete; on a
+    /// multi-rank job the error then ends every rank with this rank's
+    /// message (the others would wait forever in their next collective).
     @discardableResult
     public func run() throws -> TrainingOutcome {
         let stop = StopRequest()
@@ -320,6 +314,7 @@ public final class Trainer {
             return outcome
         } catch {
             _ = try? writer?.waitUntilIdle()
+            Trainer.endJob(communicator, error)
             throw error
         }
     }
