@@ -247,7 +247,6 @@ public final class Trainer {
     public convenience init(zoo spec: ModelSpec, train: any Dataset, evaluation: any Dataset, options: TrainingOptions,
                             datasetName: String, note: String? = nil, world: World = .automatic,
                             showProgress: Bool = true) throws {
-        BLAS.setThreads(options.threads)
         var spec = spec
         spec.inputShape = train.sampleShape
         try spec.validate()  // against the data set's sample shape

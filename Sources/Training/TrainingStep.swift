@@ -17,9 +17,6 @@ public struct StepLoss: Sendable {
     public var totalParts: Int
     /// Samples this rank computed.
     public var samples: Int
-
-    /// This rank's mean loss.
-    public var mean: Double { partSums.reduce(0, +) / Double(max(samples, 1)) }
 }
 
 /// One optimizer step of data-parallel training: forward and loss on this
