@@ -23,3 +23,9 @@ static inline hid_t chdf5_p_group_create(void) { return H5P_GROUP_CREATE; }
 static inline hid_t chdf5_native_int32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t chdf5_p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t chdf5_e_default(void) { return H5E_DEFAULT; }
+
+// The library's metadata checksum (Jenkins' lookup3, as every checksummed
+// HDF5 structure uses). Exported by libhdf5 since 1.8.7 but declared only in
+// its private headers; used to repair the superblock checksum of an
+// in-memory file image (see HDF5File.image()).
+uint32_t H5_checksum_metadata(const void *data, size_t len, uint32_t initval);

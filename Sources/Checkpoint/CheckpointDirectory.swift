@@ -129,9 +129,12 @@ public struct CheckpointDirectory: Sendable {
     }
 
     /// Deletes checkpoints older than the newest `keep` among those with
-    /// steps up to `step`; returns their paths.
+    /// steps up to `step`; returns their paths. A file of a newer format
+    /// than this program reads is never deleted: it is not this run's.
     private func prune(after step: Int) throws -> [String] {
-        let candidates = try checkpoints().filter { $0.globalStep <= step }
+        let candidates = try checkpoints().filter {
+            $0.globalStep <= step && (CheckpointFile.peek($0.path).formatVersion ?? 0) <= CheckpointFile.formatVersion
+        }
         let doomed = candidates.dropLast(keep).map(\.path)
         for file in doomed {
             try FileManager.default.removeItem(atPath: file)
@@ -144,6 +147,12 @@ public struct CheckpointDirectory: Sendable {
     /// The newest checkpoint that reads back whole (every required attribute
     /// present, every checksum right), with each newer one that did not and
     /// why. Finding none is not an error: `checkpoint` is then nil.
+    ///
+    /// A newer file in a format this program cannot read stops the search
+    /// (`CheckpointError.unsupportedVersion`): it is not damaged, it was
+    /// written by a newer program, and resuming from an older file would go
+    /// on to overwrite it. inspect, eval and `--resume auto` all choose by
+    /// this rule.
     public func latestValid() throws -> CheckpointSearch {
         var skipped: [SkippedCheckpoint] = []
         for entry in try checkpoints().reversed() {
@@ -151,6 +160,9 @@ public struct CheckpointDirectory: Sendable {
                 let state = try CheckpointFile.read(entry.path)
                 return CheckpointSearch(checkpoint: LoadedCheckpoint(path: entry.path, state: state),
                                         skipped: skipped, temporaryFiles: try temporaryFiles())
+            } catch let error as CheckpointError {
+                if case .unsupportedVersion = error { throw error }
+                skipped.append(SkippedCheckpoint(path: entry.path, reason: "\(error)"))
             } catch {
                 skipped.append(SkippedCheckpoint(path: entry.path, reason: "\(error)"))
             }
@@ -161,6 +173,30 @@ public struct CheckpointDirectory: Sendable {
     /// `CheckpointDirectory(path).latestValid()`.
     public static func latestValid(in path: String) throws -> CheckpointSearch {
         try CheckpointDirectory(path).latestValid()
+    }
+
+    /// Moves `entries` (and `latest`) into a new sub-directory
+    /// `replaced-<UTC time>` of this one and returns its path: how a new run
+    /// takes over a directory that holds another run's checkpoints
+    /// (`--overwrite`) without deleting anything.
+    public func moveAside(_ entries: [CheckpointEntry]) throws -> String {
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        var folder = path(of: "replaced-" + stamp)
+        var suffix = 1
+        while FileManager.default.fileExists(atPath: folder) {
+            suffix += 1
+            folder = path(of: "replaced-\(stamp)-\(suffix)")
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        var moving = entries.map(\.path)
+        if FileManager.default.fileExists(atPath: path(of: Self.latestFileName)) { moving.append(path(of: Self.latestFileName)) }
+        for file in moving {
+            let name = (file as NSString).lastPathComponent
+            guard rename(file, (folder as NSString).appendingPathComponent(name)) == 0 else {
+                throw FileSystemError(path: file, operation: "move into '\(folder)'", code: errno)
+            }
+        }
+        return folder
     }
 
     // MARK: Helpers

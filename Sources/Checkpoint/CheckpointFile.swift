@@ -66,20 +66,26 @@ public enum CheckpointFile {
 
     /// Writes `state` to a new file at `path`, replacing any file there.
     ///
-    /// Not atomic by itself: `CheckpointDirectory.save(_:)` writes to a
-    /// temporary name and moves the finished file into place. Throws
-    /// `CheckpointError.invalidState` for a state that cannot be stored, or
-    /// the `HDF5Error` of a failed write (which names the file).
+    /// The file is built in memory and written out with one ordinary write
+    /// (`HDF5File.createInMemory(_:)` says why: a full disk under HDF5
+    /// crashes the library later), then fsynced. Not atomic by itself:
+    /// `CheckpointDirectory.save(_:)` writes to a temporary name and moves
+    /// the finished file into place. Throws `CheckpointError.invalidState`
+    /// for a state that cannot be stored, the `HDF5Error` of a failed build,
+    /// or the `FileSystemError` of a failed write (ENOSPC), each naming the file.
     public static func write(_ state: TrainingState, to path: String) throws {
         try check(state)
-        let file = try HDF5File.create(path)
+        let file = try HDF5File.createInMemory(path)
+        let image: [UInt8]
         do {
             try writeContents(state, to: file)
+            image = try file.image()
             try file.close()
         } catch {
             try? file.close()
             throw error
         }
+        try writeFile(image, to: path)
     }
 
     /// Reads the checkpoint at `path`, verifying that every required
@@ -103,13 +109,30 @@ public enum CheckpointFile {
         return try reader.state()
     }
 
+    /// What a checkpoint says of itself before it is verified: its format
+    /// version and the run it belongs to (`/extra@run_id`), or nil for what
+    /// cannot be read. Cheap (a few attributes, no tensor data), for sorting
+    /// out a directory; never a reason to trust the file: `read(_:)` verifies.
+    public static func peek(_ path: String) -> (formatVersion: Int?, runID: String?) {
+        guard let file = try? HDF5File.open(path) else { return (nil, nil) }
+        defer { try? file.close() }
+        let version = (try? file.attribute("format_version", as: Int64.self)).map(Int.init)
+        let runID = try? file.stringAttribute(runIDKey, on: "/extra")
+        return (version, runID)
+    }
+
+    /// The `/extra` key that names the run a checkpoint belongs to (covered
+    /// by the metadata checksum like every extra).
+    public static let runIDKey = "run_id"
+
     /// The canonical text of everything in `state` but the tensor values,
     /// one `key=value` line each in a fixed order: numbers in decimal,
     /// floating-point hyper-parameters as the hex of their bits, strings as
     /// `<UTF-8 length>:<text>`, tensors as their names and shapes in order,
     /// sorted keys for the hyper-parameters and extras. `metadata_crc32` is
-    /// its CRC-32.
-    public static func metadataText(of state: TrainingState) -> String {
+    /// its CRC-32. `formatVersion` is the file's (the one read back when
+    /// verifying), so a changed `format_version` fails the checksum too.
+    public static func metadataText(of state: TrainingState, formatVersion: Int = formatVersion) -> String {
         func text(_ value: String) -> String { "\(value.utf8.count):\(value)" }
         var lines = [
             "format=" + text(formatName), "format_version=\(formatVersion)",
@@ -136,8 +159,8 @@ public enum CheckpointFile {
     }
 
     /// The CRC-32 of `metadataText(of: state)`.
-    static func metadataChecksum(of state: TrainingState) -> UInt32 {
-        var text = metadataText(of: state)
+    static func metadataChecksum(of state: TrainingState, formatVersion: Int = formatVersion) -> UInt32 {
+        var text = metadataText(of: state, formatVersion: formatVersion)
         return text.withUTF8 { CRC32.checksum(bytes: UnsafeRawBufferPointer($0)) }
     }
 
@@ -261,7 +284,7 @@ private struct Reader {
             rngState: try mapped { try file.arrayAttribute("rng_state", as: UInt64.self) },
             created: try string("created"), extra: extra)
         let stored = try mapped { try file.attribute("metadata_crc32", as: UInt32.self) }
-        let actual = CheckpointFile.metadataChecksum(of: state)
+        let actual = CheckpointFile.metadataChecksum(of: state, formatVersion: version)
         guard stored == actual else {
             throw CheckpointError.metadataChecksumMismatch(file: path, expected: stored, actual: actual)
         }

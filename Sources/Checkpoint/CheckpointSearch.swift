@@ -22,6 +22,9 @@ public struct LoadedCheckpoint: Sendable, Equatable {
         self.path = path
         self.state = state
     }
+
+    /// The run it belongs to (nil for files written before run ids).
+    public var runID: String? { state.extra[CheckpointFile.runIDKey] }
 }
 
 /// A checkpoint passed over while resuming, and why.

@@ -43,6 +43,30 @@ public func durableReplace(temporary: String, destination: String) throws {
     try fsyncFile(at: directory(of: destination), flags: O_RDONLY | O_DIRECTORY)
 }
 
+/// Writes `bytes` to a new file at `path` (replacing one there) and fsyncs
+/// it. A short write (a full disk) throws, naming `path` and the errno.
+public func writeFile(_ bytes: [UInt8], to path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else {
+        throw FileSystemError(path: path, operation: "create", code: errno)
+    }
+    defer { _ = close(descriptor) }
+    try bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileSystemError(path: path, operation: "write", code: errno)
+            }
+            offset += written
+        }
+    }
+    guard fsync(descriptor) == 0 else {
+        throw FileSystemError(path: path, operation: "fsync", code: errno)
+    }
+}
+
 /// Opens `path`, fsyncs it and closes it.
 private func fsyncFile(at path: String, flags: Int32) throws {
     let descriptor = open(path, flags)

@@ -77,8 +77,13 @@ final class CampaignRunner {
 
     /// Trains one run, printing one progress line (rank 0).
     func train(_ configuration: TrainingConfiguration, run: String, label: String, data: DatasetSplits) throws -> RunResult {
-        if isRoot, let metrics = configuration.metricsPath {
-            try? FileManager.default.removeItem(atPath: metrics)  // a rerun starts a fresh file
+        if isRoot {
+            // A rerun of the campaign starts fresh: its metrics file and its
+            // own checkpoint directory (`--resume never` refuses a directory
+            // holding another run's checkpoints).
+            for path in [configuration.metricsPath, configuration.checkpointDirectory].compactMap({ $0 }) {
+                try? FileManager.default.removeItem(atPath: path)
+            }
         }
         let start = Date()
         let trainer = try Trainer(configuration: configuration, data: data, communicator: communicator, showProgress: false)

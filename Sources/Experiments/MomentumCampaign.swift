@@ -31,6 +31,9 @@ enum MomentumCampaign {
         options.threads = runner.options.threads
         options.prefetch = 0
         options.checkpointDirectory = runner.path("runs/\(run)/checkpoints")
+        if runner.isRoot, let directory = options.checkpointDirectory {
+            try? FileManager.default.removeItem(atPath: directory)  // a rerun starts fresh (see CampaignRunner.train)
+        }
         options.checkpointEvery = 0
         options.keep = 1
         options.resume = .never

@@ -120,6 +120,9 @@ public final class Trainer {
     var generatorState: [UInt64]
     /// Optimizer steps taken so far (restored on resume).
     public internal(set) var globalStep = 0
+    /// The run every checkpoint of this job belongs to (`/extra@run_id`):
+    /// the resumed checkpoint's, or a new random id. Rank 0 only.
+    var runID = Trainer.newRunID()
     /// Seconds the training thread spent in checkpoint saves (snapshot and hand-off).
     public private(set) var checkpointStallSeconds = 0.0
     /// Checkpoints written by this run.
@@ -309,7 +312,7 @@ public final class Trainer {
         defer { watchdog?.stop() }
         do {
             let outcome = try train(stop: stop, watchdog: watchdog)
-            try writer?.waitUntilIdle()  // the last checkpoint is on disk when run() returns
+            _ = try checkingSave { try writer?.waitUntilIdle() }  // the last checkpoint is on disk when run() returns
             return outcome
         } catch {
             _ = try? writer?.waitUntilIdle()
@@ -377,7 +380,7 @@ public final class Trainer {
                     try save(Position(epoch: epoch, iteration: iteration, epochLossSum: lossSum, epochSamples: samples))
                 }
                 if let signal {
-                    let saved = try writer?.waitUntilIdle()
+                    let saved = try checkingSave { try writer?.waitUntilIdle() }
                     progress.log("stopped by \(StopRequest.name(of: signal)) after step \(globalStep); "
                                  + "checkpoint \(saved?.path ?? "written by rank 0"); run the same command again to resume")
                     return .stopped(signal: signal, checkpoint: saved?.path)
@@ -420,9 +423,30 @@ public final class Trainer {
         lastSavedStep = globalStep
         guard let writer else { return }
         let start = DispatchTime.now().uptimeNanoseconds
-        try writer.save(snapshot(position: position))
+        try checkingSave { try writer.save(snapshot(position: position)) }
         checkpointStallSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         checkpointsSaved += 1
+    }
+
+    /// Runs `body` (a call on the checkpoint writer), turning the error of a
+    /// failed write into one that says what it means for the run.
+    ///
+    /// The run ends rather than training on: a full disk or a broken mount
+    /// rarely mends itself, and every step trained past the last good
+    /// checkpoint would be lost to the next failure anyway. The writer has
+    /// already removed its temporary file, and the checkpoints written
+    /// before are untouched (nothing is pruned before a save completes).
+    private func checkingSave<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            let directory = options.checkpointDirectory ?? "runs/\(identity.name)"
+            let newest = (try? CheckpointDirectory(directory).checkpoints().last?.path) ?? nil
+            throw TrainingError.checkpoint(
+                "saving a checkpoint failed: \(error). The run stops here; "
+                + (newest.map { "the checkpoints written before are intact (newest \($0)); " } ?? "")
+                + "fix the cause (free space in \(directory)) and run the same command again to resume")
+        }
     }
 
     /// Loss and accuracy (or reconstruction error) on the whole test set,

@@ -80,22 +80,52 @@ extension Trainer {
                      "deterministic": plan == nil ? "false" : "true", "shuffle": String(options.shuffle)]
         if let plan { extra["micro_batches"] = String(plan.microBatches) }
         extra["bits_blas_threads"] = String(options.threads)
+        extra[CheckpointFile.runIDKey] = runID
         extra.merge(Provenance.current.extras) { $1 }
         return extra
     }
 
+    /// Sixteen random hex digits: a run's id.
+    static func newRunID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
     /// Rank 0: the checkpoint `--resume` asks for, validated against this
-    /// run, or nil to start afresh. Nothing on disk is changed.
+    /// run, or nil to start afresh; sets `runID`.
+    ///
+    /// A directory holds one run's history. Every checkpoint records its run
+    /// id, and a run that would mix its checkpoints with files it does not
+    /// continue (`--resume never` where checkpoints exist, `--resume PATH`
+    /// from another run or from a point the directory has gone past) is
+    /// refused before anything is written, unless `--overwrite` moves those
+    /// files into a `replaced-<time>` folder. Otherwise the next `--resume
+    /// auto` could take the old run's newer file. Nothing is deleted.
     func findCheckpoint() throws -> LoadedCheckpoint? {
         let c = options
-        let directory = c.checkpointDirectory ?? "runs/\(identity.name)"
+        let directory = CheckpointDirectory(c.checkpointDirectory ?? "runs/\(identity.name)")
         let loaded: LoadedCheckpoint
         switch c.resume {
         case .never:
+            let existing = try directory.checkpoints()
+            if let newest = existing.last {
+                try takeOver(directory, conflicts: existing, why: "--resume never: \(directory.path) already holds \(existing.count) "
+                             + "checkpoint\(existing.count == 1 ? "" : "s") of an earlier run (newest \(newest.path))",
+                             resumeHint: "continue that run with --resume auto, ")
+            }
             return nil
         case .auto:
-            guard FileManager.default.fileExists(atPath: directory) else { return nil }
-            let search = try CheckpointDirectory.latestValid(in: directory)
+            guard FileManager.default.fileExists(atPath: directory.path) else { return nil }
+            let search: CheckpointSearch
+            do {
+                search = try directory.latestValid()
+            } catch CheckpointError.unsupportedVersion(let file, let version, let supported) {
+                throw TrainingError.checkpoint(
+                    "--resume auto: \(file) has format_version \(version), and this program reads \(supported) and older: a newer "
+                    + "SwiftDDP wrote it. Nothing was changed; resume it with that version, or start a new run in another "
+                    + "--checkpoint-dir (--resume never --overwrite moves the directory's checkpoints aside)")
+            }
             for temporary in search.temporaryFiles {
                 progress.log("note: ignoring \(temporary), left by a save that never finished (the run was stopped "
                              + "mid-write); the complete checkpoints are untouched and the next save deletes it")
@@ -103,8 +133,19 @@ extension Trainer {
             for skipped in search.skipped { progress.log("warning: skipping checkpoint \(skipped.path): \(skipped.reason)") }
             guard let found = search.checkpoint else {
                 if search.skipped.isEmpty { return nil }
-                throw TrainingError.checkpoint("no valid checkpoint in \(directory) (all \(search.skipped.count) are damaged, see above); "
-                                               + "use --resume never or another --checkpoint-dir to start afresh")
+                throw TrainingError.checkpoint("no valid checkpoint in \(directory.path) (all \(search.skipped.count) are damaged, see above); "
+                                               + "use --resume never --overwrite or another --checkpoint-dir to start afresh")
+            }
+            let damaged = Set(search.skipped.map(\.path))
+            let foreign = try directory.checkpoints().filter {
+                !damaged.contains($0.path) && !Self.sameRun(CheckpointFile.peek($0.path).runID, found.runID)
+            }
+            if !foreign.isEmpty {
+                throw TrainingError.checkpoint(
+                    "--resume auto: \(directory.path) holds checkpoints of more than one run: the newest valid one, \(found.path), "
+                    + "belongs to run \(found.runID ?? "(none recorded)"), but \(foreign.map(\.path).joined(separator: ", ")) "
+                    + "belong\(foreign.count == 1 ? "s" : "") to another. Nothing was changed; move one run's files to "
+                    + "another directory, or resume one file with --resume PATH --overwrite")
             }
             loaded = found
         case .path(let path):
@@ -113,17 +154,64 @@ extension Trainer {
             } catch {
                 throw TrainingError.checkpoint("--resume \(path): \(error)")
             }
+            let chosen = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            let conflicts = try directory.checkpoints().filter { entry in
+                URL(fileURLWithPath: entry.path).resolvingSymlinksInPath().path != chosen
+                    && (!Self.sameRun(CheckpointFile.peek(entry.path).runID, loaded.runID)
+                        || entry.globalStep > loaded.state.globalStep)
+            }
+            if !conflicts.isEmpty {
+                try takeOver(directory, conflicts: conflicts,
+                             why: "--resume \(path): \(directory.path) holds checkpoints that this run would not continue "
+                             + "(\(conflicts.map(\.path).joined(separator: ", ")): another run's, or later steps of this one)",
+                             resumeHint: "")
+            }
         }
+        try check(loaded)
+        runID = loaded.runID ?? Self.newRunID()
+        return loaded
+    }
+
+    /// Two run ids belong to the same run; a file written before run ids
+    /// existed (nil) is taken to belong to any run.
+    private static func sameRun(_ a: String?, _ b: String?) -> Bool {
+        a == nil || b == nil || a == b
+    }
+
+    /// With `--overwrite`, moves `conflicts` aside (logged); without, refuses
+    /// the run with `why` and the ways forward.
+    private func takeOver(_ directory: CheckpointDirectory, conflicts: [CheckpointEntry], why: String, resumeHint: String) throws {
+        guard options.overwrite else {
+            throw TrainingError.checkpoint(why + ". Nothing was changed: " + resumeHint + "pass --overwrite to move those files "
+                                           + "into \(directory.path)/replaced-<time>/ and go on, or choose another --checkpoint-dir")
+        }
+        let folder = try directory.moveAside(conflicts)
+        progress.log("--overwrite: moved \(conflicts.count) checkpoint\(conflicts.count == 1 ? "" : "s") of \(directory.path) "
+                     + "into \(folder) (nothing deleted)")
+    }
+
+    /// Refuses `loaded` unless it fits this run: the model, the optimizer
+    /// and its hyper-parameters (but those in `--override`, logged), the
+    /// batch, seed, data set, shuffling and the position.
+    private func check(_ loaded: LoadedCheckpoint) throws {
+        let c = options
         let expectation = CheckpointExpectation(model: identity.name, modelConfig: modelConfigJSON, parameters: tensorLayout,
                                                 optimizerType: optimizer.typeName, optimizerStateNames: optimizer.stateNames)
         var differences = expectation.differences(from: loaded.state)
         let state = loaded.state
-        let flags = ["lr": "--lr", "momentum": "--momentum", "weight_decay": "--weight-decay"]
         if state.optimizer.type == optimizer.typeName {
             for (name, value) in optimizer.hyperParameters.sorted(by: { $0.key < $1.key }) {
                 guard let saved = state.optimizer.hyperParameters[name], saved != value else { continue }
+                let setting = OverridableSetting(rawValue: name)
+                let flag = setting?.flag ?? name
                 // Stored as the Double of a Float: shown as the Float the user typed.
-                differences.append("\(flags[name] ?? name): the checkpoint's optimizer has \(name) \(Float(saved)), this run asks for \(Float(value))")
+                if let setting, c.overrides.contains(setting) {
+                    progress.log("--override \(name): the checkpoint's optimizer had \(name) \(Float(saved)); "
+                                 + "this run goes on with \(Float(value)) from global step \(state.globalStep)")
+                } else {
+                    differences.append("\(flag): the checkpoint's optimizer has \(name) \(Float(saved)), this run asks for \(Float(value))"
+                                       + (setting.map { " (--override \($0.rawValue) changes it on purpose)" } ?? ""))
+                }
             }
         }
         if state.batchSize != c.batchSize {
@@ -147,9 +235,8 @@ extension Trainer {
         }
         guard differences.isEmpty else {
             throw TrainingError.checkpoint("checkpoint \(loaded.path) does not match this run: " + differences.joined(separator: "; ")
-                                           + ". Nothing was changed; use --resume never or another --checkpoint-dir to start afresh")
+                                           + ". Nothing was changed; use --resume never --overwrite or another --checkpoint-dir to start afresh")
         }
-        return loaded
     }
 
     /// What rank 0 found to resume from, for every rank (one broadcast).

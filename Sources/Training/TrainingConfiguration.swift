@@ -17,6 +17,23 @@ public enum ResumePolicy: Sendable, Codable, Equatable {
     }
 }
 
+/// A setting a resumed run may change on purpose (`--override NAME`),
+/// named as torch.optim names the hyper-parameter; any other difference
+/// from the checkpoint is refused.
+public enum OverridableSetting: String, Sendable, Codable, CaseIterable {
+    case lr, momentum
+    case weightDecay = "weight_decay"
+
+    /// The flag that sets it.
+    public var flag: String {
+        switch self {
+        case .lr: "--lr"
+        case .momentum: "--momentum"
+        case .weightDecay: "--weight-decay"
+        }
+    }
+}
+
 /// How to train, whatever the model and the data: the run options of the
 /// training API (`Trainer`), shared by `trainer train`, the benchmark and
 /// the campaigns.
@@ -64,6 +81,11 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     public var keep = 3
     /// Which checkpoint a run starts from.
     public var resume: ResumePolicy = .auto
+    /// Let a run take over a checkpoint directory that holds checkpoints it
+    /// does not continue, moving them into `replaced-<time>/` (otherwise refused).
+    public var overwrite = false
+    /// Hyper-parameters a resumed run may change (logged when it does).
+    public var overrides: Set<OverridableSetting> = []
     /// Abort the job when a step makes no progress for this many seconds (0: never).
     public var stepTimeout: Double = 300
     /// After every step, compare a checksum of the parameters across ranks

@@ -75,7 +75,15 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "auto (the newest valid checkpoint in --checkpoint-dir, if any), never, or a checkpoint file (./auto for a file called auto).")
     var resume = "auto"
 
+    @Flag(help: "Take over a --checkpoint-dir holding checkpoints this run does not continue (--resume never there, or --resume PATH from another run): they are moved into DIR/replaced-<time>/, not deleted. Without it such runs are refused.")
+    var overwrite = false
+
+    @Option(help: "On resume, accept a changed hyper-parameter on purpose and log it: lr, momentum or weight_decay (repeat for several). Without it a difference from the checkpoint is refused.")
+    var override: [OverridableSetting] = []
+
     func apply(to o: inout TrainingOptions) {
+        o.overwrite = overwrite
+        o.overrides = Set(override)
         o.checkpointDirectory = checkpointDir
         o.checkpointEvery = checkpointEvery
         o.keep = keep

@@ -5,6 +5,7 @@ import Foundation
 import Training
 
 extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
+extension OverridableSetting: ExpressibleByArgument {}
 extension Training.ModelTask: ExpressibleByArgument {}
 extension ReconstructionLoss: ExpressibleByArgument {}
 

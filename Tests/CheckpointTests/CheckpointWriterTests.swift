@@ -112,7 +112,7 @@ struct CheckpointWriterTests {
 
         try FileManager.default.removeItem(atPath: checkpoints.path)
         try writer.save(sampleState(step: 40))  // fails in the background
-        let error = try #require(throws: HDF5Error.self) { try writer.waitUntilIdle() }
+        let error = try #require(throws: FileSystemError.self) { try writer.waitUntilIdle() }
         #expect(error.description.contains(checkpoints.path))
     }
 }

@@ -13,7 +13,7 @@ extension RestartTests {
         init() throws { scratch = try TestSupport.temporaryDirectory() }
         deinit { try? FileManager.default.removeItem(at: scratch) }
 
-        @Test("--lr 1e30 in a directory of good checkpoints: resuming with it is refused; started afresh it fails with an error naming the step, a non-zero exit, no checkpoint for that step, the good checkpoints untouched and valid (inspect exits 0), and the next run resumes from them")
+        @Test("--lr 1e30 in a directory of good checkpoints: resuming with it is refused unless --override lr, which logs the change; the run then fails with an error naming the step, a non-zero exit, no checkpoint for that step, the good checkpoints untouched and valid (inspect exits 0), and the next run resumes from them")
         func divergingRunKeepsGoodCheckpoints() throws {
             let run = try RunFolder(scratch, "diverging", flags: ["--model", "mlp", "--hidden", "32", "--optimizer", "sgd",
                                                                  "--checkpoint-every", "20"])
@@ -22,14 +22,17 @@ extension RestartTests {
             let before = try DirectorySnapshot(run.checkpoints)
             #expect(before.names == ["ckpt-00000020.h5", "ckpt-00000040.h5", "latest"])
 
-            // Resuming with another --lr is refused, naming it, and changes nothing.
+            // Resuming with another --lr is refused, naming it and the way to change it on purpose, and changes nothing.
             let refused = try TestSupport.runTrainer(np: 1, run.command + ["--lr", "1e30", "--max-steps", "100"], log: run.log("refused"))
             #expect(refused.status != 0 && refused.stdout.contains("--lr: the checkpoint's optimizer has lr 0.05"), "\(refused.stdout)")
-            // Started afresh in the same directory: step 1's update throws the parameters far away and step 2's loss is not finite.
-            let bad = try TestSupport.runTrainer(np: 1, run.command + ["--lr", "1e30", "--max-steps", "100", "--resume", "never"],
+            #expect(refused.stdout.contains("--override lr changes it on purpose"), "\(refused.stdout)")
+            // Changed on purpose: step 41's update throws the parameters far away and step 42's loss is not finite.
+            let bad = try TestSupport.runTrainer(np: 1, run.command + ["--lr", "1e30", "--max-steps", "100", "--override", "lr"],
                                                  log: run.log("bad"))
             #expect(bad.status != 0)
-            #expect(bad.stdout.contains(/loss is -?(nan|inf) at epoch 1, step 2: training diverged/), "\(bad.stdout)")
+            #expect(bad.stdout.contains("--override lr: the checkpoint's optimizer had lr 0.05; this run goes on with 1e+30 from global step 40"),
+                    "\(bad.stdout)")
+            #expect(bad.stdout.contains(/loss is -?(nan|inf) at epoch 1, step 42: training diverged/), "\(bad.stdout)")
             #expect(bad.stdout.contains("no checkpoint was written for this step"))
             #expect(try DirectorySnapshot(run.checkpoints) == before, "the diverging run changed the checkpoint directory")
 

@@ -385,9 +385,14 @@ extension RestartTests {
             #expect(saved.epoch == 1 && saved.iteration == 0, "ckpt 120: epoch \(saved.epoch), iteration \(saved.iteration)")
 
             // As after a crash between steps 120 and 180: resume from the epoch-end checkpoint.
-            let again = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "150", "--resume", run.checkpoint(120)],
-                                                   log: run.log("again"))
+            // The directory has gone past it (step 130): refused, then taken over with --overwrite.
+            let resume = run.command + ["--max-steps", "150", "--resume", run.checkpoint(120)]
+            let refused = try TestSupport.runTrainer(np: 1, resume, log: run.log("refused"))
+            #expect(refused.status != 0 && refused.stdout.contains("ckpt-00000130.h5: another run's, or later steps of this one"),
+                    "\(refused.stdout)")
+            let again = try TestSupport.runTrainer(np: 1, resume + ["--overwrite"], log: run.log("again"))
             #expect(again.status == 0, "\(again.stdout)")
+            #expect(again.stdout.contains("--overwrite: moved 1 checkpoint of"), "\(again.stdout)")
             #expect(again.stdout.contains("resuming from \(run.checkpoint(120)): epoch 2, step 0 of the epoch, global step 120"),
                     "\(again.stdout)")
             #expect(!again.stdout.contains("epoch 1/2:"), "epoch 1 reported again:\n\(again.stdout)")
