@@ -1,8 +1,8 @@
 import TensorCore
 
-/// A layer or model: a forward computation, its own parameters and its
+/// A layer or model: a forward computation, its own parameters, buffers and
 /// sub-modules, named so that the dotted paths are PyTorch's state_dict keys
-/// (`0.weight`, `encoder.bias`).
+/// (`0.weight`, `encoder.bias`, `bn.running_mean`).
 ///
 /// Implement `forward(_:)`; call a module as `module(x)`, which also lets
 /// `summary(inputShape:)` see every layer's output.
@@ -11,6 +11,11 @@ public protocol Module: AnyObject {
     func forward(_ input: Tensor) -> Tensor
     /// Parameters owned directly by this module, with local names (`weight`).
     var localParameters: [(name: String, tensor: Tensor)] { get }
+    /// Non-trainable state owned directly by this module (PyTorch's
+    /// `register_buffer`: BatchNorm's `running_mean`). Buffers are saved and
+    /// loaded with the state dict but are not parameters: no gradient, no
+    /// optimizer, no gradient allreduce.
+    var localBuffers: [(name: String, tensor: Tensor)] { get }
     /// Sub-modules with local names (`0`, `encoder`).
     var children: [(name: String, module: any Module)] { get }
     /// Constructor arguments shown in summaries, e.g. "784 -> 128".
@@ -19,6 +24,7 @@ public protocol Module: AnyObject {
 
 extension Module {
     public var localParameters: [(name: String, tensor: Tensor)] { [] }
+    public var localBuffers: [(name: String, tensor: Tensor)] { [] }
     public var children: [(name: String, module: any Module)] { [] }
     public var configurationDescription: String { "" }
 
@@ -38,6 +44,21 @@ extension Module {
         var result: [(name: String, tensor: Tensor)] = []
         func walk(_ module: any Module, prefix: String) {
             for (name, tensor) in module.localParameters where seen.insert(ObjectIdentifier(tensor)).inserted {
+                result.append((prefix + name, tensor))
+            }
+            for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }
+        }
+        walk(self, prefix: "")
+        return result
+    }
+
+    /// Every buffer with its dotted name, in registration order, each tensor
+    /// once (as `namedParameters()`).
+    public func namedBuffers() -> [(name: String, tensor: Tensor)] {
+        var seen = Set<ObjectIdentifier>()
+        var result: [(name: String, tensor: Tensor)] = []
+        func walk(_ module: any Module, prefix: String) {
+            for (name, tensor) in module.localBuffers where seen.insert(ObjectIdentifier(tensor)).inserted {
                 result.append((prefix + name, tensor))
             }
             for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }

@@ -2,11 +2,11 @@ import TensorCore
 
 /// What `loadStateDict` found wrong, PyTorch-style.
 public struct StateDictError: Error, CustomStringConvertible {
-    /// Parameters of the model absent from the state.
+    /// Parameters and buffers of the model absent from the state.
     public var missingKeys: [String]
-    /// Entries of the state the model has no parameter for.
+    /// Entries of the state the model has no parameter or buffer for.
     public var unexpectedKeys: [String]
-    /// Entries whose shape differs from the parameter's: (name, expected, found).
+    /// Entries whose shape differs from the model's: (name, expected, found).
     public var shapeMismatches: [(name: String, expected: [Int], found: [Int])]
 
     public var isEmpty: Bool { missingKeys.isEmpty && unexpectedKeys.isEmpty && shapeMismatches.isEmpty }
@@ -23,17 +23,35 @@ public struct StateDictError: Error, CustomStringConvertible {
 }
 
 extension Module {
-    /// The parameters by dotted name, as copies (PyTorch's `state_dict()`).
+    /// Parameters and buffers by dotted name, as copies (PyTorch's
+    /// `state_dict()`), in PyTorch's order: for each module, its parameters,
+    /// then its buffers, then its children's entries. A tensor reached twice
+    /// (tied weights) is listed once, under its first name.
     public func stateDict() -> [(name: String, tensor: Tensor)] {
-        namedParameters().map { ($0.name, $0.tensor.copy()) }
+        namedState().map { ($0.name, $0.tensor.copy()) }
     }
 
-    /// Copies `state` into the parameters. Shape mismatches always throw;
+    /// The tensors of `stateDict()`, not copied.
+    func namedState() -> [(name: String, tensor: Tensor)] {
+        var seen = Set<ObjectIdentifier>()
+        var result: [(name: String, tensor: Tensor)] = []
+        func walk(_ module: any Module, prefix: String) {
+            for (name, tensor) in module.localParameters + module.localBuffers
+            where seen.insert(ObjectIdentifier(tensor)).inserted {
+                result.append((prefix + name, tensor))
+            }
+            for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }
+        }
+        walk(self, prefix: "")
+        return result
+    }
+
+    /// Copies `state` into the parameters and buffers. Shape mismatches always throw;
     /// missing and unexpected keys throw when `strict`, otherwise they are
     /// returned. Nothing is copied unless every check passes.
     @discardableResult
     public func loadStateDict(_ state: [String: Tensor], strict: Bool = true) throws -> StateDictError {
-        let named = namedParameters()
+        let named = namedState()
         var report = StateDictError(missingKeys: [], unexpectedKeys: [], shapeMismatches: [])
         let names = Set(named.map(\.name))
         report.unexpectedKeys = state.keys.filter { !names.contains($0) }.sorted()

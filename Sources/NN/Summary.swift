@@ -33,11 +33,17 @@ final class SummaryRecorder: @unchecked Sendable {
 extension Module {
     /// A table of every layer called by a forward pass on zeros of
     /// `inputShape`: layer, output shape, parameter count, and the totals.
+    ///
+    /// The pass runs in evaluation mode (each layer's mode is restored after),
+    /// so a summary changes no running statistics and works for any batch size.
     public func summary(inputShape: [Int]) -> String {
         let recorder = SummaryRecorder()
+        let modes = modeDependentLayers().map { ($0, $0.isTraining) }
+        eval()
         withNoGrad {
             SummaryRecorder.$current.withValue(recorder) { _ = self(Tensor.zeros(inputShape)) }
         }
+        for (layer, mode) in modes { layer.isTraining = mode }
         var lines: [(String, String, String)] = []
         for row in recorder.rows {
             let name = String(describing: type(of: row.module))

@@ -8,13 +8,20 @@ import TensorCore
 ///     m = lerp(m, g, 1 - beta1)            (m + (1 - beta1) (g - m))
 ///     v = beta2 * v + (1 - beta2) * g * g
 ///     p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-public final class Adam: Optimizer {
+///
+/// With `decoupledWeightDecay` (torch's `decoupled_weight_decay=True`, which
+/// is what `AdamW` sets) the first line becomes `p *= 1 - lr * weight_decay`
+/// and the gradient is used as it is.
+public class Adam: Optimizer {
     public let parameters: ParameterSet
     public var learningRate: Float
     public let beta1: Float
     public let beta2: Float
     public let epsilon: Float
     public let weightDecay: Float
+    /// Whether weight decay shrinks the parameters directly (AdamW) instead
+    /// of adding an L2 term to the gradient.
+    public let decoupledWeightDecay: Bool
     public var stepCount = 0
     public var gradientScale: Float = 1
     /// First moments (`exp_avg`), laid out like the parameters.
@@ -23,20 +30,23 @@ public final class Adam: Optimizer {
     public let secondMoment: Storage
 
     public init(_ parameters: ParameterSet, learningRate: Float = 0.001, betas: (Float, Float) = (0.9, 0.999),
-                epsilon: Float = 1e-8, weightDecay: Float = 0) {
+                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
         precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
         precondition((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "Betas must be in [0, 1), got \(betas)")
         precondition(epsilon >= 0, "Epsilon must be non-negative, got \(epsilon)")
+        precondition(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
         self.parameters = parameters
         self.learningRate = learningRate
         (beta1, beta2) = betas
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+        self.decoupledWeightDecay = decoupledWeightDecay
         firstMoment = Storage(count: parameters.count)
         secondMoment = Storage(count: parameters.count)
     }
 
-    public var typeName: String { "adam" }
+    /// "adam", or "adamw" with decoupled weight decay.
+    public var typeName: String { decoupledWeightDecay ? "adamw" : "adam" }
 
     public var hyperParameters: [String: Double] {
         ["lr": Double(learningRate), "beta1": Double(beta1), "beta2": Double(beta2),
@@ -57,18 +67,17 @@ public final class Adam: Optimizer {
         stepCount += 1
         // Bias corrections in Double, as Python computes them, then used as Float.
         let t = Double(stepCount)
-        let bc1 = 1 - _pow(Double(beta1), t), bc2 = 1 - _pow(Double(beta2), t)
+        let bc1 = 1 - libmPow(Double(beta1), t), bc2 = 1 - libmPow(Double(beta2), t)
         let stepSize = Float(Double(learningRate) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
-        ck_adam_step(parameters.values.base, parameters.gradients.base, firstMoment.base, secondMoment.base,
-                     parameters.count, gradientScale, beta1, beta2, epsilon, weightDecay, stepSize, bc2Sqrt)
+        if decoupledWeightDecay {
+            // torch: param.mul_(1 - lr * weight_decay), the factor in Double as Python computes it.
+            let decay = Float(1 - Double(learningRate) * Double(weightDecay))
+            ck_adamw_step(parameters.values.base, parameters.gradients.base, firstMoment.base, secondMoment.base,
+                          parameters.count, gradientScale, beta1, beta2, epsilon, decay, stepSize, bc2Sqrt)
+        } else {
+            ck_adam_step(parameters.values.base, parameters.gradients.base, firstMoment.base, secondMoment.base,
+                         parameters.count, gradientScale, beta1, beta2, epsilon, weightDecay, stepSize, bc2Sqrt)
+        }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-private func _pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
-#else
-import Darwin
-private func _pow(_ x: Double, _ y: Double) -> Double { Darwin.pow(x, y) }
-#endif

@@ -5,13 +5,14 @@ import TensorCore
 ///
 /// Each optimizer keeps its per-parameter state in flat buffers laid out
 /// like the parameters, and exposes it by parameter name and state name
-/// (`momentum_buffer`; `exp_avg`, `exp_avg_sq`) for checkpoints.
+/// (`momentum_buffer`; `exp_avg`, `exp_avg_sq`; `square_avg`, `grad_avg`)
+/// for checkpoints.
 public protocol Optimizer: AnyObject {
     /// The parameters being optimised.
     var parameters: ParameterSet { get }
     /// Number of `step()` calls so far.
     var stepCount: Int { get set }
-    /// "sgd" or "adam": what a checkpoint records to refuse a mismatch.
+    /// "sgd", "adam", "adamw" or "rmsprop": what a checkpoint records to refuse a mismatch.
     var typeName: String { get }
     /// Hyper-parameters by PyTorch name (lr, momentum, betas, ...).
     var hyperParameters: [String: Double] { get }

@@ -87,3 +87,54 @@ private func values(_ model: any Module) -> [[Float]] { model.parameters().map(\
         #expect(values(target) == original)
     }
 }
+
+// Buffers: in the state dict (PyTorch's order), not among the parameters.
+
+private func makeModelWithBuffers(seed: UInt64) -> Sequential {
+    var generator = RandomGenerator(seed: seed)
+    let model = Sequential(Linear(3, 4, generator: &generator), BatchNorm1d(4),
+                           Sequential(Linear(4, 2, generator: &generator), BatchNorm1d(2)))
+    _ = model(randomTensor([5, 3], seed: seed))  // training mode: the running statistics move
+    return model
+}
+
+@Test func stateDictListsParametersThenBuffersThenChildren() {
+    let model = makeModelWithBuffers(seed: 40)
+    #expect(model.stateDict().map(\.name) == [
+        "0.weight", "0.bias",
+        "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
+        "2.0.weight", "2.0.bias",
+        "2.1.weight", "2.1.bias", "2.1.running_mean", "2.1.running_var", "2.1.num_batches_tracked",
+    ])
+    #expect(model.namedParameters().map(\.name) == [
+        "0.weight", "0.bias", "1.weight", "1.bias", "2.0.weight", "2.0.bias", "2.1.weight", "2.1.bias",
+    ])
+    #expect(model.namedBuffers().map(\.name) == [
+        "1.running_mean", "1.running_var", "1.num_batches_tracked",
+        "2.1.running_mean", "2.1.running_var", "2.1.num_batches_tracked",
+    ])
+    // The flat parameter buffer holds parameters only.
+    let set = ParameterSet(model)
+    #expect(set.names == model.namedParameters().map(\.name))
+    #expect(set.count == 16 + 8 + 10 + 4)
+}
+
+@Test func buffersRoundTripAndAreCheckedLikeParameters() throws {
+    let source = makeModelWithBuffers(seed: 41)
+    let target = makeModelWithBuffers(seed: 42)
+    var state = Dictionary(uniqueKeysWithValues: source.stateDict().map { ($0.name, $0.tensor) })
+    try target.loadStateDict(state)
+    #expect(target.stateDict().map(\.tensor.scalars) == source.stateDict().map(\.tensor.scalars))
+
+    let before = target.stateDict().map(\.tensor.scalars)
+    state["1.running_var"] = Tensor.ones([5])
+    var error = #expect(throws: StateDictError.self) { try target.loadStateDict(state, strict: false) }
+    #expect(error?.shapeMismatches.map(\.name) == ["1.running_var"])
+
+    state["1.running_var"] = nil
+    state["1.running_std"] = Tensor.ones([4])
+    error = #expect(throws: StateDictError.self) { try target.loadStateDict(state) }
+    #expect(error?.missingKeys == ["1.running_var"])
+    #expect(error?.unexpectedKeys == ["1.running_std"])
+    #expect(target.stateDict().map(\.tensor.scalars) == before)
+}

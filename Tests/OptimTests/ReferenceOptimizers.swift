@@ -28,9 +28,11 @@ struct ReferenceSGD {
     }
 }
 
-/// torch.optim.Adam (_single_tensor_adam, amsgrad off) for one flat parameter vector.
+/// torch.optim.Adam (_single_tensor_adam, amsgrad off) for one flat parameter
+/// vector; with `decoupled`, torch.optim.AdamW (param.mul_(1 - lr * weight_decay) first).
 struct ReferenceAdam {
     var lr: Double, beta1: Double, beta2: Double, eps: Double, weightDecay: Double
+    var decoupled = false
     var step = 0
     var expAvg: [Double] = []
     var expAvgSq: [Double] = []
@@ -43,7 +45,8 @@ struct ReferenceAdam {
         step += 1
         let bias1 = 1 - pow(beta1, step), bias2 = 1 - pow(beta2, step)
         for i in p.indices {
-            let g = weightDecay != 0 ? grad[i] + weightDecay * p[i] : grad[i]
+            if decoupled { p[i] *= 1 - lr * weightDecay }
+            let g = weightDecay != 0 && !decoupled ? grad[i] + weightDecay * p[i] : grad[i]
             expAvg[i] = beta1 * expAvg[i] + (1 - beta1) * g
             expAvgSq[i] = beta2 * expAvgSq[i] + (1 - beta2) * g * g
             let denom = expAvgSq[i].squareRoot() / bias2.squareRoot() + eps
@@ -52,6 +55,40 @@ struct ReferenceAdam {
     }
 
     private func pow(_ x: Double, _ n: Int) -> Double { (0..<n).reduce(1) { r, _ in r * x } }
+}
+
+/// torch.optim.RMSprop (_single_tensor_rmsprop) for one flat parameter vector.
+struct ReferenceRMSprop {
+    var lr: Double, alpha: Double, eps: Double, weightDecay: Double, momentum: Double, centered: Bool
+    var squareAvg: [Double] = []
+    var gradAvg: [Double] = []
+    var buffer: [Double] = []
+
+    mutating func step(_ p: inout [Double], _ grad: [Double]) {
+        if squareAvg.isEmpty {
+            squareAvg = [Double](repeating: 0, count: p.count)
+            gradAvg = squareAvg
+            buffer = squareAvg
+        }
+        for i in p.indices {
+            let g = weightDecay != 0 ? grad[i] + weightDecay * p[i] : grad[i]
+            squareAvg[i] = alpha * squareAvg[i] + (1 - alpha) * g * g
+            var avg: Double
+            if centered {
+                gradAvg[i] = alpha * gradAvg[i] + (1 - alpha) * g
+                avg = (squareAvg[i] - gradAvg[i] * gradAvg[i]).squareRoot()
+            } else {
+                avg = squareAvg[i].squareRoot()
+            }
+            avg += eps
+            if momentum > 0 {
+                buffer[i] = momentum * buffer[i] + g / avg
+                p[i] -= lr * buffer[i]
+            } else {
+                p[i] -= lr * g / avg
+            }
+        }
+    }
 }
 
 /// A Linear(3, 2) packed into a ParameterSet, with parameter values of

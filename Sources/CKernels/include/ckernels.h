@@ -20,6 +20,26 @@ void ck_sgd_step(float *restrict param, const float *restrict grad, float *restr
                  size_t n, float grad_scale, float lr, float momentum, float dampening, int nesterov,
                  float weight_decay, int first_step);
 
+/// torch.optim.AdamW's update: param *= decay (decay = 1 - lr * weight_decay,
+/// decoupled from the gradient), then ck_adam_step's update without the L2
+/// term. step_size, bc2_sqrt and grad_scale as for ck_adam_step.
+void ck_adamw_step(float *restrict param, const float *restrict grad, float *restrict exp_avg,
+                   float *restrict exp_avg_sq, size_t n, float grad_scale, float beta1, float beta2,
+                   float eps, float decay, float step_size, float bc2_sqrt);
+
+/// torch.optim.RMSprop's update over n parameters. grad_avg is NULL when not
+/// centered, momentum_buffer NULL when momentum is 0; grad_scale as for Adam.
+void ck_rmsprop_step(float *restrict param, const float *restrict grad, float *restrict square_avg,
+                     float *restrict grad_avg, float *restrict momentum_buffer, size_t n, float grad_scale,
+                     float lr, float alpha, float eps, float weight_decay, float momentum);
+
+/// The sum of x[i]^2, accumulated in double in a fixed order that depends on
+/// n only (never on the CPU or a thread count): the same bits on every rank.
+double ck_sum_squares(const float *restrict x, size_t n);
+
+/// x[i] *= factor.
+void ck_scale(float *restrict x, size_t n, float factor);
+
 /// y = sigmoid(x) = 1 / (1 + e^-x), overflow-free.
 void ck_sigmoid_forward(const float *restrict x, float *restrict y, size_t n);
 
