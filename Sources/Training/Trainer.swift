@@ -16,6 +16,13 @@ public struct EpochRecord: Sendable {
     public var test: EvaluationResult
     /// The first `trainEvaluationSamples` training samples, evaluated after the epoch (nil when 0).
     public var train: EvaluationResult?
+    /// The held-out part of the training set (`validationFraction`), nil without one.
+    public var validation: EvaluationResult?
+    /// The learning rate of the epoch's last step.
+    public var learningRate: Double = 0
+    /// The mean 2-norm of the averaged gradient over the epoch's steps
+    /// (before clipping), when `clipGradientNorm` is set.
+    public var gradientNorm: Double?
     /// Global samples (all ranks) per second.
     public var samplesPerSecond: Double
     public var seconds: Double
@@ -90,8 +97,19 @@ public final class Trainer {
     public let model: any Module
     public let parameters: ParameterSet
     public let optimizer: any Optimizer
+    /// What the model trains on: the training set, less `validationSet`.
     public let trainSet: any Dataset
     public let evaluationSet: any Dataset
+    /// The held-out part of the training set (`validationFraction` > 0).
+    public let validationSet: (any Dataset)?
+    /// The learning-rate schedule (`options.schedule`), nil for a constant rate.
+    let schedule: LearningRateSchedule?
+    /// `--keep-best` and `--early-stop`: the best value so far, its epoch and
+    /// the epochs since it improved (in every checkpoint, so a resumed run
+    /// keeps and stops exactly as an uninterrupted one).
+    var best = BestSoFar()
+    /// Rank 0's TensorBoard event files (`tensorboardDirectory`).
+    private var tensorboard: TensorBoardWriter?
     /// The data set's name in checkpoints (a catalog name, or the user's).
     public let datasetName: String
     let objective: Objective
@@ -169,31 +187,51 @@ public final class Trainer {
         self.options = options
         self.identity = identity
         self.model = model
-        trainSet = train
+        if options.validationFraction > 0 {
+            let split = try ValidationSplit.split(train, fraction: options.validationFraction, seed: options.seed)
+            (trainSet, validationSet) = (split.train, split.validation)
+        } else {
+            (trainSet, validationSet) = (train, nil)
+        }
         evaluationSet = evaluation
+        schedule = try options.schedule.schedule()
         self.datasetName = datasetName
         objective = Objective(loss: loss, evaluationLoss: evaluationLoss ?? loss, metrics: metrics)
         self.generatorState = generatorState ?? RandomGenerator(seed: options.seed).state
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         parameters = ParameterSet(model)
+        let decay = options.resolvedWeightDecay
         switch options.optimizer {
         case .sgd:
-            optimizer = SGD(parameters, learningRate: options.learningRate, momentum: options.momentum,
-                            weightDecay: options.weightDecay)
+            optimizer = SGD(parameters, learningRate: options.learningRate, momentum: options.momentum, weightDecay: decay)
         case .adam:
-            optimizer = Adam(parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
+            optimizer = Adam(parameters, learningRate: options.learningRate, weightDecay: decay)
+        case .adamw:
+            optimizer = AdamW(parameters, learningRate: options.learningRate, weightDecay: decay)
+        case .rmsprop:
+            optimizer = RMSprop(parameters, learningRate: options.learningRate, alpha: options.alpha, weightDecay: decay,
+                                momentum: options.momentum, centered: options.centered)
         }
         do {
             BLAS.setThreads(options.threads)
             do {
-                sampler = try DistributedBatchSampler(count: train.count, globalBatchSize: options.batchSize,
+                sampler = try DistributedBatchSampler(count: trainSet.count, globalBatchSize: options.batchSize,
                                                       rank: rank, worldSize: worldSize, seed: options.seed,
                                                       shuffle: options.shuffle, dropLast: true)
             } catch {
                 throw TrainingError.invalidOption("--batch-size", "\(error)")
             }
             guard sampler.stepsPerEpoch > 0 else {
-                throw TrainingError.invalidOption("--batch-size", "\(options.batchSize) is larger than the \(train.count) training samples")
+                throw TrainingError.invalidOption("--batch-size", "\(options.batchSize) is larger than the \(trainSet.count) training samples")
+            }
+            if !options.deterministic && options.accumulate > options.batchSize / worldSize {
+                throw TrainingError.invalidOption("--accumulate", "\(options.accumulate) micro-batches per step cannot split the "
+                                                  + "\(options.batchSize / worldSize) samples each of \(worldSize) rank(s) gets of --batch-size \(options.batchSize)")
+            }
+            if options.deterministic && !model.namedBuffers().isEmpty {
+                throw TrainingError.invalidOption("--deterministic", "the model has buffers (BatchNorm's running statistics), which "
+                                                  + "would depend on how the micro-batches are spread over the ranks; train it without "
+                                                  + "--deterministic (BatchNorm is then synchronised across ranks, as SyncBatchNorm)")
             }
             if options.deterministic {
                 // Refused now rather than when run() resumes: a world size or a
@@ -205,6 +243,7 @@ public final class Trainer {
             // Same seed, same initialisation on every rank; the broadcast makes
             // that a guarantee rather than an assumption.
             try communicator?.broadcast(parameters.values.buffer, root: 0)
+            try broadcastBuffers()
             self.metrics = rank == 0 ? try options.metricsPath.map { try MetricsLog(path: $0) } : nil
             if rank == 0 {
                 let directory = CheckpointDirectory(options.checkpointDirectory ?? "runs/\(identity.name)", keep: options.keep)
@@ -335,11 +374,25 @@ public final class Trainer {
             progress.log("note: --threads \(c.threads) with --deterministic: OpenBLAS splits a product across threads in "
                          + "its own way, so the bits match only runs with the same --threads per rank (the default is 1)")
         }
+        if let stopped = earlyStopMessage() {
+            progress.log("nothing to do: " + stopped + "; raise --early-stop to continue it, or start a new run with "
+                         + "--resume never --overwrite or another --checkpoint-dir")
+            return .finished
+        }
         if position.epoch >= c.epochs || c.maxSteps.map({ globalStep >= $0 }) == true {
             progress.log("nothing to do: this run already reached its end at step \(globalStep) (--epochs \(c.epochs)"
                          + (c.maxSteps.map { ", --max-steps \($0)" } ?? "") + "); raise --epochs or --max-steps to continue "
-                         + "it, or start a new run with --resume never or another --checkpoint-dir")
+                         + "it, or start a new run with --resume never --overwrite or another --checkpoint-dir")
         }
+        if rank == 0, let directory = c.tensorboardDirectory {
+            do {
+                tensorboard = try TensorBoardWriter(directory: directory, resumingAfterStep: globalStep > 0 ? globalStep : nil)
+            } catch {
+                throw TrainingError.invalidOption("--tensorboard", "\(error)")
+            }
+            for repair in tensorboard?.resumeRepairs ?? [] { progress.log("tensorboard: \(repair)") }
+        }
+        defer { try? tensorboard?.close() }
         let loader = DataLoader(dataset: trainSet, sampler: sampler, prefetch: c.prefetch)
         let sampleLog = try c.sampleLogPath.map { try SampleLog(path: "\($0).rank\(rank)") }
         var epoch = position.epoch
@@ -354,7 +407,12 @@ public final class Trainer {
             watchdog?.progress(step: globalStep)
             for batch in loader.batches(epoch: epoch, startingAt: first) {
                 if iteration >= stepsThisEpoch { break }
+                applySchedule(epoch: epoch)
                 let loss = try step(batch, position: (epoch + 1, globalStep + 1))
+                if let norm = step.lastGradientNorm {
+                    position.gradientNormSum += norm
+                    position.gradientNormSteps += 1
+                }
                 try sampleLog?.append(batch.indices)
                 // The one small collective per step: the loss of the whole
                 // global batch, and whether any rank was asked to stop.
@@ -364,6 +422,8 @@ public final class Trainer {
                 watchdog?.progress(step: globalStep)
                 lossSum += agreed.lossSum
                 samples += Double(agreed.samples)
+                try tensorboard?.addScalars([("train/loss", agreed.lossSum / Double(max(agreed.samples, 1))),
+                                             ("train/lr", Double(optimizer.learningRate))], step: globalStep)
                 if c.checkReplicas { try checkReplicas() }
                 let elapsed = Date().timeIntervalSince(start)
                 progress.update(epoch: epoch + 1, epochs: c.epochs, step: iteration, total: sampler.stepsPerEpoch,
@@ -377,7 +437,7 @@ public final class Trainer {
                 let periodic = c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0
                     && iteration < sampler.stepsPerEpoch
                 if signal != nil || periodic {
-                    try save(Position(epoch: epoch, iteration: iteration, epochLossSum: lossSum, epochSamples: samples))
+                    try save(position.at(epoch: epoch, iteration: iteration, lossSum: lossSum, samples: samples))
                 }
                 if let signal {
                     let saved = try checkingSave { try writer?.waitUntilIdle() }
@@ -390,20 +450,31 @@ public final class Trainer {
             let test = try evaluateTestSet()
             let trainEvaluation = c.trainEvaluationSamples > 0
                 ? try evaluateShards(of: Subset(trainSet, 0..<min(c.trainEvaluationSamples, trainSet.count))) : nil
+            let validation = try validationSet.map { try evaluateShards(of: $0) }
             watchdog?.progress(step: globalStep)
-            let record = EpochRecord(epoch: epoch + 1, step: globalStep, trainLoss: lossSum / max(samples, 1), test: test,
-                                     train: trainEvaluation,
+            var record = EpochRecord(epoch: epoch + 1, step: globalStep, trainLoss: lossSum / max(samples, 1), test: test,
+                                     train: trainEvaluation, validation: validation,
                                      samplesPerSecond: Double((iteration - first) * c.batchSize) / seconds, seconds: seconds)
+            record.learningRate = Double(optimizer.learningRate)
+            if position.gradientNormSteps > 0 { record.gradientNorm = position.gradientNormSum / Double(position.gradientNormSteps) }
             records.append(record)
             report(record)
+            try tensorboard?.addScalars(tensorboardScalars(record), step: globalStep)
+            try tensorboard?.flush()
             if iteration < sampler.stepsPerEpoch {
                 // --max-steps ended the run inside this epoch: the checkpoint keeps that position.
-                try save(Position(epoch: epoch, iteration: iteration, epochLossSum: lossSum, epochSamples: samples))
+                try save(position.at(epoch: epoch, iteration: iteration, lossSum: lossSum, samples: samples))
                 break
             }
             epoch += 1
             position = Position(epoch: epoch)
+            let improved = best.update(with: record, metric: c.keepBest)
+            if improved { try saveBest(position) }
             try save(position)
+            if let stopped = earlyStopMessage() {
+                progress.log("early stop: " + stopped)
+                break
+            }
         }
         if let path = c.saveParametersPath, rank == 0 { try saveParameters(to: path) }
         return .finished
@@ -412,7 +483,8 @@ public final class Trainer {
     /// The training step for `plan` (set by `restore()`).
     private func makeStep() -> TrainingStep {
         let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: objective.loss,
-                                communicator: communicator, bucketBytes: Int(options.bucketMegabytes * 1_048_576), plan: plan)
+                                communicator: communicator, bucketBytes: Int(options.bucketMegabytes * 1_048_576), plan: plan,
+                                accumulate: options.accumulate, clipGradientNorm: options.clipGradientNorm, seed: options.seed)
         self.step = step
         return step
     }
@@ -424,6 +496,8 @@ public final class Trainer {
         guard let writer else { return }
         let start = DispatchTime.now().uptimeNanoseconds
         try checkingSave { try writer.save(snapshot(position: position)) }
+        // Events up to this step are then on disk: a resume trims only later ones.
+        do { try tensorboard?.flush() } catch { throw TrainingError.invalidOption("--tensorboard", "\(error)") }
         checkpointStallSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         checkpointsSaved += 1
     }
@@ -456,9 +530,13 @@ public final class Trainer {
         try evaluateShards(of: evaluationSet)
     }
 
+    /// In eval mode (Dropout off, BatchNorm on its running estimates), as
+    /// torch's `model.eval()`; training mode again afterwards.
     private func evaluateShards(of dataset: any Dataset) throws -> EvaluationResult {
-        try evaluate(model, objective: objective, dataset: dataset, chunkSize: options.evaluationBatchSize,
-                     communicator: communicator)
+        model.eval()
+        defer { model.train() }
+        return try evaluate(model, objective: objective, dataset: dataset, chunkSize: options.evaluationBatchSize,
+                            communicator: communicator)
     }
 
     /// FNV-1a over the bytes of every parameter.
@@ -478,6 +556,19 @@ public final class Trainer {
         if differing != 0 { throw TrainingError.replicasDiverged(step: globalStep) }
     }
 
+    /// The epoch's figures as TensorBoard scalars ("epoch/train_loss", "epoch/test_accuracy", ...).
+    private func tensorboardScalars(_ r: EpochRecord) -> [(tag: String, value: Double)] {
+        var scalars: [(tag: String, value: Double)] = [("epoch/train_loss", r.trainLoss), ("epoch/test_loss", r.test.loss),
+                                                       ("epoch/lr", r.learningRate)]
+        for (name, _, _) in r.test.metrics { scalars.append(("epoch/test_\(name)", r.test.value(of: name) ?? .nan)) }
+        if let validation = r.validation {
+            scalars.append(("epoch/val_loss", validation.loss))
+            for (name, _, _) in validation.metrics { scalars.append(("epoch/val_\(name)", validation.value(of: name) ?? .nan)) }
+        }
+        if let norm = r.gradientNorm { scalars.append(("epoch/grad_norm", norm)) }
+        return scalars
+    }
+
     /// Writes the parameters as raw little-endian float32, state_dict order.
     public func saveParameters(to path: String) throws {
         let data = Data(buffer: UnsafeBufferPointer(parameters.values.buffer))
@@ -494,6 +585,14 @@ public final class Trainer {
         for (name, _, _) in r.test.metrics {
             line += "test_\(name) \(format(r.test.value(of: name) ?? .nan, name == "accuracy" ? 4 : 5)) "
         }
+        if let validation = r.validation {
+            line += "val_loss \(format(validation.loss, 4)) "
+            for (name, _, _) in validation.metrics {
+                line += "val_\(name) \(format(validation.value(of: name) ?? .nan, name == "accuracy" ? 4 : 5)) "
+            }
+        }
+        if schedule != nil { line += "lr \(r.learningRate) " }
+        if let norm = r.gradientNorm { line += "grad_norm \(format(norm, 4)) " }
         line += "\(Int(r.samplesPerSecond)) samples/s \(format(r.seconds, 1))s"
         progress.log(line)
         guard let metrics else { return }
@@ -510,6 +609,12 @@ public final class Trainer {
             json.add("train_eval_loss", train.loss)
             for (name, _, _) in train.metrics { json.add("train_\(name)", train.value(of: name) ?? .nan) }
         }
+        if let validation = r.validation {
+            json.add("val_loss", validation.loss)
+            for (name, _, _) in validation.metrics { json.add("val_\(name)", validation.value(of: name) ?? .nan) }
+        }
+        json.add("lr", r.learningRate)
+        if let norm = r.gradientNorm { json.add("grad_norm", norm) }
         json.add("samples_per_s", r.samplesPerSecond)
         json.add("epoch_seconds", r.seconds)
         metrics.append(json)

@@ -21,6 +21,15 @@ extension Trainer {
         /// This epoch's summed training loss and sample count so far (all ranks).
         var epochLossSum = 0.0
         var epochSamples = 0.0
+        /// This epoch's summed gradient norms and their count so far (`--clip-grad-norm`).
+        var gradientNormSum = 0.0
+        var gradientNormSteps = 0
+
+        /// The same epoch's figures at another point of it.
+        func at(epoch: Int, iteration: Int, lossSum: Double, samples: Double) -> Position {
+            Position(epoch: epoch, iteration: iteration, epochLossSum: lossSum, epochSamples: samples,
+                     gradientNormSum: gradientNormSum, gradientNormSteps: gradientNormSteps)
+        }
     }
 
     /// What resuming checks of the training set: its size, shapes and an
@@ -69,7 +78,35 @@ extension Trainer {
             samplesSeen: globalStep * options.batchSize, seed: options.seed, worldSize: worldSize,
             batchSize: options.batchSize, model: identity.name, modelConfig: modelConfigJSON,
             dataset: datasetName, rngState: generatorState,
-            extra: extras(position))
+            extra: extras(position), buffers: bufferSnapshot(), scheduler: schedulerState(at: position))
+    }
+
+    /// The model's buffers (BatchNorm running statistics) by state_dict name.
+    private func bufferSnapshot() -> FlatTensors {
+        let named = model.namedBuffers()
+        guard !named.isEmpty else { return .empty }
+        let layout = TensorLayout(names: named.map(\.name), shapes: named.map(\.tensor.shape))
+        var values: [Float] = []
+        values.reserveCapacity(layout.count)
+        for (_, tensor) in named { values += UnsafeBufferPointer(start: tensor.data, count: tensor.count) }
+        return FlatTensors(layout: layout, values: values)
+    }
+
+    /// Copies a checkpoint's buffers into the model's (the layout was checked).
+    private func restoreBuffers(_ buffers: FlatTensors) {
+        for (name, tensor) in model.namedBuffers() {
+            guard let values = buffers[name], values.count == tensor.count else { continue }
+            values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: tensor.count) }
+        }
+    }
+
+    /// Gives every rank rank 0's buffers (at start and on resume), as DDP's
+    /// broadcast_buffers does; with SyncBatchNorm they then stay equal.
+    func broadcastBuffers() throws {
+        guard let communicator, communicator.size > 1 else { return }
+        for (_, tensor) in model.namedBuffers() {
+            try communicator.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: 0)
+        }
     }
 
     /// The `/extra` attributes: the epoch's loss so far, the mode and what
@@ -77,7 +114,11 @@ extension Trainer {
     private func extras(_ position: Position) -> [String: String] {
         var extra = ["epoch_loss_sum": String(position.epochLossSum), "epoch_samples": String(position.epochSamples),
                      "optimizer_lr": String(options.learningRate), "data_fingerprint": trainingFingerprint,
-                     "deterministic": plan == nil ? "false" : "true", "shuffle": String(options.shuffle)]
+                     "deterministic": plan == nil ? "false" : "true", "shuffle": String(options.shuffle),
+                     "gradient_norm_sum": String(position.gradientNormSum.bitPattern),
+                     "gradient_norm_steps": String(position.gradientNormSteps),
+                     "validation_fraction": String(options.validationFraction)]
+        extra.merge(best.extras) { $1 }
         if let plan { extra["micro_batches"] = String(plan.microBatches) }
         extra["bits_blas_threads"] = String(options.threads)
         extra[CheckpointFile.runIDKey] = runID
@@ -196,12 +237,15 @@ extension Trainer {
     private func check(_ loaded: LoadedCheckpoint) throws {
         let c = options
         let expectation = CheckpointExpectation(model: identity.name, modelConfig: modelConfigJSON, parameters: tensorLayout,
-                                                optimizerType: optimizer.typeName, optimizerStateNames: optimizer.stateNames)
+                                                optimizerType: optimizer.typeName, optimizerStateNames: optimizer.stateNames,
+                                                buffers: bufferSnapshot().layout)
         var differences = expectation.differences(from: loaded.state)
         let state = loaded.state
         if state.optimizer.type == optimizer.typeName {
             for (name, value) in optimizer.hyperParameters.sorted(by: { $0.key < $1.key }) {
-                guard let saved = state.optimizer.hyperParameters[name], saved != value else { continue }
+                // Under a schedule the optimizer's lr is the scheduled one: compare the base rates.
+                let savedBase = name == "lr" ? state.extra["optimizer_lr"].flatMap(Float.init).map(Double.init) : nil
+                guard let saved = savedBase ?? state.optimizer.hyperParameters[name], saved != value else { continue }
                 let setting = OverridableSetting(rawValue: name)
                 let flag = setting?.flag ?? name
                 // Stored as the Double of a Float: shown as the Float the user typed.
@@ -230,6 +274,10 @@ extension Trainer {
         if let saved = state.extra["data_fingerprint"], saved != trainingFingerprint {
             differences.append("training set: the checkpoint's was \(saved), this run's is \(trainingFingerprint)")
         }
+        if let saved = state.extra["validation_fraction"].flatMap(Double.init), saved != c.validationFraction {
+            differences.append("--val-fraction: the checkpoint's run held out \(saved) of the training set, this run asks for \(c.validationFraction)")
+        }
+        differences += scheduleDifferences(state.scheduler, counter: c.schedule.unit == .epoch ? state.epoch : state.globalStep)
         if state.iteration > stepsPerEpoch || state.epoch < 0 {
             differences.append("position: epoch \(state.epoch) step \(state.iteration) does not fit \(stepsPerEpoch) steps per epoch")
         }
@@ -249,6 +297,12 @@ extension Trainer {
         /// The bits of the epoch's loss sum, exactly.
         var epochLossSumBits: UInt64 = 0
         var epochSamples = 0.0
+        var gradientNormSumBits: UInt64 = 0
+        var gradientNormSteps = 0
+        /// `BestSoFar`, for every rank (early stopping must end all alike).
+        var bestValueBits: UInt64?
+        var bestEpoch = 0
+        var epochsWithoutImprovement = 0
         /// The checkpoint's micro-batches when it was trained deterministically.
         var microBatches: Int?
     }
@@ -263,6 +317,8 @@ extension Trainer {
             let state = loaded.state
             state.parameters.layout.copy(state.parameters.values, laidOutAs: state.parameters.layout,
                                         into: parameters.values.buffer)
+            restoreBuffers(state.buffers)
+            best = BestSoFar(extras: state.extra)
             for name in optimizer.stateNames {
                 guard let values = state.optimizer.buffers[name], let buffer = optimizer.stateBuffer(name) else { continue }
                 state.parameters.layout.copy(values, laidOutAs: state.parameters.layout, into: buffer.buffer)
@@ -271,6 +327,10 @@ extension Trainer {
                                   optimizerStep: state.optimizer.step,
                                   epochLossSumBits: (Double(state.extra["epoch_loss_sum"] ?? "") ?? 0).bitPattern,
                                   epochSamples: Double(state.extra["epoch_samples"] ?? "") ?? 0,
+                                  gradientNormSumBits: state.extra["gradient_norm_sum"].flatMap(UInt64.init) ?? 0,
+                                  gradientNormSteps: state.extra["gradient_norm_steps"].flatMap(Int.init) ?? 0,
+                                  bestValueBits: best.value?.bitPattern, bestEpoch: best.epoch,
+                                  epochsWithoutImprovement: best.epochsWithoutImprovement,
                                   microBatches: state.extra["deterministic"] == "true"
                                       ? state.extra["micro_batches"].flatMap { Int($0) } : nil)
             rng = state.rngState
@@ -287,6 +347,7 @@ extension Trainer {
                     if let buffer = optimizer.stateBuffer(name) { try communicator.broadcast(buffer.buffer, root: 0) }
                 }
                 rng = try communicator.broadcast(rng, root: 0)
+                try broadcastBuffers()
             }
         }
         plan = try microBatchPlan(checkpointMicroBatches: header.microBatches)
@@ -294,8 +355,13 @@ extension Trainer {
         globalStep = header.globalStep
         optimizer.stepCount = header.optimizerStep
         generatorState = rng
+        best = BestSoFar()
+        best.value = header.bestValueBits.map(Double.init(bitPattern:))
+        best.epoch = header.bestEpoch
+        best.epochsWithoutImprovement = header.epochsWithoutImprovement
         return Position(epoch: header.epoch, iteration: header.iteration,
-                        epochLossSum: Double(bitPattern: header.epochLossSumBits), epochSamples: header.epochSamples)
+                        epochLossSum: Double(bitPattern: header.epochLossSumBits), epochSamples: header.epochSamples,
+                        gradientNormSum: Double(bitPattern: header.gradientNormSumBits), gradientNormSteps: header.gradientNormSteps)
     }
 
     /// The deterministic mode's micro-batches: `--micro-batches`, else the

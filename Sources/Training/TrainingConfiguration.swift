@@ -39,7 +39,7 @@ public enum OverridableSetting: String, Sendable, Codable, CaseIterable {
 /// the campaigns.
 public struct TrainingOptions: Sendable, Codable, Equatable {
     public enum OptimizerKind: String, Sendable, Codable, CaseIterable {
-        case sgd, adam
+        case sgd, adam, adamw, rmsprop
     }
 
     public var epochs: Int = 1
@@ -49,8 +49,33 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     public var batchSize: Int = 64
     public var optimizer: OptimizerKind = .adam
     public var learningRate: Float = 0.001
+    /// SGD's and RMSprop's momentum.
     public var momentum: Float = 0
-    public var weightDecay: Float = 0
+    /// torch.optim's weight_decay; nil: the optimizer's torch default (0.01
+    /// for AdamW, 0 for the others).
+    public var weightDecay: Float?
+    /// RMSprop's smoothing constant alpha.
+    public var alpha: Float = 0.99
+    /// Centered RMSprop (normalise by an estimate of the gradient's variance).
+    public var centered = false
+    /// The learning-rate schedule (none by default).
+    public var schedule = ScheduleOptions()
+    /// Clip the averaged gradient to this global 2-norm before each step
+    /// (torch.nn.utils.clip_grad_norm_); nil: no clipping.
+    public var clipGradientNorm: Double?
+    /// Micro-batches per optimizer step on each rank (gradient accumulation):
+    /// the same global batch, in K forward/backward passes of a K-th of it.
+    public var accumulate = 1
+    /// Hold out this fraction of the training set (chosen from the seed, the
+    /// same at any world size) and evaluate on it after every epoch (0: none).
+    public var validationFraction = 0.0
+    /// Keep `best.h5` beside the rolling checkpoints: the epoch-end state
+    /// with the best value of this metric so far.
+    public var keepBest: MonitoredMetric?
+    /// End the run when `keepBest`'s metric has not improved for this many epochs.
+    public var earlyStopPatience: Int?
+    /// Rank 0 writes TensorBoard scalar event files here.
+    public var tensorboardDirectory: String?
     public var seed: UInt64 = 0
     public var shuffle: Bool = true
     /// JSON-lines file that epoch records are appended to.
@@ -101,6 +126,9 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// The weight decay in effect: `weightDecay`, or the optimizer's torch default.
+    public var resolvedWeightDecay: Float { weightDecay ?? (optimizer == .adamw ? 0.01 : 0) }
+
     /// Checks the numbers; the error names the flag and the problem.
     public func validate() throws {
         if epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
@@ -110,10 +138,31 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
             throw TrainingError.invalidOption("--lr", "must be a positive number, got \(learningRate)")
         }
         if !(momentum >= 0 && momentum < 1) { throw TrainingError.invalidOption("--momentum", "must be in [0, 1), got \(momentum)") }
-        if optimizer == .adam && momentum != 0 {
-            throw TrainingError.invalidOption("--momentum", "applies to --optimizer sgd only (Adam uses betas)")
+        if (optimizer == .adam || optimizer == .adamw) && momentum != 0 {
+            throw TrainingError.invalidOption("--momentum", "applies to --optimizer sgd and rmsprop only (Adam uses betas)")
         }
-        if !(weightDecay >= 0 && weightDecay.isFinite) { throw TrainingError.invalidOption("--weight-decay", "must be a finite number of 0 or more, got \(weightDecay)") }
+        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
+            throw TrainingError.invalidOption("--weight-decay", "must be a finite number of 0 or more, got \(weightDecay)")
+        }
+        if !(alpha >= 0 && alpha <= 1) { throw TrainingError.invalidOption("--alpha", "must be in [0, 1], got \(alpha)") }
+        if optimizer != .rmsprop && (alpha != 0.99 || centered) {
+            throw TrainingError.invalidOption(centered ? "--centered" : "--alpha", "applies to --optimizer rmsprop only")
+        }
+        try schedule.validate()
+        if let clipGradientNorm, !(clipGradientNorm > 0 && clipGradientNorm.isFinite) {
+            throw TrainingError.invalidOption("--clip-grad-norm", "must be a positive finite number, got \(clipGradientNorm)")
+        }
+        if accumulate < 1 { throw TrainingError.invalidOption("--accumulate", "must be at least 1, got \(accumulate)") }
+        if !(validationFraction >= 0 && validationFraction < 1) {
+            throw TrainingError.invalidOption("--val-fraction", "must be in [0, 1), got \(validationFraction)")
+        }
+        if let keepBest, keepBest.split == .validation && validationFraction == 0 {
+            throw TrainingError.invalidOption("--keep-best", "\(keepBest) needs a validation set: add --val-fraction F (e.g. 0.1)")
+        }
+        if let earlyStopPatience {
+            if earlyStopPatience < 1 { throw TrainingError.invalidOption("--early-stop", "must be at least 1 epoch, got \(earlyStopPatience)") }
+            if keepBest == nil { throw TrainingError.invalidOption("--early-stop", "needs --keep-best METRIC: the metric it watches") }
+        }
         if !(bucketMegabytes > 0 && bucketMegabytes.isFinite) { throw TrainingError.invalidOption("--bucket-mb", "must be positive, got \(bucketMegabytes)") }
         if checkpointEvery < 0 { throw TrainingError.invalidOption("--checkpoint-every", "must be 0 or more, got \(checkpointEvery)") }
         if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
@@ -125,7 +174,9 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         }
         if deterministic {
             // The world size is checked when it is known (MicroBatchPlan in Trainer).
-            _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? 1, rank: 0, worldSize: 1)
+            _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? accumulate, rank: 0, worldSize: 1)
+        } else if accumulate > batchSize {
+            throw TrainingError.invalidOption("--accumulate", "\(accumulate) micro-batches cannot split a global batch of \(batchSize)")
         }
         if evaluationBatchSize < 1 {
             throw TrainingError.invalidOption("evaluationBatchSize", "must be at least 1, got \(evaluationBatchSize)")

@@ -37,6 +37,17 @@ public final class TrainingStep {
     public let loss: Loss
     /// The micro-batches of deterministic mode; nil in the default mode.
     public let plan: MicroBatchPlan?
+    /// Default mode: forward/backward passes per step on this rank (gradient
+    /// accumulation); the rank's shard is cut into this many micro-batches.
+    public let accumulate: Int
+    /// Clip the averaged gradient to this 2-norm before the update.
+    public let clipGradientNorm: Double?
+    /// The gradient's 2-norm before clipping, at the last step (nil without clipping).
+    public private(set) var lastGradientNorm: Double?
+    /// Keys Dropout's masks (with the epoch and the sample indices).
+    private let seed: UInt64
+    /// SyncBatchNorm: sums BatchNorm's statistics across ranks (nil: local statistics).
+    private let statisticsReducer: StatisticsReducer?
     private let rank: Int
     private let worldSize: Int
     private let synchronizer: GradientSynchronizer?
@@ -45,12 +56,26 @@ public final class TrainingStep {
     /// `communicator` of size > 1 enables gradient averaging in buckets of
     /// `bucketBytes`; `plan` selects the deterministic reduction.
     init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, loss: Loss,
-         communicator: Communicator?, bucketBytes: Int, plan: MicroBatchPlan? = nil) {
+         communicator: Communicator?, bucketBytes: Int, plan: MicroBatchPlan? = nil, accumulate: Int = 1,
+         clipGradientNorm: Double? = nil, seed: UInt64 = 0) {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
         self.loss = loss
         self.plan = plan
+        self.accumulate = accumulate
+        self.clipGradientNorm = clipGradientNorm
+        self.seed = seed
+        // Deterministic mode normalises each micro-batch by its own statistics
+        // (the Trainer refuses models with buffers there); otherwise BatchNorm
+        // sees the whole global batch, as PyTorch's SyncBatchNorm does.
+        if plan == nil, let communicator, communicator.size > 1 {
+            statisticsReducer = { values in
+                do { try communicator.allreduceSum(&values) } catch { Trainer.endJob(communicator, error) }
+            }
+        } else {
+            statisticsReducer = nil
+        }
         rank = communicator?.rank ?? 0
         worldSize = communicator?.size ?? 1
         if let plan {
@@ -78,18 +103,43 @@ public final class TrainingStep {
             return try microBatchStep(input, batch: batch, plan: plan, reducer: reducer, position: position)
         }
         parameters.zeroGrad()
-        let targets = Objective.targets(input, labels: batch.labels, targets: batch.targets, targetShape: batch.targetShape)
-        let loss = try finiteLoss(input, targets, position: position)
-        if let synchronizer {
-            synchronizer.beginStep()
-            try backward(loss) { try synchronizer.gradientReady($0) }
-            try synchronizer.finish()
-        } else {
-            loss.backward()
+        synchronizer?.beginStep()
+        // K micro-batches of sizes differing by at most one; each loss (a mean)
+        // is weighted by its share of the shard, so the gradients add up to the
+        // gradient of the shard's mean. The reduction starts during the last
+        // backward, when the gradients are complete.
+        let n = batch.count, k = min(accumulate, n)
+        var lossSum = 0.0
+        for i in 0..<k {
+            let range = (i * n / k)..<((i + 1) * n / k)
+            let (micro, targets) = slice(input, batch: batch, range)
+            let loss = try finiteLoss(micro, targets, indices: Array(batch.indices[range]), epoch: batch.epoch, position: position)
+            lossSum += Double(loss.item()) * Double(range.count)
+            let seed = k == 1 ? nil : Tensor(shape: loss.shape, values: [Float(range.count) / Float(n)])
+            if i + 1 < k || synchronizer == nil {
+                loss.backward(gradient: seed)
+            } else if let synchronizer {
+                try backward(loss, gradient: seed) { try synchronizer.gradientReady($0) }
+            }
         }
+        try synchronizer?.finish()
         try update(position: position)
-        return StepLoss(partSums: [Double(loss.item()) * Double(batch.count)], firstPart: rank, totalParts: worldSize,
-                        samples: batch.count)
+        return StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n)
+    }
+
+    /// Samples `range` of `batch`: a view of `input` and the matching targets.
+    private func slice(_ input: Tensor, batch: Batch, _ range: Range<Int>) -> (Tensor, BatchTargets) {
+        let sampleShape = Array(input.shape.dropFirst())
+        let sampleSize = sampleShape.reduce(1, *), targetSize = batch.targetShape.reduce(1, *)
+        if range == 0..<batch.count {
+            return (input, Objective.targets(input, labels: batch.labels, targets: batch.targets, targetShape: batch.targetShape))
+        }
+        let micro = Tensor(shape: [range.count] + sampleShape, storage: input.storage, offset: range.lowerBound * sampleSize)
+        let targets = Objective.targets(
+            micro, labels: Array(batch.labels[range]),
+            targets: batch.targetShape.isEmpty ? [] : Array(batch.targets[range.lowerBound * targetSize..<range.upperBound * targetSize]),
+            targetShape: batch.targetShape)
+        return (micro, targets)
     }
 
     /// The deterministic step: this rank's micro-batches one after another,
@@ -99,19 +149,14 @@ public final class TrainingStep {
         let size = plan.microBatchSize
         precondition(input.shape[0] == size * plan.localMicroBatches,
                      "deterministic step needs \(size * plan.localMicroBatches) samples on this rank, got \(input.shape[0])")
-        let sampleShape = Array(input.shape.dropFirst())
-        let sampleSize = sampleShape.reduce(1, *), targetSize = batch.targetShape.reduce(1, *)
         var sums: [Double] = []
         // An error mid-step (a NaN loss) must not leave backward aimed at a micro-batch buffer.
         defer { parameters.redirectGradients(to: parameters.gradients) }
         for i in 0..<plan.localMicroBatches {
             reducer.beginMicroBatch(i)
-            let micro = Tensor(shape: [size] + sampleShape, storage: input.storage, offset: i * size * sampleSize)
-            let targets = Objective.targets(
-                micro, labels: Array(batch.labels[i * size..<(i + 1) * size]),
-                targets: batch.targetShape.isEmpty ? [] : Array(batch.targets[i * size * targetSize..<(i + 1) * size * targetSize]),
-                targetShape: batch.targetShape)
-            let loss = try finiteLoss(micro, targets, position: position)
+            let range = i * size..<(i + 1) * size
+            let (micro, targets) = slice(input, batch: batch, range)
+            let loss = try finiteLoss(micro, targets, indices: Array(batch.indices[range]), epoch: batch.epoch, position: position)
             sums.append(Double(loss.item()) * Double(size))
             if i + 1 < plan.localMicroBatches {
                 loss.backward()
@@ -126,8 +171,13 @@ public final class TrainingStep {
     }
 
     /// The loss on `input`, or the error naming the step if it is not finite.
-    private func finiteLoss(_ input: Tensor, _ targets: BatchTargets, position: (epoch: Int, step: Int)) throws -> Tensor {
-        let loss = self.loss(model(input), targets)
+    /// The forward pass runs in a `ForwardContext` naming the samples, so
+    /// Dropout draws each sample's mask from (seed, epoch, sample index,
+    /// layer) whichever rank and step it lands in.
+    private func finiteLoss(_ input: Tensor, _ targets: BatchTargets, indices: [Int], epoch: Int,
+                            position: (epoch: Int, step: Int)) throws -> Tensor {
+        let context = ForwardContext(seed: seed, epoch: epoch, sampleIndices: indices, statisticsReducer: statisticsReducer)
+        let loss = self.loss(context.run { model(input) }, targets)
         precondition(loss.count == 1, "the loss \(self.loss.name) must return a scalar (the mean over the batch), got shape \(loss.shape)")
         let value = loss.item()
         guard value.isFinite else {
@@ -138,10 +188,10 @@ public final class TrainingStep {
 
     /// Backward from `loss`, handing each finished parameter to `ready`;
     /// rethrows the first error `ready` threw.
-    private func backward(_ loss: Tensor, ready: (Tensor) throws -> Void) throws {
+    private func backward(_ loss: Tensor, gradient: Tensor? = nil, ready: (Tensor) throws -> Void) throws {
         var failure: (any Error)?
         withoutActuallyEscaping(ready) { ready in
-            loss.backward { tensor in
+            loss.backward(gradient: gradient) { tensor in
                 do { try ready(tensor) } catch { failure = failure ?? error }
             }
         }
@@ -155,6 +205,8 @@ public final class TrainingStep {
         guard parameters.gradients.allFinite else {
             throw TrainingError.nonFiniteGradient(epoch: position.epoch, step: position.step)
         }
+        // On the reduced gradient, identical on every rank: all clip alike.
+        if let clipGradientNorm { lastGradientNorm = optimizer.clipGradientNorm(maxNorm: clipGradientNorm) }
         optimizer.step()
     }
 }

@@ -30,17 +30,53 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Global batch size (summed over all ranks). The last partial batch of an epoch is dropped.")
     var batchSize = defaults.batchSize
 
-    @Option(help: "Optimizer: sgd or adam.")
+    @Option(help: "Optimizer: sgd, adam, adamw or rmsprop (torch.optim's formulas).")
     var optimizer = defaults.optimizer
 
     @Option(help: "Learning rate.")
     var lr = defaults.learningRate
 
-    @Option(help: "SGD momentum (0 for none).")
+    @Option(help: "SGD's or RMSprop's momentum (0 for none).")
     var momentum = defaults.momentum
 
-    @Option(help: "L2 weight decay, as torch.optim's weight_decay.")
-    var weightDecay = defaults.weightDecay
+    @Option(help: "torch.optim's weight_decay: L2 for sgd, adam and rmsprop, decoupled for adamw (default 0; 0.01 for adamw, as torch).")
+    var weightDecay: Float?
+
+    @Option(help: "RMSprop's smoothing constant.")
+    var alpha = defaults.alpha
+
+    @Flag(help: "Centered RMSprop (normalises by an estimate of the gradient's variance).")
+    var centered = false
+
+    @Option(help: "Learning-rate schedule: none, step (StepLR), multistep (MultiStepLR), cosine (CosineAnnealingLR) or warmup-cosine (LinearLR warm-up, then cosine).")
+    var lrSchedule = defaults.schedule.kind
+
+    @Option(help: "What the schedule counts: epoch (scheduler.step() after each epoch) or step (after each optimizer step).")
+    var lrScheduleUnit = defaults.schedule.unit
+
+    @Option(help: "StepLR: decay the rate every N units.")
+    var lrStepSize: Int?
+
+    @Option(help: "StepLR and MultiStepLR: the decay factor.")
+    var lrGamma = defaults.schedule.gamma
+
+    @Option(help: "MultiStepLR: the units at which to decay, e.g. 30,80.")
+    var lrMilestones: String?
+
+    @Option(help: "cosine: T_max, the units of one half-period; warmup-cosine: the whole length, warm-up included.")
+    var lrTMax: Int?
+
+    @Option(help: "cosine and warmup-cosine: the rate's minimum (eta_min).")
+    var lrEtaMin = defaults.schedule.etaMin
+
+    @Option(help: "warmup-cosine: the units of the linear warm-up (from 1/3 of --lr, torch's LinearLR default).")
+    var lrWarmup: Int?
+
+    @Option(help: "Clip the averaged gradient to this global 2-norm before each step (clip_grad_norm_); logs the epoch's mean norm.")
+    var clipGradNorm: Double?
+
+    @Option(help: "Gradient accumulation: K forward/backward passes per optimizer step, each on a K-th of every rank's share of --batch-size (less memory, the same global batch).")
+    var accumulate = defaults.accumulate
 
     @Option(help: "Seed for initialisation and shuffling; the same seed gives the same run.")
     var seed = defaults.seed
@@ -48,7 +84,15 @@ struct OptimizationOptions: ParsableArguments {
     @Flag(help: "Keep the data set's order instead of shuffling each epoch.")
     var noShuffle = false
 
-    func apply(to o: inout TrainingOptions) {
+    func apply(to o: inout TrainingOptions) throws {
+        if let lrMilestones {
+            let parts = lrMilestones.split(separator: ",", omittingEmptySubsequences: false)
+            let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == parts.count, !values.isEmpty else {
+                throw TrainingError.invalidOption("--lr-milestones", "'\(lrMilestones)' is not a comma-separated list of whole numbers")
+            }
+            o.schedule.milestones = values
+        }
         o.epochs = epochs
         o.maxSteps = maxSteps
         o.batchSize = batchSize
@@ -56,6 +100,17 @@ struct OptimizationOptions: ParsableArguments {
         o.learningRate = lr
         o.momentum = momentum
         o.weightDecay = weightDecay
+        o.alpha = alpha
+        o.centered = centered
+        o.schedule.kind = lrSchedule
+        o.schedule.unit = lrScheduleUnit
+        o.schedule.stepSize = lrStepSize
+        o.schedule.gamma = lrGamma
+        o.schedule.tMax = lrTMax
+        o.schedule.etaMin = lrEtaMin
+        o.schedule.warmup = lrWarmup
+        o.clipGradientNorm = clipGradNorm
+        o.accumulate = accumulate
         o.seed = seed
         o.shuffle = !noShuffle
     }
@@ -81,7 +136,15 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "On resume, accept a changed hyper-parameter on purpose and log it: lr, momentum or weight_decay (repeat for several). Without it a difference from the checkpoint is refused.")
     var override: [OverridableSetting] = []
 
-    func apply(to o: inout TrainingOptions) {
+    @Option(help: "Also write best.h5 in --checkpoint-dir: the epoch-end state with the best value so far of this metric (val_loss, val_accuracy, test_loss, test_accuracy, train_loss); never pruned by --keep.")
+    var keepBest: String?
+
+    @Option(help: "End the run when --keep-best's metric has not improved for this many epochs.")
+    var earlyStop: Int?
+
+    func apply(to o: inout TrainingOptions) throws {
+        o.keepBest = try keepBest.map(MonitoredMetric.init)
+        o.earlyStopPatience = earlyStop
         o.overwrite = overwrite
         o.overrides = Set(override)
         o.checkpointDirectory = checkpointDir
@@ -130,6 +193,9 @@ struct RuntimeOptions: ParsableArguments {
     @Option(help: "Write the final parameters to this file as raw little-endian float32 (state_dict order).")
     var saveParameters: String?
 
+    @Option(help: "Write TensorBoard event files here (train loss and lr per step, the epoch metrics); a resumed run appends without repeating steps.")
+    var tensorboard: String?
+
     func apply(to o: inout TrainingOptions) {
         o.deterministic = deterministic
         o.stepTimeout = stepTimeout
@@ -137,5 +203,6 @@ struct RuntimeOptions: ParsableArguments {
         o.checkReplicas = checkReplicas
         o.sampleLogPath = recordSamples
         o.saveParametersPath = saveParameters
+        o.tensorboardDirectory = tensorboard
     }
 }

@@ -6,6 +6,8 @@ import Training
 
 extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
 extension OverridableSetting: ExpressibleByArgument {}
+extension ScheduleOptions.Kind: ExpressibleByArgument {}
+extension ScheduleOptions.Unit: ExpressibleByArgument {}
 extension Training.ModelTask: ExpressibleByArgument {}
 extension ReconstructionLoss: ExpressibleByArgument {}
 
@@ -44,8 +46,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Train on your own HDF5 file instead: datasets x [N, ...] (uint8 or float32) and y [N] (integer classes) or [N, k] (float targets: the model regresses), optionally x_test and y_test.")
     var data: String?
 
-    @Option(help: "With --data and no x_test in the file: the fraction of its samples (the last ones) kept as the test set.")
-    var valFraction = 0.1
+    @Option(help: "Hold out this fraction of the training set (drawn from the seed, the same at any world size) and evaluate it after every epoch (val_loss, val_accuracy). With --data and no x_test in the file, the fraction (default 0.1) of its last samples is the test set instead.")
+    var valFraction: Double?
 
     @OptionGroup(title: "Optimization") var optimization: OptimizationOptions
 
@@ -64,8 +66,9 @@ struct TrainCommand: ParsableCommand {
         var c = TrainingConfiguration(model: spec)
         c.dataset = source.dataset ?? "fashion-mnist"
         c.dataDirectory = source.dataDir
-        optimization.apply(to: &c.options)
-        checkpoints.apply(to: &c.options)
+        try optimization.apply(to: &c.options)
+        try checkpoints.apply(to: &c.options)
+        c.validationFraction = valFraction ?? 0
         parallel.apply(to: &c.options)
         runtime.apply(to: &c.options)
         let communicator = try Job.communicator()
@@ -92,7 +95,7 @@ extension TrainCommand {
         if source.dataset != nil || source.dataDir != nil {
             throw TrainingError.invalidOption("--data", "takes the place of --dataset and --data-dir; give one or the other")
         }
-        let splits = try HDF5DataFile.load(path, validationFraction: valFraction)
+        let splits = try HDF5DataFile.load(path, validationFraction: valFraction ?? 0.1)
         var spec = spec
         if let classes = splits.classes {
             spec.classes = classes
@@ -105,6 +108,7 @@ extension TrainCommand {
         }
         var options = c.options
         options.checkpointDirectory = c.resolvedCheckpointDirectory
+        if splits.note != nil { options.validationFraction = 0 }  // --val-fraction made the test set
         return try Trainer(zoo: spec, train: splits.train, evaluation: splits.test, options: options,
                            datasetName: path, note: splits.note, world: communicator.map { .communicator($0) } ?? .alone)
     }
