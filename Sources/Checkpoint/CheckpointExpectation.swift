@@ -6,8 +6,9 @@ import Foundation
 ///
 /// Compares the model name and configuration (as JSON, key by key), the
 /// parameter names and shapes (missing and unexpected names, as PyTorch's
-/// `load_state_dict` reports them) and the optimizer type and its state
-/// buffers. Batch size, world size and hyper-parameters are left to the
+/// `load_state_dict` reports them), the optimizer type and its state
+/// buffers, and when asked the model's buffers and the learning-rate
+/// schedule. Batch size, world size and hyper-parameters are left to the
 /// trainer: resuming with other values can be intended.
 public struct CheckpointExpectation: Sendable, Equatable {
     /// The model name, e.g. "mlp".
@@ -20,14 +21,23 @@ public struct CheckpointExpectation: Sendable, Equatable {
     public var optimizerType: String
     /// The optimizer's state names (`stateNames`), or nil not to compare them.
     public var optimizerStateNames: [String]?
+    /// The run's buffer names and shapes (BatchNorm running statistics), or
+    /// nil not to compare them.
+    public var buffers: TensorLayout?
+    /// The run's learning-rate schedule (`SchedulerState.type`), or nil when
+    /// the run has none: then whatever the checkpoint holds is accepted, and
+    /// otherwise the checkpoint must hold a scheduler of this type.
+    public var schedulerType: String?
 
     public init(model: String, modelConfig: String, parameters: TensorLayout, optimizerType: String,
-                optimizerStateNames: [String]? = nil) {
+                optimizerStateNames: [String]? = nil, buffers: TensorLayout? = nil, schedulerType: String? = nil) {
         self.model = model
         self.modelConfig = modelConfig
         self.parameters = parameters
         self.optimizerType = optimizerType
         self.optimizerStateNames = optimizerStateNames
+        self.buffers = buffers
+        self.schedulerType = schedulerType
     }
 
     /// Each way `state` differs from what this run expects, one line each;
@@ -39,22 +49,11 @@ public struct CheckpointExpectation: Sendable, Equatable {
         }
         differences += configDifferences(checkpoint: state.modelConfig, run: modelConfig)
 
-        let stored = state.parameters.layout
-        let missing = parameters.names.filter { stored.index(of: $0) == nil }
-        let unexpected = stored.names.filter { parameters.index(of: $0) == nil }
-        if !missing.isEmpty {
-            differences.append("missing parameters (in this run, not in the checkpoint): "
-                               + missing.joined(separator: ", "))
-        }
-        if !unexpected.isEmpty {
-            differences.append("unexpected parameters (in the checkpoint, not in this run): "
-                               + unexpected.joined(separator: ", "))
-        }
-        for (index, name) in parameters.names.enumerated() {
-            guard let storedIndex = stored.index(of: name), stored.shapes[storedIndex] != parameters.shapes[index]
-            else { continue }
-            differences.append("parameter '\(name)': shape \(stored.shapes[storedIndex]) in the checkpoint, "
-                               + "\(parameters.shapes[index]) in this run")
+        differences += layoutDifferences(checkpoint: state.parameters.layout, run: parameters,
+                                         plural: "parameters", singular: "parameter")
+        if let buffers {
+            differences += layoutDifferences(checkpoint: state.buffers.layout, run: buffers,
+                                             plural: "buffers", singular: "buffer")
         }
 
         if state.optimizer.type != optimizerType {
@@ -63,6 +62,36 @@ public struct CheckpointExpectation: Sendable, Equatable {
         } else if let names = optimizerStateNames, names.sorted() != state.optimizer.stateNames {
             differences.append("optimizer state: the checkpoint has \(state.optimizer.stateNames), "
                                + "this run needs \(names.sorted())")
+        }
+
+        if let schedulerType, state.scheduler?.type != schedulerType {
+            let used = state.scheduler.map { "lr schedule '\($0.type)'" } ?? "no lr schedule"
+            differences.append("lr schedule: the checkpoint's run used \(used), "
+                               + "this run asks for '\(schedulerType)'")
+        }
+        return differences
+    }
+
+    /// Missing and unexpected names and differing shapes, as PyTorch's
+    /// `load_state_dict` reports them.
+    private func layoutDifferences(checkpoint stored: TensorLayout, run: TensorLayout, plural: String,
+                                   singular: String) -> [String] {
+        var differences: [String] = []
+        let missing = run.names.filter { stored.index(of: $0) == nil }
+        let unexpected = stored.names.filter { run.index(of: $0) == nil }
+        if !missing.isEmpty {
+            differences.append("missing \(plural) (in this run, not in the checkpoint): "
+                               + missing.joined(separator: ", "))
+        }
+        if !unexpected.isEmpty {
+            differences.append("unexpected \(plural) (in the checkpoint, not in this run): "
+                               + unexpected.joined(separator: ", "))
+        }
+        for (index, name) in run.names.enumerated() {
+            guard let storedIndex = stored.index(of: name), stored.shapes[storedIndex] != run.shapes[index]
+            else { continue }
+            differences.append("\(singular) '\(name)': shape \(stored.shapes[storedIndex]) in the checkpoint, "
+                               + "\(run.shapes[index]) in this run")
         }
         return differences
     }

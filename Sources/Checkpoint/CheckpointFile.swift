@@ -23,6 +23,11 @@
 ///                                      PyTorch's state_dict: Linear weight [out, in], bias [out],
 ///                                      Conv2d weight [out, in, kh, kw]; listed in state_dict order
 ///         crc32            uint32      checksum of the dataset's values (below)
+///     /model/<name>                    float32 dataset per buffer (non-trainable tensor: BatchNorm's
+///                                      running_mean [C], running_var [C], num_batches_tracked as a
+///                                      scalar of shape []), after the parameters, in state_dict order
+///         crc32            uint32      as for a parameter
+///         buffer           int64       1: marks a buffer; parameters have no such attribute
 ///     /optimizer                       group; its attributes:
 ///         type             str         "sgd" or "adam"
 ///         step             int64       optimizer steps taken
@@ -31,8 +36,19 @@
 ///     /optimizer/<name>/<state>        float32, shaped like /model/<name>, with its own crc32:
 ///                                      momentum_buffer (SGD with momentum); exp_avg and
 ///                                      exp_avg_sq (Adam). No groups when there is no state.
+///     /scheduler                       group, only when the run has a learning-rate scheduler:
+///         type             str         "step", "multistep", "cosine", "linear", "warmup_cosine", ...
+///         <scalar>         float64     one per number of its state_dict: last_epoch, _step_count,
+///                                      step_size, gamma, T_max, eta_min, total_iters, ...
+///         <list>           float64[n]  one per list of its state_dict (base_lrs, _last_lr,
+///                                      milestones); n may be 0. Scalars are rank 0, lists rank 1,
+///                                      so a one-element list stays a list.
 ///     /extra                           group; one str attribute per extra entry
 ///                                      (e.g. the trainer configuration as JSON)
+///
+/// Files without buffers or a scheduler are exactly what format_version 1
+/// always wrote: neither adds anything, not even metadata lines, when absent.
+/// Optimizer state exists for parameters only, never for buffers.
 ///
 /// Names contain dots ("0.weight") and each is a single link name, not a
 /// path. Strings are variable-length UTF-8, which h5py reads as `str`.
@@ -47,7 +63,9 @@
 /// From Python:
 ///
 ///     with h5py.File("ckpt-00001200.h5", "r") as f:
-///         state_dict = {k: torch.from_numpy(v[()]) for k, v in f["model"].items()}
+///         state_dict = {k: torch.from_numpy(v[()]) for k, v in f["model"].items()}  # with buffers
+///         params = [k for k, v in f["model"].items() if "buffer" not in v.attrs]
+///         sched = dict(f["scheduler"].attrs) if "scheduler" in f else None
 ///         step = int(f.attrs["global_step"]); config = json.loads(f.attrs["model_config"])
 ///
 /// # Directory
@@ -90,7 +108,9 @@ public enum CheckpointFile {
 
     /// Reads the checkpoint at `path`, verifying that every required
     /// attribute is there with the right type, that optimizer state matches
-    /// the parameters, every dataset's checksum and the metadata checksum.
+    /// the parameters (buffers have none), that `/scheduler` (if any) has a
+    /// type and float64 values only, every dataset's checksum and the
+    /// metadata checksum.
     ///
     /// Throws a `CheckpointError` naming the file and what is wrong:
     /// `.checksumMismatch` with the dataset and both checksums,
@@ -129,8 +149,12 @@ public enum CheckpointFile {
     /// one `key=value` line each in a fixed order: numbers in decimal,
     /// floating-point hyper-parameters as the hex of their bits, strings as
     /// `<UTF-8 length>:<text>`, tensors as their names and shapes in order,
-    /// sorted keys for the hyper-parameters and extras. `metadata_crc32` is
-    /// its CRC-32. `formatVersion` is the file's (the one read back when
+    /// sorted keys for the hyper-parameters and extras. Buffers
+    /// (`buffer=<name> <shape>`, after the parameters' `tensor=` lines) and
+    /// the scheduler (`scheduler.type=`, then each scalar as the hex of its
+    /// bits and each list as `[hex,...]`, sorted by key, before the extras)
+    /// add lines only when present, so older files verify unchanged.
+    /// `metadata_crc32` is its CRC-32. `formatVersion` is the file's (the one read back when
     /// verifying), so a changed `format_version` fails the checksum too.
     public static func metadataText(of state: TrainingState, formatVersion: Int = formatVersion) -> String {
         func text(_ value: String) -> String { "\(value.utf8.count):\(value)" }
@@ -142,16 +166,31 @@ public enum CheckpointFile {
             "dataset=" + text(state.dataset), "rng_state=" + state.rngState.map(String.init).joined(separator: ","),
             "created=" + text(state.created),
         ]
+        func shapeText(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: ",") }
+        func bits(_ value: Double) -> String { String(value.bitPattern, radix: 16) }
         let layout = state.parameters.layout
         for (name, shape) in zip(layout.names, layout.shapes) {
-            lines.append("tensor=" + text(name) + " " + shape.map(String.init).joined(separator: ","))
+            lines.append("tensor=" + text(name) + " " + shapeText(shape))
+        }
+        let buffers = state.buffers.layout
+        for (name, shape) in zip(buffers.names, buffers.shapes) {
+            lines.append("buffer=" + text(name) + " " + shapeText(shape))
         }
         lines.append("optimizer.type=" + text(state.optimizer.type))
         lines.append("optimizer.step=\(state.optimizer.step)")
         for (name, value) in state.optimizer.hyperParameters.sorted(by: { $0.key < $1.key }) {
-            lines.append("optimizer." + text(name) + "=" + String(value.bitPattern, radix: 16))
+            lines.append("optimizer." + text(name) + "=" + bits(value))
         }
         lines.append("optimizer.state=" + state.optimizer.stateNames.map(text).joined(separator: ","))
+        if let scheduler = state.scheduler {
+            lines.append("scheduler.type=" + text(scheduler.type))
+            for (key, value) in scheduler.scalars.sorted(by: { $0.key < $1.key }) {
+                lines.append("scheduler." + text(key) + "=" + bits(value))
+            }
+            for (key, values) in scheduler.lists.sorted(by: { $0.key < $1.key }) {
+                lines.append("scheduler." + text(key) + "=[" + values.map(bits).joined(separator: ",") + "]")
+            }
+        }
         for (key, value) in state.extra.sorted(by: { $0.key < $1.key }) {
             lines.append("extra." + text(key) + "=" + text(value))
         }
@@ -184,6 +223,25 @@ public enum CheckpointFile {
             throw CheckpointError.invalidState("'\(name)' cannot be a hyper-parameter name: "
                                                + "it is an attribute of /optimizer already")
         }
+        let buffers = state.buffers.layout
+        guard state.buffers.values.count == buffers.count else {
+            throw CheckpointError.invalidState("the buffers hold \(state.buffers.values.count) values "
+                                               + "but their layout has \(buffers.count)")
+        }
+        for name in buffers.names where state.parameters.layout.index(of: name) != nil {
+            throw CheckpointError.invalidState("'\(name)' is both a parameter and a buffer: "
+                                               + "they share /model")
+        }
+        if let scheduler = state.scheduler {
+            for key in Set(scheduler.scalars.keys).intersection(scheduler.lists.keys) {
+                throw CheckpointError.invalidState("scheduler key '\(key)' is both a scalar and a list")
+            }
+            for key in Array(scheduler.scalars.keys) + Array(scheduler.lists.keys)
+            where key.isEmpty || key == Reader.schedulerTypeAttribute {
+                throw CheckpointError.invalidState("'\(key)' cannot be a scheduler key: "
+                                                   + "keys are non-empty and 'type' is the attribute of the type")
+            }
+        }
     }
 
     private static func writeContents(_ state: TrainingState, to file: HDF5File) throws {
@@ -206,6 +264,10 @@ public enum CheckpointFile {
         let layout = state.parameters.layout
         try file.createGroup("/model", tracksCreationOrder: true)
         try writeTensors(state.parameters.values, layout: layout, to: file) { "/model/\($0)" }
+        try writeTensors(state.buffers.values, layout: state.buffers.layout, to: file) { "/model/\($0)" }
+        for name in state.buffers.layout.names {
+            try file.setAttribute(Reader.bufferAttribute, Int64(1), on: "/model/\(name)")
+        }
 
         try file.createGroup("/optimizer", tracksCreationOrder: true)
         try file.setAttribute("type", state.optimizer.type, on: "/optimizer")
@@ -222,6 +284,17 @@ public enum CheckpointFile {
         for stateName in stateNames {
             try writeTensors(state.optimizer.buffers[stateName]!, layout: layout, to: file) {
                 "/optimizer/\($0)/\(stateName)"
+            }
+        }
+
+        if let scheduler = state.scheduler {
+            try file.createGroup("/scheduler")
+            try file.setAttribute(Reader.schedulerTypeAttribute, scheduler.type, on: "/scheduler")
+            for (key, value) in scheduler.scalars.sorted(by: { $0.key < $1.key }) {
+                try file.setAttribute(key, value, on: "/scheduler")
+            }
+            for (key, values) in scheduler.lists.sorted(by: { $0.key < $1.key }) {
+                try file.setAttribute(key, values, on: "/scheduler")
             }
         }
 
@@ -251,6 +324,10 @@ public enum CheckpointFile {
 private struct Reader {
     /// Attributes of `/optimizer` that are not hyper-parameters.
     static let reservedOptimizerAttributes: Set<String> = ["type", "step"]
+    /// The attribute of a `/model` dataset that marks it as a buffer.
+    static let bufferAttribute = "buffer"
+    /// The attribute of `/scheduler` that names the schedule.
+    static let schedulerTypeAttribute = "type"
 
     let file: HDF5File
     var path: String { file.path }
@@ -266,8 +343,9 @@ private struct Reader {
             throw CheckpointError.unsupportedVersion(file: path, version: version,
                                                      supported: CheckpointFile.formatVersion)
         }
-        let parameters = try readParameters()
+        let (parameters, buffers) = try readModel()
         let optimizer = try readOptimizer(layout: parameters.layout)
+        let scheduler = try readScheduler()
         var extra: [String: String] = [:]
         if try mapped({ try file.exists("/extra") }) {
             for key in try mapped({ try file.attributeNames(on: "/extra") }) {
@@ -282,7 +360,7 @@ private struct Reader {
             worldSize: try int("world_size"), batchSize: try int("batch_size"),
             model: try string("model"), modelConfig: try string("model_config"), dataset: try string("dataset"),
             rngState: try mapped { try file.arrayAttribute("rng_state", as: UInt64.self) },
-            created: try string("created"), extra: extra)
+            created: try string("created"), extra: extra, buffers: buffers, scheduler: scheduler)
         let stored = try mapped { try file.attribute("metadata_crc32", as: UInt32.self) }
         let actual = CheckpointFile.metadataChecksum(of: state, formatVersion: version)
         guard stored == actual else {
@@ -291,18 +369,61 @@ private struct Reader {
         return state
     }
 
-    /// `/model`: every dataset, in state_dict order, checksums verified.
-    private func readParameters() throws -> FlatTensors {
+    /// `/model`: every dataset, in state_dict order, checksums verified,
+    /// split into the parameters and the buffers (marked `buffer`).
+    private func readModel() throws -> (parameters: FlatTensors, buffers: FlatTensors) {
         let children = try mapped { try file.children(of: "/model") }
         if let stray = children.first(where: { $0.kind != .dataset }) {
             throw CheckpointError.invalid(file: path, object: "/model/\(stray.name)",
                                           reason: "expected a float32 dataset, found a \(stray.kind)")
         }
-        let names = children.map(\.name)
-        let shapes = try names.map { name in try mapped { try file.datasetShape("/model/\(name)") } }
-        let layout = TensorLayout(names: names, shapes: shapes)
-        let values = try readTensors(layout: layout) { "/model/\($0)" }
-        return FlatTensors(layout: layout, values: values)
+        var parameterNames: [String] = []
+        var bufferNames: [String] = []
+        for name in children.map(\.name) {
+            let dataset = "/model/\(name)"
+            guard try mapped({ try file.attributeExists(Self.bufferAttribute, on: dataset) }) else {
+                parameterNames.append(name)
+                continue
+            }
+            let mark = try mapped { try file.attribute(Self.bufferAttribute, on: dataset, as: Int64.self) }
+            guard mark == 1 else {
+                throw CheckpointError.invalid(file: path, object: "\(dataset)@\(Self.bufferAttribute)",
+                                              reason: "is \(mark), expected 1 (a buffer)")
+            }
+            bufferNames.append(name)
+        }
+        func tensors(_ names: [String]) throws -> FlatTensors {
+            let shapes = try names.map { name in try mapped { try file.datasetShape("/model/\(name)") } }
+            let layout = TensorLayout(names: names, shapes: shapes)
+            return FlatTensors(layout: layout, values: try readTensors(layout: layout) { "/model/\($0)" })
+        }
+        return (try tensors(parameterNames), try tensors(bufferNames))
+    }
+
+    /// `/scheduler`, or nil when the file has none: its type, and every
+    /// other attribute a float64 scalar (rank 0) or list (rank 1).
+    private func readScheduler() throws -> SchedulerState? {
+        let group = "/scheduler"
+        guard let entry = try mapped({ try file.children() }).first(where: { "/" + $0.name == group }) else {
+            return nil
+        }
+        guard entry.kind == .group else {
+            throw CheckpointError.invalid(file: path, object: group, reason: "expected a group, found a \(entry.kind)")
+        }
+        let type = try string(Self.schedulerTypeAttribute, on: group)
+        var scalars: [String: Double] = [:]
+        var lists: [String: [Double]] = [:]
+        for key in try mapped({ try file.attributeNames(on: group) }) where key != Self.schedulerTypeAttribute {
+            let shape = try mapped { try file.attributeShape(key, on: group) }
+            switch shape.count {
+            case 0: scalars[key] = try mapped { try file.attribute(key, on: group, as: Double.self) }
+            case 1: lists[key] = try mapped { try file.arrayAttribute(key, on: group, as: Double.self) }
+            default:
+                throw CheckpointError.invalid(file: path, object: "\(group)@\(key)",
+                                              reason: "has shape \(shape); expected a float64 scalar or list")
+            }
+        }
+        return SchedulerState(type: type, scalars: scalars, lists: lists)
     }
 
     /// `/optimizer`: type, step, hyper-parameters, and one buffer per state

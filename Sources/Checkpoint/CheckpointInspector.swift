@@ -1,5 +1,6 @@
 /// The text of `trainer inspect PATH`: whether a checkpoint is valid, its
-/// metadata, and every tensor with its shape and checksum.
+/// metadata, every tensor with its shape and checksum (buffers marked as
+/// such), and the learning-rate scheduler's state.
 ///
 /// The verdict comes from `CheckpointFile.read(_:)`, so it is exactly what
 /// resuming would decide; the listing after it walks the file on its own,
@@ -13,6 +14,7 @@ public enum CheckpointInspector {
         do {
             let state = try CheckpointFile.read(path)
             let datasets = state.parameters.layout.names.count * (1 + state.optimizer.buffers.count)
+                + state.buffers.layout.names.count
             lines.append("valid: yes (every required attribute present; "
                          + "metadata and \(datasets) dataset checksums match)")
         } catch {
@@ -30,11 +32,20 @@ public enum CheckpointInspector {
             }
             var datasets: [String] = []
             collectDatasets(file, in: group, into: &datasets)
-            lines.append("\(group): \(datasets.count) datasets")
+            let buffers = datasets.filter { (try? file.attributeExists("buffer", on: $0)) == true }
+            if group == "/scheduler" && datasets.isEmpty {
+                lines.append("/scheduler: learning-rate scheduler state")
+            } else if buffers.isEmpty {
+                lines.append("\(group): \(datasets.count) datasets")
+            } else {
+                lines.append("\(group): \(datasets.count) datasets (\(datasets.count - buffers.count) parameters, "
+                             + "\(buffers.count) buffers)")
+            }
             lines += attributeLines(file, on: group, order: ["type", "step"])
             let width = datasets.map { $0.count - group.count - 1 }.max() ?? 0
             for dataset in datasets {
-                lines.append(datasetLine(file, dataset, name: String(dataset.dropFirst(group.count + 1)), width: width))
+                let line = datasetLine(file, dataset, name: String(dataset.dropFirst(group.count + 1)), width: width)
+                lines.append(buffers.contains(dataset) ? line + "  (buffer)" : line)
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -57,19 +68,28 @@ public enum CheckpointInspector {
         }
     }
 
-    /// An attribute's value in words, whatever its type.
+    /// An attribute's value in words, whatever its type; a one-dimensional
+    /// attribute in brackets even when it holds one value.
     private static func attributeValue(_ file: HDF5File, _ name: String, on object: String) -> String {
         if let value = try? file.stringAttribute(name, on: object) { return value }
+        if (try? file.attributeShape(name, on: object))?.count == 1 {
+            return arrayValue(file, name, on: object) ?? "(unreadable or of another type)"
+        }
         if let value = try? file.attribute(name, on: object, as: Int64.self) { return "\(value)" }
         if let value = try? file.attribute(name, on: object, as: UInt64.self) { return "\(value)" }
         if let value = try? file.attribute(name, on: object, as: UInt32.self) { return hex(value) }
         if let value = try? file.attribute(name, on: object, as: Double.self) { return "\(value)" }
+        return arrayValue(file, name, on: object) ?? "(unreadable or of another type)"
+    }
+
+    /// A one-dimensional attribute's values in brackets, or nil.
+    private static func arrayValue(_ file: HDF5File, _ name: String, on object: String) -> String? {
         if let value = try? file.arrayAttribute(name, on: object, as: UInt64.self) {
             return "[" + value.map { "0x" + String($0, radix: 16) }.joined(separator: ", ") + "]"
         }
         if let value = try? file.arrayAttribute(name, on: object, as: Double.self) { return "\(value)" }
         if let value = try? file.arrayAttribute(name, on: object, as: Int64.self) { return "\(value)" }
-        return "(unreadable or of another type)"
+        return nil
     }
 
     /// Every dataset below `group`, in listing order, as full paths.

@@ -29,6 +29,9 @@ public struct FlatTensors: Sendable, Equatable {
         values = Array(buffer)
     }
 
+    /// No tensors at all: the buffers of a model that has none.
+    public static let empty = FlatTensors(layout: TensorLayout(names: [], shapes: []), values: [])
+
     /// The values of the tensor called `name`, or nil if there is none.
     public subscript(name: String) -> ArraySlice<Float>? {
         layout.index(of: name).map { values[layout.range(of: $0)] }

@@ -583,6 +583,28 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
+    /// The dimensions of attribute `name` of the object at `path`: `[]` for
+    /// a scalar, `[n]` for a one-dimensional array (so a one-element array
+    /// is told apart from a scalar, which `attribute(_:on:as:)` reads alike).
+    public func attributeShape(_ name: String, on path: String = "/") throws -> [Int] {
+        let path = normalized(path)
+        return try withHDF5 {
+            let location = attributePath(path, name)
+            let attribute = try openAttribute(name, on: path)
+            defer { _ = H5Aclose(attribute) }
+            let space = try check(H5Aget_space(attribute), "read attribute shape", "H5Aget_space", location)
+            defer { _ = H5Sclose(space) }
+            let rank = try check(H5Sget_simple_extent_ndims(space), "read attribute shape",
+                                 "H5Sget_simple_extent_ndims", location)
+            var dims = [hsize_t](repeating: 0, count: Int(rank))
+            if rank > 0 {
+                try check(H5Sget_simple_extent_dims(space, &dims, nil), "read attribute shape",
+                          "H5Sget_simple_extent_dims", location)
+            }
+            return dims.map { Int($0) }
+        }
+    }
+
     /// The one-dimensional numeric attribute `name` of the object at `path`;
     /// throws `.wrongType` for another element type and `.wrongShape` unless
     /// it is one-dimensional.

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Everything an exact restart needs, as plain values: the model's
-/// parameters, the optimizer's state, where the run was, and what it was
-/// training. `CheckpointFile` writes and reads it; see that file for the
-/// layout on disk.
+/// parameters and buffers, the optimizer's and the learning-rate
+/// scheduler's state, where the run was, and what it was training.
+/// `CheckpointFile` writes and reads it; see that file for the layout on disk.
 ///
 /// Take it on the training thread (`FlatTensors(layout:copying:)` is one
 /// copy per flat buffer) and hand it to a `CheckpointWriter`, which writes it
@@ -41,12 +41,18 @@ public struct TrainingState: Sendable, Equatable {
     /// Anything else worth keeping, e.g. the trainer configuration as JSON;
     /// stored as string attributes of `/extra`.
     public var extra: [String: String]
+    /// The model's non-trainable tensors by state_dict name (BatchNorm's
+    /// running_mean, running_var, num_batches_tracked), stored in `/model`
+    /// beside the parameters; `.empty` when the model has none.
+    public var buffers: FlatTensors
+    /// The learning-rate scheduler's state, or nil when the run has none.
+    public var scheduler: SchedulerState?
 
     /// A state; `created` defaults to now.
     public init(parameters: FlatTensors, optimizer: OptimizerState, epoch: Int, iteration: Int, globalStep: Int,
                 samplesSeen: Int, seed: UInt64, worldSize: Int, batchSize: Int, model: String, modelConfig: String,
                 dataset: String, rngState: [UInt64], created: String = TrainingState.timestamp(),
-                extra: [String: String] = [:]) {
+                extra: [String: String] = [:], buffers: FlatTensors = .empty, scheduler: SchedulerState? = nil) {
         self.parameters = parameters
         self.optimizer = optimizer
         self.epoch = epoch
@@ -62,6 +68,8 @@ public struct TrainingState: Sendable, Equatable {
         self.rngState = rngState
         self.created = created
         self.extra = extra
+        self.buffers = buffers
+        self.scheduler = scheduler
     }
 
     /// `date` as ISO 8601 in UTC with milliseconds, e.g. "2025-01-31T12:00:00.250Z".

@@ -15,6 +15,17 @@ public enum ModelTask: String, Sendable, Codable, CaseIterable {
 /// Weights and biases of Linear(inputs, outputs).
 private func linear(_ inputs: Double, _ outputs: Double) -> Double { inputs * outputs + outputs }
 
+/// The parameters of `CNN` without BatchNorm.
+@Sendable private func cnnParameterCount(_ spec: ModelSpec) -> Double {
+    let flat = Double(ConvolutionStages.flattenedSize(spec.inputShape, outChannels: 16, kernelSize: 5))
+    return linear(Double(spec.inputShape[0]) * 25, 8) + linear(8 * 25, 16) + linear(flat, spec.outputs)
+}
+
+/// Weight and bias of `cnn-bn`'s BatchNorm2d(8) and BatchNorm2d(16).
+private let cnnBatchNormParameters: Double = 2 * (8 + 16)
+/// Their running mean, running variance and num_batches_tracked: buffers, not parameters.
+private let cnnBatchNormBuffers: Double = (8 + 8 + 1) + (16 + 16 + 1)
+
 extension ModelSpec {
     fileprivate var features: Double { inputShape.reduce(1.0) { $0 * Double($1) } }
     fileprivate var outputs: Double { Double(classes) }
@@ -31,11 +42,16 @@ public struct ModelKind: Sendable {
     /// How many parameters it will have, computed without allocating them,
     /// so that options too large for memory are refused before building.
     fileprivate let parameterCount: @Sendable (ModelSpec) -> Double
+    /// How many buffer elements (BatchNorm's running statistics) it will
+    /// have: no gradient or optimizer state, but memory all the same.
+    fileprivate let bufferCount: @Sendable (ModelSpec) -> Double
     fileprivate let build: @Sendable (ModelSpec, inout RandomGenerator) -> any Module
 
     fileprivate init(name: String, tasks: [ModelTask], options: [String], parameterCount: @escaping @Sendable (ModelSpec) -> Double,
+                     bufferCount: @escaping @Sendable (ModelSpec) -> Double = { _ in 0 },
                      build: @escaping @Sendable (ModelSpec, inout RandomGenerator) -> any Module) {
-        (self.name, self.tasks, self.options, self.parameterCount, self.build) = (name, tasks, options, parameterCount, build)
+        (self.name, self.tasks, self.options, self.parameterCount, self.bufferCount, self.build)
+            = (name, tasks, options, parameterCount, bufferCount, build)
     }
 
     /// Every zoo model, in the order `--help` lists them. Classifiers also
@@ -45,17 +61,18 @@ public struct ModelKind: Sendable {
                   parameterCount: { linear($0.features, $0.outputs) }) { spec, generator in
             Sequential(Flatten(), Linear(spec.inputFeatures, spec.classes, generator: &generator))
         },
-        ModelKind(name: "mlp", tasks: [.classify, .regress], options: ["--hidden"],
+        ModelKind(name: "mlp", tasks: [.classify, .regress], options: ["--hidden", "--dropout"],
                   parameterCount: { linear($0.features, Double($0.hidden)) + linear(Double($0.hidden), $0.outputs) }) { spec, generator in
-            Sequential(Flatten(), Linear(spec.inputFeatures, spec.hidden, generator: &generator), ReLU(),
-                       Linear(spec.hidden, spec.classes, generator: &generator))
+            Sequential.mlp(inputFeatures: spec.inputFeatures, hidden: spec.hidden, classes: spec.classes,
+                           dropout: Float(spec.dropout), generator: &generator)
         },
-        ModelKind(name: "cnn", tasks: [.classify, .regress], options: [],
-                  parameterCount: { spec in
-                      let flat = Double(ConvolutionStages.flattenedSize(spec.inputShape, outChannels: 16, kernelSize: 5))
-                      return linear(Double(spec.inputShape[0]) * 25, 8) + linear(8 * 25, 16) + linear(flat, spec.outputs)
-                  }) { spec, generator in
+        ModelKind(name: "cnn", tasks: [.classify, .regress], options: [], parameterCount: cnnParameterCount) { spec, generator in
             CNN(inputShape: spec.inputShape, classes: spec.classes, generator: &generator)
+        },
+        ModelKind(name: "cnn-bn", tasks: [.classify, .regress], options: [],
+                  parameterCount: { cnnParameterCount($0) + cnnBatchNormParameters },
+                  bufferCount: { _ in cnnBatchNormBuffers }) { spec, generator in
+            CNN(inputShape: spec.inputShape, classes: spec.classes, batchNorm: true, generator: &generator)
         },
         ModelKind(name: "lenet", tasks: [.classify, .regress], options: [],
                   parameterCount: { spec in
@@ -98,6 +115,9 @@ public struct ModelKind: Sendable {
         },
     ]
 
+    /// The models that need [channels, height, width] images of at least 16x16.
+    fileprivate static let convolutional: Set<String> = ["cnn", "cnn-bn", "lenet"]
+
     /// The parameters of `spec`'s model, in Double so that absurd options do not overflow.
     public static func parameterCount(of spec: ModelSpec) -> Double? { named(spec.name)?.parameterCount(spec) }
 
@@ -118,8 +138,10 @@ public enum ReconstructionLoss: String, Sendable, Codable, CaseIterable {
 ///
 /// The models (`trainer train --model NAME`; each options' flag in brackets):
 /// - `softmax`: Flatten -> Linear(784, 10).
-/// - `mlp` [`--hidden`]: Flatten -> Linear(784, hidden) -> ReLU -> Linear(hidden, 10).
+/// - `mlp` [`--hidden`, `--dropout`]: Flatten -> Linear(784, hidden) -> ReLU [-> Dropout] -> Linear(hidden, 10)
+///   (`Sequential.mlp`; no Dropout layer with `--dropout 0`, the default).
 /// - `cnn`: `CNN`, two conv/pool stages and Linear(256, 10).
+/// - `cnn-bn`: `CNN(batchNorm: true)`, cnn with a BatchNorm2d after each convolution.
 /// - `lenet`: `LeNet`, the CIFAR-10 tutorial network.
 /// - `autoencoder` [`--latent`, `--loss`]: `AutoEncoder`, 784 -> latent -> 784.
 /// - `tied-autoencoder` [`--latent`, `--loss`]: `TiedAutoEncoder`, decoder weight = encoder's transposed.
@@ -148,12 +170,16 @@ public struct ModelSpec: Sendable, Codable, Equatable {
     public var task: ModelTask
     /// Training loss when reconstructing.
     public var loss: ReconstructionLoss
+    /// Dropout probability after `mlp`'s hidden activation; 0 (the default)
+    /// means no Dropout layer, and leaves the key out of the JSON, so
+    /// configurations from before the option read and compare as they did.
+    public var dropout: Double
 
     /// - Parameter task: nil for the model's own task (`classify` for
     ///   `highway`); only `highway` accepts both.
     public init(name: String, hidden: Int = 128, inputShape: [Int] = [1, 28, 28], classes: Int = 10,
                 latent: Int = 64, layers: [Int] = [500, 100, 30], depth: Int = 3, task: ModelTask? = nil,
-                loss: ReconstructionLoss = .bce) {
+                loss: ReconstructionLoss = .bce, dropout: Double = 0) {
         self.name = name
         self.hidden = hidden
         self.inputShape = inputShape
@@ -163,6 +189,7 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         self.depth = depth
         self.task = task ?? ModelKind.named(name)?.tasks.first ?? .classify
         self.loss = loss
+        self.dropout = dropout
     }
 
     /// Checks the options; the error names the flag and what is wrong.
@@ -179,6 +206,14 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         guard kind.tasks.contains(task) else {
             throw TrainingError.invalidOption("--task", "model \(name) can \(kind.tasks.map(\.rawValue).joined(separator: " or ")), not \(task.rawValue)")
         }
+        // Float(dropout) < 1 too: Dropout takes a Float, and 0.99999999 rounds to 1.
+        if !dropout.isFinite || dropout < 0 || dropout >= 1 || Float(dropout) >= 1 {
+            throw TrainingError.invalidOption("--dropout", "must be a probability in [0, 1), got \(dropout)")
+        }
+        if dropout != 0 && !kind.options.contains("--dropout") {
+            throw TrainingError.invalidOption("--dropout", "applies to \(ModelKind.all.filter { $0.options.contains("--dropout") }.map(\.name).joined(separator: ", ")); "
+                                              + "\(name) has no dropout")
+        }
         if task != .reconstruct && loss != .bce {
             throw TrainingError.invalidOption("--loss", "applies to reconstruction models; \(name) learns to \(task.rawValue)")
         }
@@ -186,17 +221,19 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 }) {
             throw TrainingError.invalidOption("--dataset", "models need samples of one or more positive dimensions, got \(inputShape)")
         }
-        if ["cnn", "lenet"].contains(name) && inputShape.count != 3 {
+        if ModelKind.convolutional.contains(name) && inputShape.count != 3 {
             throw TrainingError.invalidOption("--model", "\(name) needs samples of [channels, height, width], got \(inputShape)")
         }
-        if ["cnn", "lenet"].contains(name) && (inputShape[1] < 16 || inputShape[2] < 16) {
+        if ModelKind.convolutional.contains(name) && (inputShape[1] < 16 || inputShape[2] < 16) {
             throw TrainingError.invalidOption("--model", "\(name) needs images of at least 16x16, got \(inputShape[1])x\(inputShape[2])")
         }
-        // Values, gradients and up to two optimizer buffers, float32, before anything is allocated.
-        let count = kind.parameterCount(self), bytes = count * 4 * 4
+        // Before anything is allocated: per parameter its value, gradient and up
+        // to two optimizer slots; per buffer element (running statistics) its
+        // value; all float32.
+        let count = kind.parameterCount(self), bytes = (count * 4 + kind.bufferCount(self)) * 4
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         if bytes > memory / 2 {
-            let flags = kind.options.filter { !["--task", "--loss"].contains($0) }
+            let flags = kind.options.filter { !["--task", "--loss", "--dropout"].contains($0) }
             throw TrainingError.invalidOption(flags.first ?? "--model", "\(name) with these options has \(String(format: "%.3g", count)) parameters, "
                                               + "\(gigabytes(bytes)) GB with gradients and optimizer state, more than half of this "
                                               + "machine's \(gigabytes(memory)) GB; choose smaller \(flags.isEmpty ? "images" : flags.joined(separator: ", "))")
@@ -229,7 +266,22 @@ private func gigabytes(_ bytes: Double) -> String { String(format: "%.1f", bytes
 
 extension ModelSpec {
     private enum CodingKeys: String, CodingKey {
-        case name, hidden, inputShape, classes, latent, layers, depth, task, loss
+        case name, hidden, inputShape, classes, latent, layers, depth, task, loss, dropout
+    }
+
+    /// Encodes every option, `dropout` only when it is not 0 (see there).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(hidden, forKey: .hidden)
+        try c.encode(inputShape, forKey: .inputShape)
+        try c.encode(classes, forKey: .classes)
+        try c.encode(latent, forKey: .latent)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(depth, forKey: .depth)
+        try c.encode(task, forKey: .task)
+        try c.encode(loss, forKey: .loss)
+        if dropout != 0 { try c.encode(dropout, forKey: .dropout) }
     }
 
     /// Decodes a spec; options missing from the JSON (a checkpoint written
@@ -245,7 +297,8 @@ extension ModelSpec {
                   layers: try c.decodeIfPresent([Int].self, forKey: .layers) ?? defaults.layers,
                   depth: try c.decodeIfPresent(Int.self, forKey: .depth) ?? defaults.depth,
                   task: try c.decodeIfPresent(ModelTask.self, forKey: .task),
-                  loss: try c.decodeIfPresent(ReconstructionLoss.self, forKey: .loss) ?? defaults.loss)
+                  loss: try c.decodeIfPresent(ReconstructionLoss.self, forKey: .loss) ?? defaults.loss,
+                  dropout: try c.decodeIfPresent(Double.self, forKey: .dropout) ?? defaults.dropout)
     }
 }
 

@@ -23,6 +23,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Hidden width of the mlp, and the width of highway's layers.")
     var hidden = 128
 
+    @Option(help: "Dropout probability after the mlp's hidden activation, in [0, 1) (0: no Dropout layer).")
+    var dropout = 0.0
+
     @Option(help: "Code size of autoencoder, tied-autoencoder and highway --task reconstruct.")
     var latent = 64
 
@@ -62,7 +65,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let spec = ModelSpec(name: model, hidden: hidden, latent: latent, layers: try parsedLayers(),
-                             depth: depth, task: task, loss: loss)
+                             depth: depth, task: task, loss: loss, dropout: dropout)
         var c = TrainingConfiguration(model: spec)
         c.dataset = source.dataset ?? "fashion-mnist"
         c.dataDirectory = source.dataDir

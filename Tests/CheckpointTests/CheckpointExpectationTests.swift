@@ -53,4 +53,31 @@ struct CheckpointExpectationTests {
                 + "this run needs [\"exp_avg\", \"exp_avg_sq\", \"max_exp_avg_sq\"]",
         ])
     }
+
+    @Test func buffersAndTheScheduleAreComparedWhenAsked() {
+        var run = expected
+        #expect(run.differences(from: sampleStateWithBuffers()).isEmpty)  // not asked: not compared
+        run.buffers = sampleBufferLayout
+        run.schedulerType = "multistep"
+        #expect(run.differences(from: sampleStateWithBuffers()).isEmpty)
+
+        run.buffers = TensorLayout(names: ["1.running_mean", "1.running_var", "3.running_mean"],
+                                   shapes: [[8], [16], [4]])
+        run.schedulerType = "cosine"
+        #expect(run.differences(from: sampleStateWithBuffers()) == [
+            "missing buffers (in this run, not in the checkpoint): 3.running_mean",
+            "unexpected buffers (in the checkpoint, not in this run): 1.num_batches_tracked",
+            "buffer '1.running_var': shape [8] in the checkpoint, [16] in this run",
+            "lr schedule: the checkpoint's run used lr schedule 'multistep', this run asks for 'cosine'",
+        ])
+        // A checkpoint without buffers or a scheduler, for a run with both.
+        #expect(run.differences(from: sampleState()) == [
+            "missing buffers (in this run, not in the checkpoint): 1.running_mean, 1.running_var, 3.running_mean",
+            "lr schedule: the checkpoint's run used no lr schedule, this run asks for 'cosine'",
+        ])
+        // A run without a scheduler accepts a checkpoint with one.
+        run.schedulerType = nil
+        run.buffers = sampleBufferLayout
+        #expect(run.differences(from: sampleStateWithBuffers()).isEmpty)
+    }
 }

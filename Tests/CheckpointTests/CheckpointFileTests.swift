@@ -260,4 +260,229 @@ struct CheckpointFileTests {
         #expect(values.contains("DATASET \"/model/2.bias\""))
         #expect(values.contains("\(bias[bias.startIndex])".prefix(5)))
     }
+
+    // MARK: Buffers and the learning-rate scheduler
+
+    @Test func buffersAndSchedulerRoundTripBesideTheParameters() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bn.h5").path
+        let state = sampleStateWithBuffers()
+        try CheckpointFile.write(state, to: path)
+        let loaded = try CheckpointFile.read(path)
+
+        #expect(loaded == state)
+        #expect(loaded.parameters.layout == sampleLayout && loaded.buffers.layout == sampleBufferLayout)
+        #expect(sameBits(loaded.buffers.values, state.buffers.values))
+        #expect(loaded.buffers["1.num_batches_tracked"] == [1200])
+        #expect(loaded.scheduler == sampleScheduler)
+        #expect(loaded.scheduler?.lists["_last_lr"] == [0.0001] && loaded.scheduler?.lists["unused"] == [])
+
+        let file = try HDF5File.open(path)
+        defer { try? file.close() }
+        #expect(try file.children().map(\.name) == ["extra", "model", "optimizer", "scheduler"])
+        #expect(try file.children(of: "/model").map(\.name) == sampleLayout.names + sampleBufferLayout.names)
+        #expect(try file.datasetShape("/model/1.num_batches_tracked") == [])
+        #expect(try file.datasetShape("/model/1.running_var") == [8])
+        for name in sampleBufferLayout.names {
+            #expect(try file.attribute("buffer", on: "/model/\(name)", as: Int64.self) == 1)
+            #expect(try file.attributeExists("crc32", on: "/model/\(name)"))
+        }
+        for name in sampleLayout.names {
+            #expect(try !file.attributeExists("buffer", on: "/model/\(name)"))
+        }
+        // Optimizer state for parameters only.
+        #expect(try file.children(of: "/optimizer").map(\.name) == sampleLayout.names)
+        #expect(try file.stringAttribute("type", on: "/scheduler") == "multistep")
+        #expect(try file.attribute("gamma", on: "/scheduler", as: Double.self) == 0.1)
+        #expect(try file.attributeShape("gamma", on: "/scheduler") == [])
+        #expect(try file.attributeShape("_last_lr", on: "/scheduler") == [1])
+        #expect(try file.arrayAttribute("milestones", on: "/scheduler", as: Double.self) == [400, 800])
+        #expect(try file.arrayAttribute("unused", on: "/scheduler", as: Double.self) == [])
+    }
+
+    @Test func aFileWithoutBuffersOrSchedulerIsWhatFormatOneAlwaysWrote() throws {
+        let state = sampleState()
+        let text = CheckpointFile.metadataText(of: state)
+        // The CRC-32 of this state's metadata text before buffers and schedulers existed.
+        #expect(Array(text.utf8).withUnsafeBytes { CRC32.checksum(bytes: $0) } == 0xF43E_8A04)
+        #expect(!text.contains("buffer=") && !text.contains("scheduler."))
+
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("plain.h5").path
+        try CheckpointFile.write(state, to: path)
+        let loaded = try CheckpointFile.read(path)
+        #expect(loaded == state && loaded.buffers == .empty && loaded.scheduler == nil)
+        let file = try HDF5File.open(path)
+        defer { try? file.close() }
+        #expect(try file.children().map(\.name) == ["extra", "model", "optimizer"])
+        for name in sampleLayout.names {
+            #expect(try file.attributeNames(on: "/model/\(name)") == ["crc32"])
+        }
+    }
+
+    @Test func metadataTextCoversBuffersAndTheScheduler() {
+        let text = CheckpointFile.metadataText(of: sampleStateWithBuffers())
+        let lines = text.split(separator: "\n").map(String.init)
+        let expected = [
+            "buffer=14:1.running_mean 8", "buffer=13:1.running_var 8", "buffer=21:1.num_batches_tracked ",
+            "scheduler.type=9:multistep", "scheduler.11:_step_count=" + String((1201.0).bitPattern, radix: 16),
+            "scheduler.5:gamma=" + String((0.1).bitPattern, radix: 16),
+            "scheduler.8:_last_lr=[" + String((0.0001).bitPattern, radix: 16) + "]", "scheduler.6:unused=[]",
+        ]
+        for line in expected {
+            #expect(lines.contains(line), "metadata text lacks \(line):\n\(text)")
+        }
+        // Buffers follow the parameters; the scheduler follows the optimizer, before the extras.
+        let index = { (prefix: String) in lines.firstIndex { $0.hasPrefix(prefix) } ?? -1 }
+        #expect(index("tensor=9:10.weight") + 1 == index("buffer=14:1.running_mean"))
+        #expect(index("optimizer.state=") + 1 == index("scheduler.type="))
+        #expect(index("scheduler.6:unused=") + 1 == index("extra."))
+    }
+
+    @Test func aCorruptBufferValueGivesAChecksumErrorNamingIt() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("corrupt-buffer.h5").path
+        let state = sampleStateWithBuffers()
+        try CheckpointFile.write(state, to: path)
+        let original = try #require(state.buffers["1.running_var"])
+        try corruptData(of: original, inFileAt: path)
+
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+        guard case let .checksumMismatch(file, dataset, expected, actual) = error else {
+            Issue.record("expected a checksum mismatch, got \(error)")
+            return
+        }
+        #expect(file == path && dataset == "/model/1.running_var")
+        #expect(expected == CRC32.checksum(original) && actual != expected)
+
+        // A mistyped checksum is named like a parameter's.
+        let mistyped = directory.appendingPathComponent("mistyped-crc.h5").path
+        try CheckpointFile.write(state, to: mistyped)
+        let edit = try HDF5File.open(mistyped, readOnly: false)
+        try edit.setAttribute("crc32", "none", on: "/model/1.num_batches_tracked")
+        try edit.close()
+        let crcError = try #require(throws: CheckpointError.self) { try CheckpointFile.read(mistyped) }
+        guard case let .invalid(_, object, _) = crcError else {
+            Issue.record("expected invalid, got \(crcError)")
+            return
+        }
+        #expect(object == "/model/1.num_batches_tracked@crc32")
+    }
+
+    @Test func tamperedBuffersOrSchedulerFailTheMetadataChecksum() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let edits: [(String, (HDF5File) throws -> Void)] = [
+            ("gamma", { try $0.setAttribute("gamma", 0.5, on: "/scheduler") }),
+            ("list", { try $0.setAttribute("milestones", [400.0], on: "/scheduler") }),
+            ("scalar-as-list", { try $0.setAttribute("gamma", [0.1], on: "/scheduler") }),
+            ("added", { try $0.setAttribute("T_max", 10.0, on: "/scheduler") }),
+            ("type", { try $0.setAttribute("type", "cosine", on: "/scheduler") }),
+        ]
+        for (name, edit) in edits {
+            let path = directory.appendingPathComponent("\(name).h5").path
+            try CheckpointFile.write(sampleStateWithBuffers(), to: path)
+            let file = try HDF5File.open(path, readOnly: false)
+            try edit(file)
+            try file.close()
+            let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+            guard case .metadataChecksumMismatch = error else {
+                Issue.record("\(name): expected a metadata checksum mismatch, got \(error)")
+                continue
+            }
+        }
+
+        // A parameter marked as a buffer (no optimizer state to trip over first).
+        var state = sampleStateWithBuffers()
+        state.optimizer = OptimizerState(type: "sgd", hyperParameters: ["lr": 0.1], step: 1200)
+        let marked = directory.appendingPathComponent("marked.h5").path
+        try CheckpointFile.write(state, to: marked)
+        let file = try HDF5File.open(marked, readOnly: false)
+        try file.setAttribute("buffer", Int64(1), on: "/model/2.bias")
+        try file.close()
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(marked) }
+        guard case .metadataChecksumMismatch = error else {
+            Issue.record("expected a metadata checksum mismatch, got \(error)")
+            return
+        }
+    }
+
+    @Test func aMalformedSchedulerIsNamed() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let untyped = directory.appendingPathComponent("untyped.h5").path
+        try CheckpointFile.write(sampleState(), to: untyped)
+        let add = try HDF5File.open(untyped, readOnly: false)
+        try add.createGroup("/scheduler")
+        try add.setAttribute("gamma", 0.1, on: "/scheduler")
+        try add.close()
+        #expect(throws: CheckpointError.invalid(file: untyped, object: "/scheduler@type",
+                                                reason: "required but missing (no such attribute)")) {
+            try CheckpointFile.read(untyped)
+        }
+
+        let edits: [(String, (HDF5File) throws -> Void)] = [
+            ("integer", { try $0.setAttribute("gamma", Int64(1), on: "/scheduler") }),
+            ("string", { try $0.setAttribute("gamma", "0.1", on: "/scheduler") }),
+            ("integer-list", { try $0.setAttribute("base_lrs", [Int64(1)], on: "/scheduler") }),
+        ]
+        for (name, edit) in edits {
+            let path = directory.appendingPathComponent("\(name).h5").path
+            try CheckpointFile.write(sampleStateWithBuffers(), to: path)
+            let file = try HDF5File.open(path, readOnly: false)
+            try edit(file)
+            try file.close()
+            let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+            guard case let .invalid(file: named, object: object, reason: _) = error else {
+                Issue.record("\(name): expected invalid, got \(error)")
+                continue
+            }
+            #expect(named == path && object.hasPrefix("/scheduler@"), "\(error)")
+        }
+    }
+
+    @Test func buffersAndSchedulersThatCannotBeStoredAreRefused() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("refused.h5").path
+        var state = sampleStateWithBuffers()
+        state.buffers = FlatTensors(layout: TensorLayout(names: ["0.bias"], shapes: [[8]]),
+                                    values: [Float](repeating: 0, count: 8))
+        #expect(throws: CheckpointError.self) { try CheckpointFile.write(state, to: path) }
+        state = sampleStateWithBuffers()
+        state.buffers.values.removeLast()
+        #expect(throws: CheckpointError.self) { try CheckpointFile.write(state, to: path) }
+        state = sampleStateWithBuffers()
+        state.scheduler?.scalars["type"] = 1
+        #expect(throws: CheckpointError.self) { try CheckpointFile.write(state, to: path) }
+        state = sampleStateWithBuffers()
+        state.scheduler?.scalars["milestones"] = 1
+        #expect(throws: CheckpointError.self) { try CheckpointFile.write(state, to: path) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func sgdStateForParametersOnlyReadsWithBuffersPresent() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var state = sampleStateWithBuffers(step: 7)
+        state.optimizer = OptimizerState(type: "sgd", hyperParameters: ["lr": 0.1, "momentum": 0.9], step: 7,
+                                         buffers: ["momentum_buffer": sampleFloats(sampleLayout.count, seed: 11)])
+        state.scheduler = nil
+        let path = directory.appendingPathComponent("sgd-bn.h5").path
+        try CheckpointFile.write(state, to: path)
+        #expect(try CheckpointFile.read(path) == state)
+
+        // Optimizer state for a buffer is refused: buffers have none.
+        let stray = directory.appendingPathComponent("stray.h5").path
+        try CheckpointFile.write(state, to: stray)
+        let add = try HDF5File.open(stray, readOnly: false)
+        try add.writeDataset("/optimizer/1.running_mean/momentum_buffer", shape: [8],
+                             values: [Float](repeating: 0, count: 8))
+        try add.close()
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(stray) }
+        #expect(error.description.contains("/optimizer/1.running_mean"), "\(error)")
+    }
 }

@@ -82,3 +82,26 @@ func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: 
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
+
+/// BatchNorm-like buffers for the sample states: running statistics and a
+/// rank-0 `num_batches_tracked`, in state_dict order.
+let sampleBufferLayout = TensorLayout(names: ["1.running_mean", "1.running_var", "1.num_batches_tracked"],
+                                      shapes: [[8], [8], []])
+
+/// A multistep schedule's state with a one-element list (a list, not a
+/// scalar) and an empty one.
+let sampleScheduler = SchedulerState(
+    type: "multistep",
+    scalars: ["last_epoch": 1200, "_step_count": 1201, "gamma": 0.1],
+    lists: ["base_lrs": [0.001], "_last_lr": [0.0001], "milestones": [400, 800], "unused": []])
+
+/// `sampleState(step:)` with `sampleBufferLayout` buffers (num_batches_tracked
+/// equal to the step) and `sampleScheduler`.
+func sampleStateWithBuffers(step: Int = 1200) -> TrainingState {
+    var state = sampleState(step: step)
+    var values = sampleFloats(sampleBufferLayout.count, seed: UInt32(step) &* 8 &+ 7)
+    values[values.count - 1] = Float(step)
+    state.buffers = FlatTensors(layout: sampleBufferLayout, values: values)
+    state.scheduler = sampleScheduler
+    return state
+}

@@ -43,4 +43,25 @@ struct CheckpointInspectorTests {
         let missingReport = CheckpointInspector.report(path: missing)
         #expect(missingReport.contains("valid: NO: checkpoint '\(missing)' cannot be read"))
     }
+
+    @Test func listsBuffersAsBuffersAndTheSchedulerState() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("ckpt-00001200.h5").path
+        try CheckpointFile.write(sampleStateWithBuffers(), to: path)
+
+        let report = CheckpointInspector.report(path: path)
+        let lines = report.split(separator: "\n").map(String.init)
+        #expect(lines[1] == "valid: yes (every required attribute present; metadata and 18 dataset checksums match)")
+        #expect(lines.contains("/model: 8 datasets (5 parameters, 3 buffers)"), "\(report)")
+        #expect(lines.contains { $0.contains("1.num_batches_tracked  []  crc32 0x") && $0.hasSuffix("ok  (buffer)") },
+                "\(report)")
+        #expect(lines.contains { $0.contains("1.running_var") && $0.hasSuffix("(buffer)") })
+        #expect(!lines.contains { $0.contains("2.weight ") && $0.contains("(buffer)") })
+        for text in ["/scheduler: learning-rate scheduler state", "  type         multistep",
+                     "  _last_lr     [0.0001]", "  gamma        0.1", "  milestones   [400.0, 800.0]",
+                     "  unused       []", "  last_epoch   1200.0"] {
+            #expect(lines.contains(text), "report lacks '\(text)':\n\(report)")
+        }
+    }
 }

@@ -71,6 +71,95 @@ struct ModelZooTests {
         #expect(summary.contains("Total params: 5,994"))
     }
 
+    @Test("cnn-bn: PyTorch's state dict keys, 5,994 + 48 parameters and 50 buffer elements; cnn's layers otherwise")
+    func cnnBatchNorm() {
+        var generator = RandomGenerator(seed: 0)
+        let model = CNN(batchNorm: true, generator: &generator)
+        let bn = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+        #expect(model.stateDict().map(\.name) == ["conv1.weight", "conv1.bias"] + bn.map { "bn1." + $0 }
+            + ["conv2.weight", "conv2.bias"] + bn.map { "bn2." + $0 } + ["fc.weight", "fc.bias"])
+        #expect(parameterShapes(model) == [
+            "conv1.weight [8, 1, 5, 5]", "conv1.bias [8]", "bn1.weight [8]", "bn1.bias [8]",
+            "conv2.weight [16, 8, 5, 5]", "conv2.bias [16]", "bn2.weight [16]", "bn2.bias [16]",
+            "fc.weight [10, 256]", "fc.bias [10]",
+        ])
+        #expect(model.parameterCount == 6_042)
+        #expect(model.namedBuffers().reduce(0) { $0 + $1.tensor.count } == 50)
+        #expect(model(randomTensor([4, 1, 28, 28], low: 0, high: 1, seed: 1)).shape == [4, 10])
+        // BatchNorm draws nothing: the other layers start as cnn's.
+        var plainGenerator = RandomGenerator(seed: 0)
+        let plain = CNN(generator: &plainGenerator)
+        #expect(model.conv1.weight.scalars == plain.conv1.weight.scalars)
+        #expect(model.fc.weight.scalars == plain.fc.weight.scalars)
+        #expect(plain.bn1 == nil && plain.stateDict().count == 6)
+    }
+
+    @Test("cnn-bn in eval mode uses the running statistics: a sample's output is the same alone or in a batch")
+    func cnnBatchNormEvalMode() throws {
+        var generator = RandomGenerator(seed: 2)
+        let model = CNN(batchNorm: true, generator: &generator)
+        let batch = randomTensor([4, 1, 28, 28], low: 0, high: 1, seed: 3)
+        let first = Tensor(shape: [1, 1, 28, 28], values: Array(batch.scalars[0..<784]))
+        // Training mode: batch statistics, so the row depends on its batch; one update of the running stats.
+        let trainingRow = withNoGrad { Array(model(batch).scalars[0..<10]) }
+        let trainingAlone = withNoGrad { model(first).scalars }
+        #expect(trainingRow != trainingAlone)
+        let bn1 = try #require(model.bn1)
+        #expect(bn1.numBatchesTracked?.scalars == [2])
+        let runningMean = try #require(bn1.runningMean).scalars
+        #expect(runningMean.contains { $0 != 0 })
+
+        model.eval()
+        let row = withNoGrad { Array(model(batch).scalars[0..<10]) }
+        let alone = withNoGrad { model(first).scalars }
+        expectClose(alone, row, absolute: 1e-6, relative: 1e-5)
+        #expect(bn1.numBatchesTracked?.scalars == [2])   // eval updates nothing
+        #expect(bn1.runningMean?.scalars == runningMean)
+        #expect(row != trainingRow)
+    }
+
+    @Test("mlp --dropout 0: no Dropout layer, the old keys, count and arithmetic bit for bit")
+    func mlpWithoutDropout() {
+        var generator = RandomGenerator(seed: 4)
+        let model = Sequential.mlp(hidden: 32, generator: &generator)
+        var oldGenerator = RandomGenerator(seed: 4)
+        let old = Sequential(Flatten(), Linear(784, 32, generator: &oldGenerator), ReLU(), Linear(32, 10, generator: &oldGenerator))
+        #expect(model.stateDict().map(\.name) == ["1.weight", "1.bias", "3.weight", "3.bias"])
+        #expect(parameterShapes(model) == parameterShapes(old))
+        #expect(model.parameterCount == 784 * 32 + 32 + 32 * 10 + 10)
+        #expect(!model.layers.contains { $0 is Dropout })
+        #expect(zip(model.parameters(), old.parameters()).allSatisfy { $0.scalars == $1.scalars })
+        let x = randomTensor([3, 1, 28, 28], low: 0, high: 1, seed: 5)
+        #expect(model(x).scalars == old(x).scalars)
+    }
+
+    @Test("mlp --dropout 0.5: Dropout after the hidden ReLU, masking in training and the identity in eval")
+    func mlpWithDropout() throws {
+        var generator = RandomGenerator(seed: 4)
+        let model = Sequential.mlp(hidden: 32, dropout: 0.5, generator: &generator)
+        #expect(model.stateDict().map(\.name) == ["1.weight", "1.bias", "4.weight", "4.bias"])
+        #expect(model.parameterCount == 784 * 32 + 32 + 32 * 10 + 10)
+        let dropout = try #require(model.layers[3] as? Dropout)
+        #expect(dropout.p == 0.5 && model.layers[2] is ReLU && model.layers[4] is Linear)
+        var plainGenerator = RandomGenerator(seed: 4)
+        let plain = Sequential.mlp(hidden: 32, generator: &plainGenerator)
+        #expect(zip(model.parameters(), plain.parameters()).allSatisfy { $0.scalars == $1.scalars })
+
+        let x = randomTensor([6, 1, 28, 28], low: 0, high: 1, seed: 6)
+        let hiddenPart = Sequential(Array(model.layers[0...3]))
+        let hidden = withNoGrad { Sequential(Array(model.layers[0...2]))(x).scalars }
+        let context = ForwardContext(seed: 7, epoch: 0, sampleIndices: Array(0..<6))
+        let dropped = withNoGrad { context.run { hiddenPart(x).scalars } }
+        #expect(zip(dropped, hidden).allSatisfy { $0 == 0 || $0 == $1 * 2 })
+        #expect(zip(dropped, hidden).contains { $0 == 0 && $1 > 0 })   // some active units dropped
+        let training = withNoGrad { context.run { model(x).scalars } }
+        #expect(training != plain(x).scalars)
+
+        model.eval()
+        #expect(!dropout.isTraining)
+        #expect(withNoGrad { context.run { model(x).scalars } } == plain(x).scalars)
+    }
+
     @Test("lenet: the CIFAR-10 tutorial's names and 62,006 parameters; 1x28x28 input works too")
     func lenet() {
         var generator = RandomGenerator(seed: 0)

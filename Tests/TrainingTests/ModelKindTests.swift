@@ -13,6 +13,8 @@ struct ModelKindTests {
         ModelSpec(name: "deep-autoencoder", layers: [50, 20, 5]), ModelSpec(name: "highway", hidden: 16, depth: 3),
         ModelSpec(name: "highway", hidden: 16, latent: 4, depth: 2, task: .reconstruct),
         ModelSpec(name: "mlp", inputShape: [3], classes: 2, task: .regress),
+        ModelSpec(name: "mlp", hidden: 37, dropout: 0.3), ModelSpec(name: "cnn-bn"),
+        ModelSpec(name: "cnn-bn", inputShape: [3, 32, 32], classes: 5),
     ]
 
     @Test("The parameter count computed without building is the built model's", arguments: specs)

@@ -149,7 +149,7 @@ struct ModelZooTrainingTests {
 struct ModelSpecTests {
     @Test("Every model name builds, with the task its name implies")
     func names() {
-        #expect(ModelSpec.names == ["softmax", "mlp", "cnn", "lenet", "autoencoder", "tied-autoencoder",
+        #expect(ModelSpec.names == ["softmax", "mlp", "cnn", "cnn-bn", "lenet", "autoencoder", "tied-autoencoder",
                                     "deep-autoencoder", "highway"])
         for name in ModelSpec.names {
             let spec = ModelSpec(name: name)
@@ -172,6 +172,12 @@ struct ModelSpecTests {
         (ModelSpec(name: "cnn", loss: .mse), "--loss"),
         (ModelSpec(name: "highway", loss: .mse), "--loss"),
         (ModelSpec(name: "cnn", inputShape: [1, 8, 8]), "--model"),
+        (ModelSpec(name: "cnn-bn", inputShape: [784]), "--model"),
+        (ModelSpec(name: "mlp", dropout: 1), "--dropout"),
+        (ModelSpec(name: "mlp", dropout: -0.1), "--dropout"),
+        (ModelSpec(name: "mlp", dropout: .nan), "--dropout"),
+        (ModelSpec(name: "mlp", dropout: 0.999999999), "--dropout"),
+        (ModelSpec(name: "cnn", dropout: 0.5), "--dropout"),
     ])
     func validation(spec: ModelSpec, flag: String) {
         #expect {
@@ -206,5 +212,18 @@ struct ModelSpecTests {
         #expect(legacy == ModelSpec(name: "mlp", hidden: 32))
         let autoencoder = try JSONDecoder().decode(ModelSpec.self, from: Data(#"{"name":"autoencoder"}"#.utf8))
         #expect(autoencoder.task == .reconstruct && autoencoder.latent == 64 && autoencoder.loss == .bce)
+    }
+
+    @Test("--dropout is in the model config only when set, so earlier configurations compare unchanged")
+    func dropoutInJSON() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let plain = String(decoding: try encoder.encode(ModelSpec(name: "mlp", hidden: 32)), as: UTF8.self)
+        #expect(plain == #"{"classes":10,"depth":3,"hidden":32,"inputShape":[1,28,28],"latent":64,"layers":[500,100,30],"loss":"bce","name":"mlp","task":"classify"}"#)
+        let spec = ModelSpec(name: "mlp", hidden: 32, dropout: 0.25)
+        let text = try encoder.encode(spec)
+        #expect(String(decoding: text, as: UTF8.self).contains(#""dropout":0.25"#))
+        #expect(try JSONDecoder().decode(ModelSpec.self, from: text) == spec)
+        #expect(try JSONDecoder().decode(ModelSpec.self, from: Data(plain.utf8)).dropout == 0)
     }
 }
