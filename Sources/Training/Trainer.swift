@@ -238,12 +238,15 @@ public final class Trainer {
                 // --micro-batches that cannot work (a checkpoint's own count is
                 // checked on resume).
                 _ = try MicroBatchPlan(batchSize: options.batchSize,
-                                       microBatches: options.microBatches ?? worldSize, rank: rank, worldSize: worldSize)
+                                       microBatches: options.microBatches ?? worldSize * options.accumulate, rank: rank,
+                                       worldSize: worldSize)
             }
             // Same seed, same initialisation on every rank; the broadcast makes
             // that a guarantee rather than an assumption.
             try communicator?.broadcast(parameters.values.buffer, root: 0)
-            try broadcastBuffers()
+            for (_, buffer) in model.namedBuffers() {  // BatchNorm's running statistics, as DDP's broadcast_buffers
+                try communicator?.broadcast(UnsafeMutableBufferPointer(start: buffer.data, count: buffer.count), root: 0)
+            }
             self.metrics = rank == 0 ? try options.metricsPath.map { try MetricsLog(path: $0) } : nil
             if rank == 0 {
                 let directory = CheckpointDirectory(options.checkpointDirectory ?? "runs/\(identity.name)", keep: options.keep)

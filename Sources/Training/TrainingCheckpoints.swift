@@ -374,7 +374,8 @@ extension Trainer {
                                               + "batch, this run asks for \(asked); leave --micro-batches out to continue the same "
                                               + "arithmetic, or use --resume never to start afresh")
         }
-        let m = c.microBatches ?? checkpointMicroBatches ?? worldSize
+        // --accumulate K: K micro-batches per rank at the starting world size.
+        let m = c.microBatches ?? checkpointMicroBatches ?? worldSize * c.accumulate
         do {
             return try MicroBatchPlan(batchSize: c.batchSize, microBatches: m, rank: rank, worldSize: worldSize)
         } catch TrainingError.invalidOption(_, let reason) where c.microBatches == nil && checkpointMicroBatches != nil {

@@ -60,7 +60,16 @@ struct CommandLineTests {
 
     @Test("Bad numbers are refused naming the flag", arguments: [
         (["--lr", "-1"], "--lr"), (["--epochs", "0"], "--epochs"), (["--batch-size", "0"], "--batch-size"),
-        (["--lr", "abc"], "--lr"), (["--optimizer", "rmsprop"], "--optimizer"),
+        (["--lr", "abc"], "--lr"), (["--optimizer", "lamb"], "--optimizer"),
+        (["--clip-grad-norm", "-1"], "--clip-grad-norm"), (["--clip-grad-norm", "nan"], "--clip-grad-norm"),
+        (["--accumulate", "0"], "--accumulate"), (["--accumulate", "65"], "--accumulate"),
+        (["--lr-schedule", "step"], "--lr-step-size"), (["--lr-schedule", "cosine", "--lr-t-max", "0"], "--lr-schedule cosine"),
+        (["--lr-milestones", "3,x"], "--lr-milestones"), (["--lr-step-size", "3"], "--lr-step-size"),
+        (["--lr-schedule", "warmup-cosine", "--lr-warmup", "10", "--lr-t-max", "5"], "--lr-schedule warmup-cosine"),
+        (["--keep-best", "accuracy"], "--keep-best"), (["--keep-best", "val_loss"], "--keep-best"),
+        (["--early-stop", "2"], "--early-stop"), (["--val-fraction", "1"], "--val-fraction"),
+        (["--optimizer", "rmsprop", "--alpha", "2"], "--alpha"), (["--centered"], "--centered"),
+        (["--model", "mlp", "--dropout", "1"], "--dropout"),
         (["--optimizer", "sgd", "--momentum", "nan"], "--momentum"), (["--weight-decay", "inf"], "--weight-decay"),
         (["--step-timeout", "nan"], "--step-timeout"), (["--bucket-mb", "nan"], "--bucket-mb"),
     ])
