@@ -39,26 +39,19 @@ extension Module {
 
     /// Every parameter with its dotted name, in registration order. A tensor
     /// reached twice (tied weights) is listed once, under its first name.
-    public func namedParameters() -> [(name: String, tensor: Tensor)] {
-        var seen = Set<ObjectIdentifier>()
-        var result: [(name: String, tensor: Tensor)] = []
-        func walk(_ module: any Module, prefix: String) {
-            for (name, tensor) in module.localParameters where seen.insert(ObjectIdentifier(tensor)).inserted {
-                result.append((prefix + name, tensor))
-            }
-            for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }
-        }
-        walk(self, prefix: "")
-        return result
-    }
+    public func namedParameters() -> [(name: String, tensor: Tensor)] { named(\.localParameters) }
 
     /// Every buffer with its dotted name, in registration order, each tensor
     /// once (as `namedParameters()`).
-    public func namedBuffers() -> [(name: String, tensor: Tensor)] {
+    public func namedBuffers() -> [(name: String, tensor: Tensor)] { named(\.localBuffers) }
+
+    /// The tensors `local` lists in every module of the tree, depth first,
+    /// with dotted names; each tensor once, under its first name.
+    private func named(_ local: (any Module) -> [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
         var seen = Set<ObjectIdentifier>()
         var result: [(name: String, tensor: Tensor)] = []
         func walk(_ module: any Module, prefix: String) {
-            for (name, tensor) in module.localBuffers where seen.insert(ObjectIdentifier(tensor)).inserted {
+            for (name, tensor) in local(module) where seen.insert(ObjectIdentifier(tensor)).inserted {
                 result.append((prefix + name, tensor))
             }
             for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }
