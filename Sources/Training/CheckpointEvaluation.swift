@@ -50,8 +50,20 @@ public enum CheckpointEvaluation {
                 throw TrainingError.checkpoint("--checkpoint \(checkpoint): its tensors do not match the model its model_config describes")
             }
             layout.copy(state.parameters.values, laidOutAs: state.parameters.layout, into: parameters.values.buffer)
+            // BatchNorm's running statistics: what eval mode normalises with.
+            let buffers = model.namedBuffers()
+            guard state.buffers.layout == TensorLayout(names: buffers.map(\.name), shapes: buffers.map(\.tensor.shape)) else {
+                throw TrainingError.checkpoint("--checkpoint \(checkpoint): its buffers do not match the model its model_config describes")
+            }
+            for (name, tensor) in buffers {
+                state.buffers[name]!.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: tensor.count) }
+            }
         }
         try communicator?.broadcast(parameters.values.buffer, root: 0)
+        for (_, tensor) in model.namedBuffers() {
+            try communicator?.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: 0)
+        }
+        model.eval()
         let name = dataset ?? header[2]
         guard DatasetCatalog.names.contains(name) else {
             throw TrainingError.invalidOption(dataset == nil ? "--checkpoint" : "--dataset",

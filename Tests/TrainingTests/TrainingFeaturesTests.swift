@@ -131,12 +131,18 @@ extension RestartTests {
             #expect(Set(steps).isSuperset(of: 1...120), "missing steps: \(Set(1...120).subtracting(steps).sorted())")
         }
 
-        @Test("cnn-bn in the default mode: SIGKILL, resume, bitwise the uninterrupted run (running statistics restored from the checkpoint)")
+        @Test("cnn-bn in the default mode: SIGKILL, resume, bitwise the uninterrupted run (running statistics restored from the checkpoint); trainer eval on its checkpoint reproduces the run's test figures")
         func batchNormResumesExactly() throws {
-            _ = try killAndResume("batchnorm", np: 1, flags: ["--model", "cnn-bn", "--max-steps", "40", "--batch-size", "32",
-                                                              "--checkpoint-every", "10", "--lr-schedule", "step",
-                                                              "--lr-step-size", "1", "--lr-schedule-unit", "step", "--lr-gamma", "0.98"],
-                                  killAfter: 20)
+            let run = try killAndResume("batchnorm", np: 1, flags: ["--model", "cnn-bn", "--max-steps", "40", "--batch-size", "32",
+                                                                    "--checkpoint-every", "10", "--lr-schedule", "step",
+                                                                    "--lr-step-size", "1", "--lr-schedule-unit", "step", "--lr-gamma", "0.98"],
+                                        killAfter: 20)
+            let metrics = try String(contentsOfFile: run.metrics, encoding: .utf8)
+            let last = try #require(metrics.split(separator: "\n").last)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+            let accuracy = try #require(object["test_accuracy"] as? Double)
+            let eval = try TestSupport.run(try #require(TestSupport.trainerExecutable), ["eval", "--checkpoint", run.checkpoint(40)])
+            #expect(eval.status == 0 && eval.stdout.contains(String(format: "test_accuracy %.4f", accuracy)), "\(eval.stdout)\(eval.stderr)")
         }
 
         @Test("--val-fraction, --keep-best test_accuracy and --early-stop 2 with a rate too small to change anything: best.h5 holds epoch 1, the run stops after epoch 3, a SIGKILL during epoch 3 changes nothing (np=2: every rank stops alike), and the command again says it has nothing to do")
