@@ -31,6 +31,20 @@ final class SummaryRecorder: @unchecked Sendable {
 }
 
 extension Module {
+    /// Elements of every leaf layer's output for one forward pass on zeros
+    /// of `inputShape` (in eval mode, no graph kept): what a batch of that
+    /// shape holds in activations, for estimating memory before training.
+    public func activationCount(inputShape: [Int]) -> Int {
+        let recorder = SummaryRecorder()
+        let modes = modeDependentLayers().map { ($0, $0.isTraining) }
+        eval()
+        withNoGrad {
+            SummaryRecorder.$current.withValue(recorder) { _ = self(Tensor.zeros(inputShape)) }
+        }
+        for (layer, mode) in modes { layer.isTraining = mode }
+        return recorder.rows.filter { $0.module.children.isEmpty }.reduce(0) { $0 + $1.outputShape.reduce(1, *) }
+    }
+
     /// A table of every layer called by a forward pass on zeros of
     /// `inputShape`: layer, output shape, parameter count, and the totals.
     ///

@@ -228,6 +228,7 @@ public final class Trainer {
                 throw TrainingError.invalidOption("--accumulate", "\(options.accumulate) micro-batches per step cannot split the "
                                                   + "\(options.batchSize / worldSize) samples each of \(worldSize) rank(s) gets of --batch-size \(options.batchSize)")
             }
+            try Trainer.checkActivationMemory(model, sampleShape: trainSet.sampleShape, options: options, worldSize: worldSize)
             if options.deterministic && !model.namedBuffers().isEmpty {
                 throw TrainingError.invalidOption("--deterministic", "the model has buffers (BatchNorm's running statistics), which "
                                                   + "would depend on how the micro-batches are spread over the ranks; train it without "
