@@ -70,6 +70,7 @@ struct CommandLineTests {
         (["--early-stop", "2"], "--early-stop"), (["--val-fraction", "1"], "--val-fraction"),
         (["--optimizer", "rmsprop", "--alpha", "2"], "--alpha"), (["--centered"], "--centered"),
         (["--model", "mlp", "--dropout", "1"], "--dropout"),
+        (["--hidden", "200000", "--batch-size", "60000"], "--batch-size"),  // 192 GB of activations
         (["--optimizer", "sgd", "--momentum", "nan"], "--momentum"), (["--weight-decay", "inf"], "--weight-decay"),
         (["--step-timeout", "nan"], "--step-timeout"), (["--bucket-mb", "nan"], "--bucket-mb"),
     ])
