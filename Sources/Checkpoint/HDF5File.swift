@@ -120,9 +120,13 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     /// Opens an existing file; a missing, truncated or non-HDF5 file throws
-    /// an error that names `path`.
+    /// an error that names `path`, and so does a damaged global heap that
+    /// would hang the library (`GlobalHeapCheck`).
     public static func open(_ path: String, readOnly: Bool = true) throws -> HDF5File {
-        try withHDF5 {
+        if let damage = GlobalHeapCheck.damage(inFileAt: path) {
+            throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file", detail: damage)
+        }
+        return try withHDF5 {
             let access = try fileAccessList(path: path)
             defer { _ = H5Pclose(access) }
             let flags = readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr()
