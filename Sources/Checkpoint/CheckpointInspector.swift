@@ -29,7 +29,8 @@ public enum CheckpointInspector {
                 continue
             }
             var datasets: [String] = []
-            collectDatasets(file, in: group, into: &datasets)
+            var groupsLeft = maxGroupsListed
+            collectDatasets(file, in: group, into: &datasets, depth: 0, groupsLeft: &groupsLeft)
             lines.append("\(group): \(datasets.count) datasets")
             lines += attributeLines(file, on: group, order: ["type", "step"])
             let width = datasets.map { $0.count - group.count - 1 }.max() ?? 0
@@ -72,13 +73,23 @@ public enum CheckpointInspector {
         return "(unreadable or of another type)"
     }
 
+    /// How deep below a top-level group, and how many groups in all, the
+    /// listing goes. A checkpoint nests two levels (/optimizer/<name>/<state>);
+    /// the limits end the walk of a file whose hard links make a cycle (a
+    /// group linked inside itself), which otherwise never ended (issue 12).
+    private static let maxDepth = 8
+    private static let maxGroupsListed = 10_000
+
     /// Every dataset below `group`, in listing order, as full paths.
-    private static func collectDatasets(_ file: HDF5File, in group: String, into datasets: inout [String]) {
+    private static func collectDatasets(_ file: HDF5File, in group: String, into datasets: inout [String],
+                                        depth: Int, groupsLeft: inout Int) {
+        guard depth < maxDepth, groupsLeft > 0 else { return }
+        groupsLeft -= 1
         for child in (try? file.children(of: group)) ?? [] {
             let path = group + "/" + child.name
             switch child.kind {
             case .dataset: datasets.append(path)
-            case .group: collectDatasets(file, in: path, into: &datasets)
+            case .group: collectDatasets(file, in: path, into: &datasets, depth: depth + 1, groupsLeft: &groupsLeft)
             case .other: continue
             }
         }
