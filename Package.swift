@@ -29,6 +29,8 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // libFuzzer's driver, linked only by `-sanitize=fuzzer` builds of fuzz-readers.
+        .systemLibrary(name: "CLibFuzzer", path: "Sources/CLibFuzzer"),
 
         // MARK: Our own C kernels (loops that must vectorise)
         .target(name: "CKernels"),
@@ -58,6 +60,11 @@ let package = Package(
         // Run by CheckpointTests: writes checkpoints in a loop until SIGKILLed
         // mid-write, and measures snapshot and write times.
         .executableTarget(name: "checkpoint-writer-selftest", dependencies: ["Checkpoint"]),
+
+        // MARK: Fuzzing (`./launch fuzz TARGET SECONDS`; see Sources/fuzz-readers)
+        // A corpus replayer in a normal build, run by TrainingTests over
+        // Tests/FuzzCorpus; a libFuzzer binary built with -DFUZZING -sanitize=fuzzer,address.
+        .executableTarget(name: "fuzz-readers", dependencies: ["CLibFuzzer", "Checkpoint", "DataLoading", "Training"]),
 
         // MARK: Examples (user programs: the public API only, as another package would use it)
         .executableTarget(name: "own-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],

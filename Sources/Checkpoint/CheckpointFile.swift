@@ -122,7 +122,8 @@ public enum CheckpointFile {
         do {
             file = try HDF5File.open(path)
         } catch let error as HDF5Error {
-            throw CheckpointError.unreadable(file: path, reason: "\(error.detail) (\(error.function))")
+            let call = error.function.isEmpty ? "" : " (\(error.function))"
+            throw CheckpointError.unreadable(file: path, reason: error.detail + call)
         }
         defer { try? file.close() }
         let reader = Reader(file: file)

@@ -31,7 +31,8 @@ public enum CheckpointInspector {
                 continue
             }
             var datasets: [String] = []
-            collectDatasets(file, in: group, into: &datasets)
+            var groupsLeft = maxGroupsListed
+            collectDatasets(file, in: group, into: &datasets, depth: 0, groupsLeft: &groupsLeft)
             let buffers = datasets.filter { (try? file.attributeExists("buffer", on: $0)) == true }
             if group == "/scheduler" && datasets.isEmpty {
                 lines.append("/scheduler: learning-rate scheduler state")
@@ -92,13 +93,23 @@ public enum CheckpointInspector {
         return nil
     }
 
+    /// How deep below a top-level group, and how many groups in all, the
+    /// listing goes. A checkpoint nests two levels (/optimizer/<name>/<state>);
+    /// the limits end the walk of a file whose hard links make a cycle (a
+    /// group linked inside itself), which otherwise never ended (issue 12).
+    private static let maxDepth = 8
+    private static let maxGroupsListed = 10_000
+
     /// Every dataset below `group`, in listing order, as full paths.
-    private static func collectDatasets(_ file: HDF5File, in group: String, into datasets: inout [String]) {
+    private static func collectDatasets(_ file: HDF5File, in group: String, into datasets: inout [String],
+                                        depth: Int, groupsLeft: inout Int) {
+        guard depth < maxDepth, groupsLeft > 0 else { return }
+        groupsLeft -= 1
         for child in (try? file.children(of: group)) ?? [] {
             let path = group + "/" + child.name
             switch child.kind {
             case .dataset: datasets.append(path)
-            case .group: collectDatasets(file, in: path, into: &datasets)
+            case .group: collectDatasets(file, in: path, into: &datasets, depth: depth + 1, groupsLeft: &groupsLeft)
             case .other: continue
             }
         }

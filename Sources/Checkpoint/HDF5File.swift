@@ -179,9 +179,13 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     /// Opens an existing file; a missing, truncated or non-HDF5 file throws
-    /// an error that names `path`.
+    /// an error that names `path`, and so does a damaged global heap that
+    /// would hang the library (`GlobalHeapCheck`).
     public static func open(_ path: String, readOnly: Bool = true) throws -> HDF5File {
-        try withHDF5 {
+        if let damage = GlobalHeapCheck.damage(inFileAt: path) {
+            throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file", detail: damage)
+        }
+        return try withHDF5 {
             let access = try fileAccessList(path: path)
             defer { _ = H5Pclose(access) }
             let flags = readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr()
@@ -720,6 +724,13 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     /// The dimensions of an open dataset.
+    ///
+    /// The sizes come from the file, and callers allocate what they say:
+    /// throws `.wrongShape` when their product overflows, or when the
+    /// dataset claims far more bytes than the file stores for it (gzip
+    /// shrinks data at most about 1032 times; 1 MiB is allowed whatever is
+    /// stored), so that a few damaged bytes cannot ask for terabytes
+    /// (found by fuzzing, issue 12).
     private func shapeOf(dataset: hid_t, _ path: String, _ operation: String) throws -> [Int] {
         let space = try check(H5Dget_space(dataset), operation, "H5Dget_space", path)
         defer { _ = H5Sclose(space) }
@@ -727,6 +738,23 @@ public final class HDF5File: @unchecked Sendable {
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         if rank > 0 {
             try check(H5Sget_simple_extent_dims(space, &dims, nil), operation, "H5Sget_simple_extent_dims", path)
+        }
+        let type = try check(H5Dget_type(dataset), operation, "H5Dget_type", path)
+        var bytes = UInt64(H5Tget_size(type))
+        _ = H5Tclose(type)
+        for size in dims {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= UInt64(Int.max) else {
+                throw error(.wrongShape, path, operation, "its shape \(dims) holds more values than memory can")
+            }
+            bytes = product
+        }
+        var fileSize: hsize_t = 0
+        try check(H5Fget_filesize(try openID(path), &fileSize), operation, "H5Fget_filesize", path)
+        let stored = min(H5Dget_storage_size(dataset), fileSize)
+        guard bytes <= 1 << 20 || bytes / 1100 <= stored else {
+            throw error(.wrongShape, path, operation,
+                        "its shape \(dims) needs \(bytes) bytes but the file stores \(stored) for it (unwritten or damaged)")
         }
         return dims.map { Int($0) }
     }

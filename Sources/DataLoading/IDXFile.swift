@@ -81,8 +81,8 @@ public struct IDXFile: Sendable {
             }
             dimensions.append(Int(size))
         }
-        // The whole payload is allocated up front, so a corrupt header must not
-        // be able to ask for an absurd amount of memory.
+        // The whole payload is held in memory, so a corrupt header must not
+        // be able to ask for an absurd amount of it.
         let limit = 1 << 32
         var expectedBytes = 1
         for size in dimensions {
@@ -95,12 +95,24 @@ public struct IDXFile: Sendable {
         }
         let what = Self.describe(content, dimensions: dimensions, bytes: expectedBytes)
 
-        // Read straight into the final array: one pass, no copy.
-        var dataRead = 0
-        let data = try [UInt8](unsafeUninitializedCapacity: expectedBytes) { buffer, initialized in
-            dataRead = try file.read(into: UnsafeMutableRawBufferPointer(buffer))
-            initialized = dataRead
+        // Read into the final array in chunks of at most 64 MiB, so memory
+        // grows with the data actually there: a 16-byte file whose header
+        // claims 4 GiB must not get 4 GiB allocated. The data sets' files
+        // (47 MB at most) still take one read and no copy.
+        let chunk = 1 << 26
+        var data: [UInt8] = []
+        data.reserveCapacity(min(expectedBytes, chunk))
+        while data.count < expectedBytes {
+            let start = data.count
+            let wanted = min(chunk, expectedBytes - start)
+            data.append(contentsOf: repeatElement(0, count: wanted))
+            let n = try data.withUnsafeMutableBytes {
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...]))
+            }
+            data.removeLast(wanted - n)
+            if n < wanted { break }
         }
+        let dataRead = data.count
         guard dataRead == expectedBytes else {
             let cut = file.compressedStreamWasCutShort ? " (the gzip stream itself is cut short)" : ""
             throw DataError(.truncated, path: path,

@@ -131,6 +131,44 @@ struct CheckpointFileTests {
         #expect(error.description.contains(path) && error.description.contains("attributes are corrupt"))
     }
 
+    /// Found by fuzzing (issue 12): HDF5 1.10 steps through a global heap
+    /// collection by its objects' sizes, so a free space of size 0 hung
+    /// every read (and `trainer inspect`), and an object larger than its
+    /// collection was copied from beyond the library's buffer.
+    @Test(arguments: ["free space of size 0", "object larger than its collection"])
+    func damagedGlobalHeapIsRefusedBeforeTheLibraryReadsIt(damage: String) throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("heap.h5").path
+        try CheckpointFile.write(sampleState(), to: path)
+        let url = URL(fileURLWithPath: path)
+        var contents = [UInt8](try Data(contentsOf: url))
+        let heap = try #require(Data(contents).range(of: Data("GCOL".utf8))).lowerBound
+        func word(_ offset: Int) -> Int { (0..<8).reduce(0) { $0 | Int(contents[offset + $1]) << (8 * $1) } }
+        func setWord(_ offset: Int, _ value: UInt64) {
+            for i in 0..<8 { contents[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+        }
+        // The objects after the 16-byte header: index, 2 + 4 bytes, size, data padded to 8.
+        var object = heap + 16
+        while contents[object] | contents[object + 1] != 0 {
+            object += 16 + (word(object + 8) + 7) / 8 * 8
+        }
+        if damage == "free space of size 0" {
+            setWord(object + 8, 0)
+        } else {
+            setWord(heap + 16 + 8, 1 << 40)
+        }
+        try Data(contents).write(to: url)
+
+        let error = try #require(throws: CheckpointError.self) { try CheckpointFile.read(path) }
+        guard case let .unreadable(file, reason) = error else {
+            Issue.record("expected unreadable, got \(error)")
+            return
+        }
+        #expect(file == path && reason.contains("global heap collection at byte \(heap)"), "\(reason)")
+        #expect(CheckpointInspector.report(path: path).contains("valid: NO: checkpoint '\(path)' cannot be read"))
+    }
+
     @Test func metadataTextCoversEverythingButTheValues() {
         let text = CheckpointFile.metadataText(of: sampleState())
         for line in ["format=19:swiftddp-checkpoint", "global_step=1200", "seed=18446744073709551609",

@@ -164,6 +164,18 @@ import Testing
         }
     }
 
+    /// Found by fuzzing (issue 12): the payload was allocated as large as
+    /// the header said before anything was read, so a 16-byte file cost 4 GiB.
+    @Test func headerClaimingGigabytesIsTruncated() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory + "/claims-4GiB"
+            try writeFile(idxHeader(magic: 0x0000_0803, sizes: [1 << 24, 16, 16]) + [1, 2, 3], to: path, gzip: false)
+            let error = dataError { _ = try IDXFile(contentsOf: path) }
+            #expect(error?.kind == .truncated)
+            #expect(error?.description.contains("(4294967296 bytes) but the file has 3 after the 16-byte header") == true)
+        }
+    }
+
     @Test func missingFileIsCannotOpen() {
         let path = "/nonexistent/t10k-labels-idx1-ubyte.gz"
         let error = dataError { _ = try IDXFile(contentsOf: path) }
