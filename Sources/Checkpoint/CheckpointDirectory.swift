@@ -54,12 +54,23 @@ public struct CheckpointDirectory: Sendable {
     // MARK: Listing
 
     /// The checkpoint files, oldest step first, valid or not (a missing
-    /// directory has none).
+    /// directory has none). Only regular files (or links to them): opening a
+    /// FIFO or a device with a checkpoint's name would block or never end.
     public func checkpoints() throws -> [CheckpointEntry] {
-        try fileNames().compactMap { name in
+        try checkpointNames().filter { isRegularFile(path(of: $0)) }.compactMap { name in
             Self.globalStep(fromFileName: name).map { CheckpointEntry(path: path(of: name), globalStep: $0) }
         }
         .sorted { $0.globalStep < $1.globalStep }
+    }
+
+    /// Entries with a checkpoint's name that are not regular files
+    /// (directories, FIFOs, devices): never read, reported by `latestValid()`.
+    public func irregularEntries() throws -> [String] {
+        try checkpointNames().filter { !isRegularFile(path(of: $0)) }.sorted().map { path(of: $0) }
+    }
+
+    private func checkpointNames() throws -> [String] {
+        try fileNames().filter { Self.globalStep(fromFileName: $0) != nil }
     }
 
     /// Files left by writes that never finished (a killed process): hidden
@@ -154,7 +165,7 @@ public struct CheckpointDirectory: Sendable {
     /// on to overwrite it. inspect, eval and `--resume auto` all choose by
     /// this rule.
     public func latestValid() throws -> CheckpointSearch {
-        var skipped: [SkippedCheckpoint] = []
+        var skipped = try irregularEntries().map { SkippedCheckpoint(path: $0, reason: "not a regular file") }
         for entry in try checkpoints().reversed() {
             do {
                 let state = try CheckpointFile.read(entry.path)
@@ -214,6 +225,12 @@ public struct CheckpointDirectory: Sendable {
     private static func isTemporary(_ name: String) -> Bool {
         name.hasSuffix(".tmp") && (name.hasPrefix(".ckpt-") || name == "." + latestFileName + ".tmp")
     }
+}
+
+/// Whether `path` is a regular file (following links), without opening it.
+func isRegularFile(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
 }
 
 /// The size of the file at `path` in bytes (0 if it cannot be read).

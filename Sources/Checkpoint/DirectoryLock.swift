@@ -71,5 +71,13 @@ extension CheckpointDirectory {
         guard written == bytes.count, error == 0 else {
             throw CheckpointError.directory(path: path, reason: "cannot write a file in it: \(String(cString: strerror(error == 0 ? EIO : error)))")
         }
+        // The pointer is replaced by a rename at every save: a directory
+        // there would fail the first save, minutes later.
+        var info = stat()
+        let latest = path(of: Self.latestFileName)
+        if lstat(latest, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw CheckpointError.directory(path: path, reason: "'\(latest)' is a directory; the pointer to the newest "
+                                            + "checkpoint must be a file (remove it)")
+        }
     }
 }

@@ -7,6 +7,12 @@ public struct TensorDataset: Dataset {
         /// Bytes, read as value / 255 (torchvision's ToTensor).
         case bytes([UInt8])
         case floats([Float])
+
+        /// Whether the samples are bytes (scaled) rather than floats.
+        public var isBytes: Bool {
+            if case .bytes = self { return true }
+            return false
+        }
     }
 
     public let count: Int

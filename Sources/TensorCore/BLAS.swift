@@ -4,7 +4,7 @@ import CBLAS
 public enum BLAS {
     /// Sets how many threads OpenBLAS uses. One per MPI rank; more when alone.
     public static func setThreads(_ n: Int) {
-        openblas_set_num_threads(Int32(n))
+        openblas_set_num_threads(Int32(clamping: n))
     }
 
     /// The kernel OpenBLAS chose for this CPU (e.g. "Haswell", "Cooperlake"):

@@ -82,6 +82,9 @@ public enum Benchmark {
             ? try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? worldSize, rank: rank, worldSize: worldSize) : nil
         let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), loss: spec.objective.loss,
                                 communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan)
+        guard batchSize <= data.train.count else {
+            throw TrainingError.invalidOption("--batch-size", "\(batchSize) is larger than the \(data.train.count) training samples")
+        }
         let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize, rank: rank,
                                                   worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)
         let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: prefetch)

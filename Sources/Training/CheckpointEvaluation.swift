@@ -15,9 +15,24 @@ public enum CheckpointEvaluation {
         let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
         var header = ["", "", ""]  // model name, model_config JSON, data set name
         var state: TrainingState?
+        var checkpoint = checkpoint
         if rank == 0 {
             do {
-                state = try CheckpointFile.read(checkpoint)
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory), isDirectory.boolValue {
+                    // A directory: the checkpoint inspect and --resume auto take.
+                    let search = try CheckpointDirectory.latestValid(in: checkpoint)
+                    for skipped in search.skipped { print("warning: \(skipped)") }
+                    guard let found = search.checkpoint else {
+                        throw TrainingError.checkpoint("--checkpoint \(checkpoint): the directory holds no valid checkpoint")
+                    }
+                    checkpoint = found.path
+                    state = found.state
+                } else {
+                    state = try CheckpointFile.read(checkpoint)
+                }
+            } catch let error as TrainingError {
+                throw error
             } catch {
                 throw TrainingError.checkpoint("--checkpoint \(checkpoint): \(error)")
             }

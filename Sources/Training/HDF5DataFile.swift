@@ -61,6 +61,12 @@ public enum HDF5DataFile {
         guard test.shape == train.shape else {
             throw fail("x_test has samples of \(test.shape), x of \(train.shape)")
         }
+        // uint8 pixels are scaled by 1/255, floats are used as they are: mixed,
+        // the test set would be on another scale than the training set.
+        guard test.features.isBytes == train.features.isBytes else {
+            throw fail("x is \(train.features.isBytes ? "uint8 (scaled by 1/255)" : "float (used as it is)") but x_test is "
+                       + "\(test.features.isBytes ? "uint8 (scaled by 1/255)" : "float (used as it is)"); store both with the same type")
+        }
         guard (test.labels == nil) == (train.labels == nil) && test.targetShape == train.targetShape else {
             throw fail("y_test and y hold different kinds of targets (\(kind(test.labels, test.targetShape)) and \(kind(train.labels, train.targetShape)))")
         }

@@ -66,11 +66,15 @@ public struct ScheduleOptions: Sendable, Codable, Equatable {
     /// Every parameter given to a schedule that does not use it is refused,
     /// so that a typo does not pass silently.
     func validate() throws {
+        let decays = kind == .step || kind == .multistep, anneals = kind == .cosine || kind == .warmupCosine
         let unused: [(Bool, String)] = [
             (stepSize != nil && kind != .step, "--lr-step-size"),
             (!milestones.isEmpty && kind != .multistep, "--lr-milestones"),
-            (tMax != nil && kind != .cosine && kind != .warmupCosine, "--lr-t-max"),
+            (tMax != nil && !anneals, "--lr-t-max"),
             (warmup != nil && kind != .warmupCosine, "--lr-warmup"),
+            (gamma != ScheduleOptions().gamma && !decays, "--lr-gamma"),
+            (etaMin != 0 && !anneals, "--lr-eta-min"),
+            (unit != .epoch && kind == .none, "--lr-schedule-unit"),
         ]
         if let (_, flag) = unused.first(where: { $0.0 }) {
             throw TrainingError.invalidOption(flag, "does not apply to --lr-schedule \(kind.rawValue)")

@@ -28,8 +28,9 @@ struct BestSoFar: Equatable {
     }
 
     /// As `/extra` attributes (exact: the value's bits).
-    var extras: [String: String] {
+    func extras(metric: MonitoredMetric?) -> [String: String] {
         var extra = ["best_epoch": String(epoch), "epochs_without_improvement": String(epochsWithoutImprovement)]
+        if let metric { extra["best_metric"] = metric.description }
         if let value { extra["best_value_bits"] = String(value.bitPattern) }
         return extra
     }

@@ -229,6 +229,17 @@ public final class Trainer {
                                                   + "\(options.batchSize / worldSize) samples each of \(worldSize) rank(s) gets of --batch-size \(options.batchSize)")
             }
             try Trainer.checkActivationMemory(model, sampleShape: trainSet.sampleShape, options: options, worldSize: worldSize)
+            if let metric = options.keepBest {
+                let reported = ["loss"] + metrics.map(\.name)
+                guard metric.name == "loss" || (metric.split != .train && reported.contains(metric.name)) else {
+                    let names = [MonitoredMetric.Split.train, .validation, .test].flatMap { split -> [String] in
+                        if split == .validation && options.validationFraction == 0 { return [] }
+                        return split == .train ? ["train_loss"] : reported.map { "\(split.rawValue)_\($0)" }
+                    }
+                    throw TrainingError.invalidOption("--keep-best", "this model does not report \(metric); it reports "
+                                                      + names.joined(separator: ", "))
+                }
+            }
             if options.deterministic && !model.namedBuffers().isEmpty {
                 throw TrainingError.invalidOption("--deterministic", "the model has buffers (BatchNorm's running statistics), which "
                                                   + "would depend on how the micro-batches are spread over the ranks; train it without "
@@ -238,9 +249,12 @@ public final class Trainer {
                 // Refused now rather than when run() resumes: a world size or a
                 // --micro-batches that cannot work (a checkpoint's own count is
                 // checked on resume).
-                _ = try MicroBatchPlan(batchSize: options.batchSize,
-                                       microBatches: options.microBatches ?? worldSize * options.accumulate, rank: rank,
-                                       worldSize: worldSize)
+                let (rank, worldSize) = (rank, worldSize)
+                try TrainingOptions.accumulating(options.accumulate, options.microBatches) {
+                    _ = try MicroBatchPlan(batchSize: options.batchSize,
+                                           microBatches: options.microBatches ?? worldSize * options.accumulate, rank: rank,
+                                           worldSize: worldSize)
+                }
             }
             // Same seed, same initialisation on every rank; the broadcast makes
             // that a guarantee rather than an assumption.
@@ -392,7 +406,7 @@ public final class Trainer {
             do {
                 tensorboard = try TensorBoardWriter(directory: directory, resumingAfterStep: globalStep > 0 ? globalStep : nil)
             } catch {
-                throw TrainingError.invalidOption("--tensorboard", "\(error)")
+                throw TrainingError.checkpoint("\(error)")  // names --tensorboard and the path
             }
             for repair in tensorboard?.resumeRepairs ?? [] { progress.log("tensorboard: \(repair)") }
         }
@@ -499,11 +513,28 @@ public final class Trainer {
         lastSavedStep = globalStep
         guard let writer else { return }
         let start = DispatchTime.now().uptimeNanoseconds
-        try checkingSave { try writer.save(snapshot(position: position)) }
-        // Events up to this step are then on disk: a resume trims only later ones.
-        do { try tensorboard?.flush() } catch { throw TrainingError.invalidOption("--tensorboard", "\(error)") }
+        // Events up to this step reach the disk before the checkpoint exists, so
+        // a resume from it never lacks any (it trims only later ones).
+        do { try tensorboard?.flush() } catch { throw TrainingError.checkpoint("\(error); no checkpoint was written for step \(globalStep)") }
+        let state = snapshot(position: position)
+        try requireFinite(state)
+        try checkingSave { try writer.save(state) }
         checkpointStallSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         checkpointsSaved += 1
+    }
+
+    /// Refuses to checkpoint a state that holds NaN or infinity (a
+    /// `--weight-decay` of 1e30 makes Adam's `exp_avg_sq` infinite while the
+    /// parameters stay finite): the last good checkpoint stays the newest.
+    private func requireFinite(_ state: TrainingState) throws {
+        var bad = state.parameters.values.allSatisfy(\.isFinite) ? nil : "the parameters"
+        for (name, values) in state.optimizer.buffers.sorted(by: { $0.key < $1.key }) where bad == nil && !values.allSatisfy(\.isFinite) {
+            bad = "the optimizer's \(name)"
+        }
+        if bad == nil && !state.buffers.values.allSatisfy(\.isFinite) { bad = "the model's buffers" }
+        guard let bad else { return }
+        throw TrainingError.checkpoint("\(bad) hold NaN or infinite values after step \(globalStep) (is --lr or --weight-decay "
+                                       + "too large?); no checkpoint was written for this step, the previous ones are intact")
     }
 
     /// Runs `body` (a call on the checkpoint writer), turning the error of a

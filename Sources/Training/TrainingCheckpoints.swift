@@ -118,7 +118,9 @@ extension Trainer {
                      "gradient_norm_sum": String(position.gradientNormSum.bitPattern),
                      "gradient_norm_steps": String(position.gradientNormSteps),
                      "validation_fraction": String(options.validationFraction)]
-        extra.merge(best.extras) { $1 }
+        extra.merge(best.extras(metric: options.keepBest)) { $1 }
+        extra["clip_grad_norm"] = options.clipGradientNorm.map { String($0) } ?? "none"
+        extra["accumulate"] = String(options.accumulate)
         if let plan { extra["micro_batches"] = String(plan.microBatches) }
         extra["bits_blas_threads"] = String(options.threads)
         extra[CheckpointFile.runIDKey] = runID
@@ -278,6 +280,18 @@ extension Trainer {
             differences.append("--val-fraction: the checkpoint's run held out \(saved) of the training set, this run asks for \(c.validationFraction)")
         }
         differences += scheduleDifferences(state.scheduler, counter: c.schedule.unit == .epoch ? state.epoch : state.globalStep)
+        if let saved = state.extra["best_metric"], let metric = c.keepBest, saved != metric.description {
+            differences.append("--keep-best: the checkpoint's run keeps the best \(saved), this run asks for \(metric); "
+                               + "its best value so far would be read as the other metric's")
+        }
+        let clip = c.clipGradientNorm.map { String($0) } ?? "none"
+        if let saved = state.extra["clip_grad_norm"], saved != clip {
+            differences.append("--clip-grad-norm: the checkpoint's run clipped at \(saved), this run asks for \(clip)")
+        }
+        if let saved = state.extra["accumulate"], saved != String(c.accumulate), !c.deterministic {
+            progress.log("note: --accumulate \(c.accumulate) (the checkpoint's run used \(saved)): the same global batch in "
+                         + "another number of passes, equal up to rounding")
+        }
         if state.iteration > stepsPerEpoch || state.epoch < 0 {
             differences.append("position: epoch \(state.epoch) step \(state.iteration) does not fit \(stepsPerEpoch) steps per epoch")
         }
@@ -376,6 +390,10 @@ extension Trainer {
         }
         // --accumulate K: K micro-batches per rank at the starting world size.
         let m = c.microBatches ?? checkpointMicroBatches ?? worldSize * c.accumulate
+        if let saved = checkpointMicroBatches, c.microBatches == nil, c.accumulate > 1, saved != worldSize * c.accumulate, rank == 0 {
+            progress.log("note: --accumulate \(c.accumulate) is not applied: under --deterministic the checkpoint's \(saved) "
+                         + "micro-batches per global batch decide (\(saved / worldSize) per rank at this world size)")
+        }
         do {
             return try MicroBatchPlan(batchSize: c.batchSize, microBatches: m, rank: rank, worldSize: worldSize)
         } catch TrainingError.invalidOption(_, let reason) where c.microBatches == nil && checkpointMicroBatches != nil {

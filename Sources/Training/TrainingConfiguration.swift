@@ -126,6 +126,23 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// The largest batch (training or evaluation) the options accept: far
+    /// above any that fits in memory, low enough that no size arithmetic overflows.
+    public static let maximumBatch = 1 << 24
+    /// The most BLAS threads the options accept (OpenBLAS's own limit is lower).
+    public static let maximumThreads = 1024
+
+    /// Runs `body` (which makes a `MicroBatchPlan`), naming `--accumulate`
+    /// rather than `--micro-batches` in its error when `--accumulate` chose the count.
+    static func accumulating(_ accumulate: Int, _ microBatches: Int?, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch TrainingError.invalidOption("--micro-batches", let reason) where microBatches == nil && accumulate > 1 {
+            throw TrainingError.invalidOption("--accumulate", "under --deterministic, --accumulate \(accumulate) asks for "
+                                              + "\(accumulate) micro-batches per rank: \(reason)")
+        }
+    }
+
     /// The weight decay in effect: `weightDecay`, or the optimizer's torch default.
     public var resolvedWeightDecay: Float { weightDecay ?? (optimizer == .adamw ? 0.01 : 0) }
 
@@ -133,7 +150,9 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     public func validate() throws {
         if epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
         if let maxSteps, maxSteps < 1 { throw TrainingError.invalidOption("--max-steps", "must be at least 1, got \(maxSteps)") }
-        if batchSize < 1 { throw TrainingError.invalidOption("--batch-size", "must be at least 1, got \(batchSize)") }
+        if batchSize < 1 || batchSize > Self.maximumBatch {
+            throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(Self.maximumBatch), got \(batchSize)")
+        }
         if !(learningRate > 0) || !learningRate.isFinite {
             throw TrainingError.invalidOption("--lr", "must be a positive number, got \(learningRate)")
         }
@@ -163,25 +182,37 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
             if earlyStopPatience < 1 { throw TrainingError.invalidOption("--early-stop", "must be at least 1 epoch, got \(earlyStopPatience)") }
             if keepBest == nil { throw TrainingError.invalidOption("--early-stop", "needs --keep-best METRIC: the metric it watches") }
         }
-        if !(bucketMegabytes > 0 && bucketMegabytes.isFinite) { throw TrainingError.invalidOption("--bucket-mb", "must be positive, got \(bucketMegabytes)") }
+        if !(bucketMegabytes > 0 && bucketMegabytes <= 65_536) {
+            throw TrainingError.invalidOption("--bucket-mb", "must be a positive number of MB up to 65536, got \(bucketMegabytes)")
+        }
         if checkpointEvery < 0 { throw TrainingError.invalidOption("--checkpoint-every", "must be 0 or more, got \(checkpointEvery)") }
         if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
-        if !(stepTimeout >= 0 && stepTimeout.isFinite) { throw TrainingError.invalidOption("--step-timeout", "must be 0 or more seconds, got \(stepTimeout)") }
-        if prefetch < 0 { throw TrainingError.invalidOption("--prefetch", "must be 0 or more, got \(prefetch)") }
+        if !(stepTimeout == 0 || (stepTimeout >= 1 && stepTimeout <= 1e7)) {
+            throw TrainingError.invalidOption("--step-timeout", "must be 0 (never) or between 1 and 1e7 seconds, got \(stepTimeout)")
+        }
+        if prefetch < 0 || prefetch > 1024 { throw TrainingError.invalidOption("--prefetch", "must be between 0 and 1024, got \(prefetch)") }
         if trainEvaluationSamples < 0 { throw TrainingError.invalidOption("trainEvaluationSamples", "must be 0 or more, got \(trainEvaluationSamples)") }
         if let microBatches, !deterministic {
             throw TrainingError.invalidOption("--micro-batches", "applies to --deterministic only, got \(microBatches) without it")
         }
         if deterministic {
+            if accumulate > 1 && microBatches != nil {
+                throw TrainingError.invalidOption("--accumulate", "under --deterministic it sets the default --micro-batches "
+                                                  + "(K x the world size); give --micro-batches or --accumulate, not both")
+            }
             // The world size is checked when it is known (MicroBatchPlan in Trainer).
-            _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? accumulate, rank: 0, worldSize: 1)
+            try Self.accumulating(accumulate, microBatches) {
+                _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? accumulate, rank: 0, worldSize: 1)
+            }
         } else if accumulate > batchSize {
             throw TrainingError.invalidOption("--accumulate", "\(accumulate) micro-batches cannot split a global batch of \(batchSize)")
         }
-        if evaluationBatchSize < 1 {
-            throw TrainingError.invalidOption("evaluationBatchSize", "must be at least 1, got \(evaluationBatchSize)")
+        if evaluationBatchSize < 1 || evaluationBatchSize > Self.maximumBatch {
+            throw TrainingError.invalidOption("evaluationBatchSize", "must be between 1 and \(Self.maximumBatch), got \(evaluationBatchSize)")
         }
-        if threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
+        if threads < 1 || threads > Self.maximumThreads {
+            throw TrainingError.invalidOption("--threads", "must be between 1 and \(Self.maximumThreads), got \(threads)")
+        }
     }
 }
 

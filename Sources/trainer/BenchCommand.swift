@@ -63,7 +63,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         try options.validate()
-        if !(seconds > 0 && seconds.isFinite) { throw TrainingError.invalidOption("--seconds", "must be a positive number, got \(seconds)") }
+        if !(seconds > 0 && seconds <= 86_400) { throw TrainingError.invalidOption("--seconds", "must be a positive number up to 86400, got \(seconds)") }
         if let steps, steps < 1 { throw TrainingError.invalidOption("--steps", "must be at least 1, got \(steps)") }
         for w in workload where !Benchmark.workloads.contains(w) {
             throw TrainingError.invalidOption("--workload", "unknown workload '\(w)'; known: \(Benchmark.workloads.joined(separator: ", "))")

@@ -25,7 +25,9 @@ struct EvalCommand: ParsableCommand {
     var batchSize = 1000
 
     func validate() throws {
-        if batchSize < 1 { throw TrainingError.invalidOption("--batch-size", "must be at least 1, got \(batchSize)") }
+        if batchSize < 1 || batchSize > TrainingOptions.maximumBatch {
+            throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
+        }
     }
 
     func run() throws {

@@ -46,7 +46,9 @@ struct ExperimentCommand: ParsableCommand {
         }
         if full && tiny { throw TrainingError.invalidOption("--full", "and --tiny exclude each other") }
         if let epochs, epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
-        if let threads, threads < 1 { throw TrainingError.invalidOption("--threads", "must be at least 1, got \(threads)") }
+        if let threads, threads < 1 || threads > TrainingOptions.maximumThreads {
+            throw TrainingError.invalidOption("--threads", "must be between 1 and \(TrainingOptions.maximumThreads), got \(threads)")
+        }
         var options = ExperimentOptions(outputDirectory: out ?? "experiments/\(campaign.rawValue)")
         options.scale = full ? .full : tiny ? .tiny : .standard
         options.dataset = source.dataset

@@ -71,12 +71,31 @@ struct CommandLineTests {
         (["--optimizer", "rmsprop", "--alpha", "2"], "--alpha"), (["--centered"], "--centered"),
         (["--model", "mlp", "--dropout", "1"], "--dropout"),
         (["--hidden", "200000", "--batch-size", "60000"], "--batch-size"),  // 192 GB of activations
+        (["--bucket-mb", "1e30"], "--bucket-mb"), (["--threads", "4294967296"], "--threads"),
+        (["--batch-size", "4294967296"], "--batch-size"), (["--step-timeout=1e-45"], "--step-timeout"),
+        (["--lr-gamma", "0.5"], "--lr-gamma"), (["--lr-schedule-unit", "step"], "--lr-schedule-unit"),
+        (["--lr-schedule", "cosine", "--lr-t-max", "5", "--lr-gamma", "0.5"], "--lr-gamma"),
+        (["--keep-best", "test_mse"], "--keep-best"),
+        (["--deterministic", "--accumulate", "4", "--micro-batches", "2"], "--accumulate"),
         (["--optimizer", "sgd", "--momentum", "nan"], "--momentum"), (["--weight-decay", "inf"], "--weight-decay"),
         (["--step-timeout", "nan"], "--step-timeout"), (["--bucket-mb", "nan"], "--bucket-mb"),
     ])
     func badNumbers(arguments: [String], flag: String) throws {
         let out = try TestSupport.run(trainer, ["train", "--checkpoint-dir", "/tmp/trainer-tests-unused"] + arguments)
         #expect(out.status != 0 && out.status != 132, "exit \(out.status): a trap is no answer to input")
+        #expect(out.stderr.contains(flag), "stderr: \(out.stderr)")
+    }
+
+    @Test("Every subcommand bounds its numbers: huge values are errors naming the flag, never traps", arguments: [
+        (["bench", "--workload", "mlp", "--seconds", "1e30"], "--seconds"),
+        (["bench", "--workload", "mlp", "--seconds", "0.1", "--batch-size", "100000"], "--batch-size"),
+        (["bench", "--workload", "mlp", "--seconds", "0.1", "--threads", "4294967296"], "--threads"),
+        (["eval", "--checkpoint", "/nonexistent.h5", "--batch-size", "9223372036854775807"], "--batch-size"),
+        (["experiment", "momentum", "--tiny", "--out", "/tmp/trainer-tests-unused-ex", "--threads", "4294967296"], "--threads"),
+    ])
+    func subcommandBounds(arguments: [String], flag: String) throws {
+        let out = try TestSupport.run(trainer, arguments)
+        #expect(out.status != 0 && out.status != 132 && out.status != 133, "exit \(out.status): a trap is no answer to input")
         #expect(out.stderr.contains(flag), "stderr: \(out.stderr)")
     }
 

@@ -107,6 +107,12 @@ struct DataFileTests {
                 try f.writeDataset("x", shape: [30], values: Array(x.prefix(30)))
                 try f.writeDataset("y", shape: [30], values: y)
             }, "expected [N, ...]"),
+            ("mixed-types.h5", { f in
+                try f.writeDataset("x", shape: [30, 20], values: x.map { UInt8(clamping: Int($0.magnitude * 40)) })
+                try f.writeDataset("y", shape: [30], values: y)
+                try f.writeDataset("x_test", shape: [30, 20], values: x)
+                try f.writeDataset("y_test", shape: [30], values: y)
+            }, "x is uint8 (scaled by 1/255) but x_test is float"),
         ]
         for (name, write, message) in cases {
             let path = try file(name, write)

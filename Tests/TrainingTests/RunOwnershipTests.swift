@@ -112,6 +112,32 @@ final class RunOwnershipTests {
         #expect(fresh.stdout.contains("--overwrite: moved 1 checkpoint of"), "\(fresh.stdout)")
     }
 
+    @Test("Resuming with another --keep-best metric or --clip-grad-norm is refused naming it; a FIFO named like a checkpoint is skipped, not opened; a state gone infinite (--weight-decay 1e30) is never checkpointed")
+    func featureResumeChecks() throws {
+        let run = try RunFolder(scratch, "features", flags: ["--model", "mlp", "--hidden", "16", "--checkpoint-every", "10",
+                                                             "--clip-grad-norm", "1"])
+        let first = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "20", "--keep-best", "test_accuracy"], log: run.log("first"))
+        try #require(first.status == 0, "\(first.stdout)")
+        let metric = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "30", "--keep-best", "test_loss"], log: run.log("metric"))
+        #expect(metric.status != 0 && metric.stdout.contains("--keep-best: the checkpoint's run keeps the best test_accuracy"),
+                "\(metric.stdout)")
+        let clip = try TestSupport.runTrainer(np: 1, run.command.map { $0 == "1" ? "2" : $0 } + ["--max-steps", "30", "--keep-best", "test_accuracy"],
+                                              log: run.log("clip"))
+        #expect(clip.status != 0 && clip.stdout.contains("--clip-grad-norm: the checkpoint's run clipped at 1.0, this run asks for 2.0"),
+                "\(clip.stdout)")
+        #expect(mkfifo(run.checkpoints + "/ckpt-00000025.h5", 0o644) == 0)
+        let again = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "30", "--keep-best", "test_accuracy"],
+                                               log: run.log("fifo"), seconds: 60)
+        #expect(again.status == 0 && again.stdout.contains("skipping checkpoint \(run.checkpoints)/ckpt-00000025.h5: not a regular file"),
+                "\(again.stdout)")
+
+        let inf = try RunFolder(scratch, "infinite", flags: ["--model", "mlp", "--hidden", "16", "--weight-decay", "1e30"])
+        let out = try TestSupport.runTrainer(np: 1, inf.command + ["--max-steps", "20"], log: inf.log("run"))
+        #expect(out.status != 0 && out.stdout.contains("the optimizer's exp_avg_sq hold NaN or infinite values after step 20"),
+                "\(out.stdout)")
+        #expect(try CheckpointDirectory(inf.checkpoints).checkpoints().isEmpty)
+    }
+
     @Test("A disk that fills up during a save: a clear error naming the temporary file and ENOSPC, exit 1 (no crash in libhdf5), the earlier checkpoints valid, no temporary file left")
     func fullDiskDuringASave() throws {
         guard getuid() == 0 else {
