@@ -180,9 +180,9 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Opens an existing file; a missing, truncated or non-HDF5 file throws
     /// an error that names `path`, and so does a damaged global heap that
-    /// would hang the library (`GlobalHeapCheck`).
+    /// would hang the library (`HeapCheck`).
     public static func open(_ path: String, readOnly: Bool = true) throws -> HDF5File {
-        if let damage = GlobalHeapCheck.damage(inFileAt: path) {
+        if let damage = HeapCheck.damage(inFileAt: path) {
             throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file", detail: damage)
         }
         return try withHDF5 {

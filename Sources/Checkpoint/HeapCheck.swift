@@ -4,9 +4,19 @@ import Glibc
 import Darwin
 #endif
 
-/// Finds the damage to HDF5 global heap collections that makes the HDF5
-/// library (1.10, Debian's) loop forever or read past its buffer, so that
+/// Finds the damage to HDF5 heaps that makes the HDF5 library (1.10,
+/// Debian's) loop forever, read past its buffer or crash, so that
 /// `HDF5File.open` can refuse such a file before the library touches it.
+///
+/// Local heaps (the names of a group's links in old-style groups) are
+/// `HEAP`, version 0, 3 reserved bytes, the data segment's size (8 bytes),
+/// the free list's offset (8) and the data segment's address (8). The
+/// library allocates the size a heap claims and copies the segment into it
+/// without checking the allocation (H5HL_protect): a damaged size of
+/// exabytes fails the malloc and the copy writes to address 0 (a segfault
+/// found by fuzzing), and so does a segment that overlaps the heap's own
+/// header. A heap is judged damaged when its segment cannot lie inside the
+/// file or overlaps its header.
 ///
 /// Variable-length strings (every string attribute of a checkpoint) live in
 /// global heap collections, which carry no checksum. Each collection is
@@ -23,7 +33,7 @@ import Darwin
 /// is searched for their signature, and a collection is judged only when
 /// it parses as the library would parse it (version 1, at least 4096
 /// bytes, inside the file), as files with the default 8-byte lengths do.
-enum GlobalHeapCheck {
+enum HeapCheck {
     /// What is wrong with the first damaged collection in the file at
     /// `path`, or nil if none is (or the file cannot be read: opening it
     /// reports that).
@@ -45,6 +55,11 @@ enum GlobalHeapCheck {
                 if buffer[position] == 0x47, buffer[position + 1] == 0x43, buffer[position + 2] == 0x4F,
                    buffer[position + 3] == 0x4C,  // "GCOL"
                    let problem = collectionDamage(descriptor, at: offset + position) {
+                    return problem
+                }
+                if buffer[position] == 0x48, buffer[position + 1] == 0x45, buffer[position + 2] == 0x41,
+                   buffer[position + 3] == 0x50,  // "HEAP"
+                   let problem = localHeapDamage(descriptor, at: offset + position) {
                     return problem
                 }
                 position += 1
@@ -91,6 +106,29 @@ enum GlobalHeapCheck {
                 }
                 position += UInt64(objectHeaderSize) + (objectSize + 7) / 8 * 8
             }
+        }
+        return nil
+    }
+
+    /// The damage of the local heap whose signature is at byte `start`, or
+    /// nil when its data segment fits in the file (or it is not a heap).
+    private static func localHeapDamage(_ descriptor: Int32, at start: Int) -> String? {
+        let headerSize = 32
+        var header = [UInt8](repeating: 0, count: headerSize)
+        let got = header.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, headerSize, off_t(start)) }
+        guard got == headerSize, header[4] == 0, header[5] == 0, header[6] == 0, header[7] == 0 else { return nil }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        let fileSize = UInt64(max(0, Int(info.st_size)))
+        let size = littleEndian(header, at: 8), address = littleEndian(header, at: 24)
+        if size > fileSize || address > fileSize || size > fileSize - address {
+            return "local heap at byte \(start) claims a data segment of \(size) bytes at address \(address), "
+                + "beyond the file's \(fileSize) bytes"
+        }
+        // The segment follows the header or lies elsewhere; one that overlaps
+        // the header sends the library down a path that copies to address 0.
+        if address < UInt64(start + headerSize) && address + size > UInt64(start) {
+            return "local heap at byte \(start) has its data segment (\(size) bytes at address \(address)) overlapping its own header"
         }
         return nil
     }
