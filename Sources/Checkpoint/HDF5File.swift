@@ -756,6 +756,16 @@ public final class HDF5File: @unchecked Sendable {
             throw error(.wrongShape, path, operation,
                         "its shape \(dims) needs \(bytes) bytes but the file stores \(stored) for it (unwritten or damaged)")
         }
+        // HDF5 1.10 reads a compact dataset (values kept in its header) from
+        // a buffer of the size stored, whatever the shape says: a mismatch
+        // crashed H5Dread (found by fuzzing, issue 12).
+        let creation = try check(H5Dget_create_plist(dataset), operation, "H5Dget_create_plist", path)
+        let layout = H5Pget_layout(creation)
+        _ = H5Pclose(creation)
+        guard layout != H5D_COMPACT || stored == bytes else {
+            throw error(.wrongShape, path, operation,
+                        "its shape \(dims) needs \(bytes) bytes but its compact storage holds \(stored) (damaged)")
+        }
         return dims.map { Int($0) }
     }
 
