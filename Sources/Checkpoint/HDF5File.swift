@@ -180,13 +180,13 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Opens an existing file; a missing, truncated or non-HDF5 file throws
     /// an error that names `path`, and so does a damaged global heap that
-    /// would hang the library (`HeapCheck`).
+    /// would hang the library (`StructureCheck`).
     public static func open(_ path: String, readOnly: Bool = true) throws -> HDF5File {
-        if let damage = HeapCheck.damage(inFileAt: path) {
+        if let damage = StructureCheck.damage(inFileAt: path) {
             throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file", detail: damage)
         }
         return try withHDF5 {
-            let access = try fileAccessList(path: path)
+            let access = try fileAccessList(path: path, reading: true)
             defer { _ = H5Pclose(access) }
             let flags = readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr()
             let id = H5Fopen(path, flags, access)
@@ -228,7 +228,7 @@ public final class HDF5File: @unchecked Sendable {
     /// checksums, so a flipped byte in a header or an attribute is reported
     /// when the file is read instead of being returned as a wrong value.
     /// Every HDF5 release since 1.8 (2008), h5py and h5dump included, reads it.
-    private static func fileAccessList(path: String) throws -> hid_t {
+    private static func fileAccessList(path: String, reading: Bool = false) throws -> hid_t {
         let access = H5Pcreate(chdf5_p_file_access())
         if access < 0 {
             throw libraryError(path, "/", "make file access list", "H5Pcreate")
@@ -243,7 +243,9 @@ public final class HDF5File: @unchecked Sendable {
             _ = H5Pclose(access)
             throw failure
         }
-        if H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 {
+        // Reading, any format the library knows: h5py's libver="latest" files too (V110: the newest this 1.10 library knows).
+        let bounds = reading ? (H5F_LIBVER_EARLIEST, H5F_LIBVER_V110) : (H5F_LIBVER_V18, H5F_LIBVER_V18)
+        if H5Pset_libver_bounds(access, bounds.0, bounds.1) < 0 {
             let failure = libraryError(path, "/", "choose the file format version", "H5Pset_libver_bounds")
             _ = H5Pclose(access)
             throw failure

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Finds the damage to HDF5 heaps that makes the HDF5 library (1.10,
+/// Finds the damage to a superblock and to HDF5 heaps that makes the HDF5 library (1.10,
 /// Debian's) loop forever, read past its buffer or crash, so that
 /// `HDF5File.open` can refuse such a file before the library touches it.
 ///
@@ -33,7 +33,7 @@ import Darwin
 /// is searched for their signature, and a collection is judged only when
 /// it parses as the library would parse it (version 1, at least 4096
 /// bytes, inside the file), as files with the default 8-byte lengths do.
-enum HeapCheck {
+enum StructureCheck {
     /// What is wrong with the first damaged collection in the file at
     /// `path`, or nil if none is (or the file cannot be read: opening it
     /// reports that).
@@ -41,6 +41,7 @@ enum HeapCheck {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
+        if let problem = superblockDamage(descriptor) { return problem }
         let chunk = 1 << 20
         // Consecutive reads overlap by 3 bytes, so each 4-byte window lies
         // wholly inside exactly one of them.
@@ -108,6 +109,30 @@ enum HeapCheck {
             }
         }
         return nil
+    }
+
+    /// A superblock at byte 0 whose base address (what every address in the
+    /// file is relative to) is not 0: the library then reads every object
+    /// from beyond the end of the file, and a heap lookup copies to address 0
+    /// (a segfault found by fuzzing). Files with a user block, whose
+    /// superblock starts later, are left to the library.
+    private static func superblockDamage(_ descriptor: Int32) -> String? {
+        var header = [UInt8](repeating: 0, count: 32)
+        let got = header.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 32, 0) }
+        let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
+        guard got == 32, Array(header[0..<8]) == signature else { return nil }
+        // Versions 0 and 1 keep the base address at byte 24, 2 and 3 at byte 12
+        // (both after the sizes of offsets and lengths, which must be 8 here).
+        let version = header[8]
+        let at: Int
+        switch version {
+        case 0, 1: guard header[13] == 8 else { return nil }; at = 24
+        case 2, 3: guard header[9] == 8 else { return nil }; at = 12
+        default: return nil
+        }
+        let base = littleEndian(header, at: at)
+        return base == 0 ? nil : "the superblock (version \(version)) gives a base address of \(base), not 0: every object "
+            + "would be read from beyond the file"
     }
 
     /// The damage of the local heap whose signature is at byte `start`, or
