@@ -98,6 +98,7 @@ extension TrainCommand {
         if source.dataset != nil || source.dataDir != nil {
             throw TrainingError.invalidOption("--data", "takes the place of --dataset and --data-dir; give one or the other")
         }
+        try CheckDataCommand.preflight(path, validationFraction: valFraction ?? 0.1)
         let splits = try HDF5DataFile.load(path, validationFraction: valFraction ?? 0.1)
         var spec = spec
         if let classes = splits.classes {

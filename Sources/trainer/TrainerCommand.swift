@@ -10,7 +10,8 @@ struct TrainerCommand: ParsableCommand {
             Run `trainer train` alone on a laptop, or `mpirun -np 4 trainer train ...` to
             train one model across four ranks. `trainer bench` prints throughput figures.
             """,
-        subcommands: [TrainCommand.self, BenchCommand.self, InspectCommand.self, EvalCommand.self, ExperimentCommand.self],
+        subcommands: [TrainCommand.self, BenchCommand.self, InspectCommand.self, EvalCommand.self, ExperimentCommand.self,
+                      CheckDataCommand.self],
         defaultSubcommand: TrainCommand.self
     )
 }

@@ -159,3 +159,18 @@ struct DataFileTests {
         #expect(again.status != 0 && again.stderr.contains("training set"), "\(again.stderr)")
     }
 }
+
+extension DataFileTests {
+    @Test("A --data file that crashes the HDF5 library itself (a damaged file of the oldest format, found by fuzzing) is an error naming it, alone and under mpirun, not a segfault")
+    func fileThatCrashesTheLibrary() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/libhdf5-segfault-datafile.h5").path
+        let out = try train(["--data", fixture, "--max-steps", "1"])
+        #expect(out.status == 1 && out.stderr.contains("\(fixture): reading it crashed the HDF5 library"), "exit \(out.status): \(out.stderr)")
+        guard TestSupport.mpirun != nil else { return }
+        let ranks = try TestSupport.mpirun(np: 2, ["train", "--data", fixture, "--max-steps", "1", "--checkpoint-dir",
+                                                   directory.appendingPathComponent("c-mpi").path])
+        #expect(ranks.status != 0 && (ranks.stdout + ranks.stderr).contains("reading it crashed the HDF5 library"),
+                "exit \(ranks.status): \(ranks.stdout)\(ranks.stderr)")
+    }
+}
