@@ -28,6 +28,18 @@ public struct MonitoredMetric: Sendable, Codable, Equatable, CustomStringConvert
     /// Losses improve downwards, everything else (accuracy) upwards.
     public var higherIsBetter: Bool { name != "loss" && !name.hasSuffix("error") }
 
+    /// Throws unless a model reporting `metrics` (besides its loss), with or
+    /// without a validation set, reports this figure; the error lists those it does.
+    func requireReported(metrics: [String], validation: Bool) throws {
+        let reported = ["loss"] + metrics
+        let splits: [Split] = validation ? [.train, .validation, .test] : [.train, .test]
+        guard splits.contains(split), split == .train ? name == "loss" : reported.contains(name) else {
+            let names = splits.flatMap { s in s == .train ? ["train_loss"] : reported.map { "\(s.rawValue)_\($0)" } }
+            throw TrainingError.invalidOption("--keep-best", "this model does not report \(self); it reports "
+                                              + names.joined(separator: ", "))
+        }
+    }
+
     /// Whether `value` is better than `best` (nil: nothing yet). NaN never is.
     public func improves(_ value: Double, on best: Double?) -> Bool {
         guard !value.isNaN else { return false }

@@ -229,17 +229,7 @@ public final class Trainer {
                                                   + "\(options.batchSize / worldSize) samples each of \(worldSize) rank(s) gets of --batch-size \(options.batchSize)")
             }
             try Trainer.checkActivationMemory(model, sampleShape: trainSet.sampleShape, options: options, worldSize: worldSize)
-            if let metric = options.keepBest {
-                let reported = ["loss"] + metrics.map(\.name)
-                guard metric.name == "loss" || (metric.split != .train && reported.contains(metric.name)) else {
-                    let names = [MonitoredMetric.Split.train, .validation, .test].flatMap { split -> [String] in
-                        if split == .validation && options.validationFraction == 0 { return [] }
-                        return split == .train ? ["train_loss"] : reported.map { "\(split.rawValue)_\($0)" }
-                    }
-                    throw TrainingError.invalidOption("--keep-best", "this model does not report \(metric); it reports "
-                                                      + names.joined(separator: ", "))
-                }
-            }
+            try options.keepBest?.requireReported(metrics: metrics.map(\.name), validation: options.validationFraction > 0)
             if options.deterministic && !model.namedBuffers().isEmpty {
                 throw TrainingError.invalidOption("--deterministic", "the model has buffers (BatchNorm's running statistics), which "
                                                   + "would depend on how the micro-batches are spread over the ranks; train it without "
@@ -259,9 +249,7 @@ public final class Trainer {
             // Same seed, same initialisation on every rank; the broadcast makes
             // that a guarantee rather than an assumption.
             try communicator?.broadcast(parameters.values.buffer, root: 0)
-            for (_, buffer) in model.namedBuffers() {  // BatchNorm's running statistics, as DDP's broadcast_buffers
-                try communicator?.broadcast(UnsafeMutableBufferPointer(start: buffer.data, count: buffer.count), root: 0)
-            }
+            try Trainer.broadcastBuffers(of: model, communicator: communicator)
             self.metrics = rank == 0 ? try options.metricsPath.map { try MetricsLog(path: $0) } : nil
             if rank == 0 {
                 let directory = CheckpointDirectory(options.checkpointDirectory ?? "runs/\(identity.name)", keep: options.keep)

@@ -102,7 +102,7 @@ extension Trainer {
 
     /// Gives every rank rank 0's buffers (at start and on resume), as DDP's
     /// broadcast_buffers does; with SyncBatchNorm they then stay equal.
-    func broadcastBuffers() throws {
+    static func broadcastBuffers(of model: any Module, communicator: Communicator?) throws {
         guard let communicator, communicator.size > 1 else { return }
         for (_, tensor) in model.namedBuffers() {
             try communicator.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: 0)
@@ -361,7 +361,7 @@ extension Trainer {
                     if let buffer = optimizer.stateBuffer(name) { try communicator.broadcast(buffer.buffer, root: 0) }
                 }
                 rng = try communicator.broadcast(rng, root: 0)
-                try broadcastBuffers()
+                try Self.broadcastBuffers(of: model, communicator: communicator)
             }
         }
         plan = try microBatchPlan(checkpointMicroBatches: header.microBatches)
