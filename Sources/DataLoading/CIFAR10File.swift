@@ -35,17 +35,7 @@ public struct CIFAR10File: Sendable {
     /// - Throws: `DataError` naming `path` and the problem.
     public init(contentsOf path: String) throws {
         let file = try GzipInputFile(path: path)
-        var bytes: [UInt8] = []
-        let chunk = 1 << 22
-        while true {
-            let start = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: chunk))
-            let n = try bytes.withUnsafeMutableBytes {
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...]))
-            }
-            bytes.removeLast(chunk - n)
-            if n < chunk { break }
-        }
+        let bytes = try file.readAll(chunk: 1 << 22)
         let recordSize = Self.recordSize
         let cut = file.compressedStreamWasCutShort ? " (the gzip stream itself is cut short)" : ""
         guard !bytes.isEmpty else {

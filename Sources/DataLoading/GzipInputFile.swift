@@ -35,6 +35,25 @@ final class GzipInputFile {
         gzclose_r(handle)
     }
 
+    /// The rest of the data, at most `limit` bytes, read in chunks of
+    /// `chunk` bytes into the array that is returned: memory grows with the
+    /// data actually there, not with what a damaged header claims.
+    func readAll(atMost limit: Int = .max, chunk: Int) throws -> [UInt8] {
+        var data: [UInt8] = []
+        data.reserveCapacity(min(limit, chunk))
+        while data.count < limit {
+            let start = data.count
+            let wanted = min(chunk, limit - start)
+            data.append(contentsOf: repeatElement(0, count: wanted))
+            let n = try data.withUnsafeMutableBytes {
+                try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...]))
+            }
+            data.removeLast(wanted - n)
+            if n < wanted { break }
+        }
+        return data
+    }
+
     /// Fills `buffer` from the file and returns how many bytes were read,
     /// fewer than `buffer.count` only at the end of the data.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

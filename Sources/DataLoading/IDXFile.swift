@@ -99,19 +99,7 @@ public struct IDXFile: Sendable {
         // grows with the data actually there: a 16-byte file whose header
         // claims 4 GiB must not get 4 GiB allocated. The data sets' files
         // (47 MB at most) still take one read and no copy.
-        let chunk = 1 << 26
-        var data: [UInt8] = []
-        data.reserveCapacity(min(expectedBytes, chunk))
-        while data.count < expectedBytes {
-            let start = data.count
-            let wanted = min(chunk, expectedBytes - start)
-            data.append(contentsOf: repeatElement(0, count: wanted))
-            let n = try data.withUnsafeMutableBytes {
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...]))
-            }
-            data.removeLast(wanted - n)
-            if n < wanted { break }
-        }
+        let data = try file.readAll(atMost: expectedBytes, chunk: 1 << 26)
         let dataRead = data.count
         guard dataRead == expectedBytes else {
             let cut = file.compressedStreamWasCutShort ? " (the gzip stream itself is cut short)" : ""

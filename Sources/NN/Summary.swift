@@ -35,6 +35,12 @@ extension Module {
     /// of `inputShape` (in eval mode, no graph kept): what a batch of that
     /// shape holds in activations, for estimating memory before training.
     public func activationCount(inputShape: [Int]) -> Int {
+        recordedForward(inputShape: inputShape).rows.filter { $0.module.children.isEmpty }.reduce(0) { $0 + $1.outputShape.reduce(1, *) }
+    }
+
+    /// One forward pass on zeros of `inputShape`, recording every module
+    /// call, in eval mode and without a graph; each layer's mode is restored.
+    private func recordedForward(inputShape: [Int]) -> SummaryRecorder {
         let recorder = SummaryRecorder()
         let modes = modeDependentLayers().map { ($0, $0.isTraining) }
         eval()
@@ -42,7 +48,7 @@ extension Module {
             SummaryRecorder.$current.withValue(recorder) { _ = self(Tensor.zeros(inputShape)) }
         }
         for (layer, mode) in modes { layer.isTraining = mode }
-        return recorder.rows.filter { $0.module.children.isEmpty }.reduce(0) { $0 + $1.outputShape.reduce(1, *) }
+        return recorder
     }
 
     /// A table of every layer called by a forward pass on zeros of
@@ -51,13 +57,7 @@ extension Module {
     /// The pass runs in evaluation mode (each layer's mode is restored after),
     /// so a summary changes no running statistics and works for any batch size.
     public func summary(inputShape: [Int]) -> String {
-        let recorder = SummaryRecorder()
-        let modes = modeDependentLayers().map { ($0, $0.isTraining) }
-        eval()
-        withNoGrad {
-            SummaryRecorder.$current.withValue(recorder) { _ = self(Tensor.zeros(inputShape)) }
-        }
-        for (layer, mode) in modes { layer.isTraining = mode }
+        let recorder = recordedForward(inputShape: inputShape)
         var lines: [(String, String, String)] = []
         for row in recorder.rows {
             let name = String(describing: type(of: row.module))
