@@ -147,6 +147,57 @@ public struct Communicator: Sendable {
         return CommunicationRequest(handle: request)
     }
 
+    // MARK: Sharded data (ZeRO): reduce-scatter, allgather, gather, scatter
+
+    /// Starts summing `buffer` across ranks, each rank keeping one run of it:
+    /// `buffer` is cut into consecutive runs of `counts[0]`, `counts[1]`, ...
+    /// elements and rank r receives the sum of run r over all ranks. In
+    /// place: the sum lands at the START of this rank's `buffer` (move it
+    /// to its own run if needed); the rest of `buffer` is left undefined.
+    ///
+    /// Half the traffic of an allreduce: together with `allgather` it is one.
+    public func startReduceScatterSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, counts: [Int]) throws
+        -> CommunicationRequest
+    {
+        precondition(counts.count == size && counts.reduce(0, +) == buffer.count,
+                     "reduce-scatter counts \(counts) for \(buffer.count) elements over \(size) ranks")
+        guard !buffer.isEmpty else { return CommunicationRequest(handle: .completed) }
+        let request = try MPI.startReduceScatter(UnsafeMutableRawPointer(buffer.baseAddress), counts: counts,
+                                                 type: T.collectiveElementType, handle)
+        return CommunicationRequest(handle: request)
+    }
+
+    /// Each rank's run `runs[rank]` of `buffer` copied into every rank's
+    /// `buffer` (in place); the runs must not overlap.
+    public func allgather<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, runs: [Range<Int>]) throws {
+        precondition(runs.count == size && runs.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= buffer.count },
+                     "allgather runs \(runs) for \(buffer.count) elements over \(size) ranks")
+        try MPI.allgather(UnsafeMutableRawPointer(buffer.baseAddress), counts: runs.map(\.count),
+                          displacements: runs.map(\.lowerBound), type: T.collectiveElementType, handle)
+    }
+
+    /// Every rank's `part` into `whole` on `root`, rank r's at `runs[r]`
+    /// (`whole` is ignored on the other ranks and may be empty there).
+    public func gather<T: CollectiveElement>(_ part: UnsafeBufferPointer<T>, into whole: UnsafeMutableBufferPointer<T>,
+                                             runs: [Range<Int>], root: Int = 0) throws {
+        precondition(runs.count == size && part.count == runs[rank].count, "gather of \(part.count) elements into runs \(runs)")
+        precondition(rank != root || runs.allSatisfy { $0.upperBound <= whole.count }, "gather runs \(runs) past \(whole.count)")
+        try MPI.gather(UnsafeRawPointer(part.baseAddress), count: part.count, into: UnsafeMutableRawPointer(whole.baseAddress),
+                       counts: runs.map(\.count), displacements: runs.map(\.lowerBound), type: T.collectiveElementType,
+                       root: root, handle)
+    }
+
+    /// `root`'s `whole`, cut into `runs`: rank r receives run r into `part`
+    /// (`whole` is ignored on the other ranks and may be empty there).
+    public func scatter<T: CollectiveElement>(_ whole: UnsafeBufferPointer<T>, into part: UnsafeMutableBufferPointer<T>,
+                                              runs: [Range<Int>], root: Int = 0) throws {
+        precondition(runs.count == size && part.count == runs[rank].count, "scatter of runs \(runs) into \(part.count) elements")
+        precondition(rank != root || runs.allSatisfy { $0.upperBound <= whole.count }, "scatter runs \(runs) past \(whole.count)")
+        try MPI.scatter(UnsafeRawPointer(whole.baseAddress), counts: runs.map(\.count), displacements: runs.map(\.lowerBound),
+                        into: UnsafeMutableRawPointer(part.baseAddress), count: part.count, type: T.collectiveElementType,
+                        root: root, handle)
+    }
+
     // MARK: Point to point
 
     /// Starts sending `buffer` to rank `destination`; the message matches the

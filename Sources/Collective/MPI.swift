@@ -159,6 +159,20 @@ private func mpiCount(_ count: Int, _ function: String) throws -> Int32 {
     return count
 }
 
+/// An array of MPI's 32-bit counts at a fixed address, alive as long as a
+/// non-blocking collective that reads it.
+final class CountArray {
+    let counts: UnsafeMutablePointer<Int32>
+
+    init(_ values: [Int], _ function: String) throws {
+        let converted = try values.map { try mpiCount($0, function) }
+        counts = .allocate(capacity: max(values.count, 1))
+        counts.initialize(from: converted, count: converted.count)
+    }
+
+    deinit { counts.deallocate() }
+}
+
 // MARK: Datatypes and operations
 
 extension CollectiveElementType {
@@ -191,6 +205,9 @@ enum Reduction {
 /// sets to MPI_REQUEST_NULL once the operation completes.
 struct RequestHandle {
     fileprivate var raw: MPI_Request?
+    /// The count array of a non-blocking collective that takes one (MPI
+    /// reads it until the operation completes).
+    fileprivate var counts: CountArray? = nil
 
     /// A request that is already complete.
     static var completed: RequestHandle { RequestHandle(raw: cmpi_request_null()) }
@@ -252,6 +269,45 @@ enum MPI {
         try check(MPI_Irecv(buffer, count, type.datatype, Int32(clamping: source), Int32(clamping: tag),
                             comm.raw, &request), "MPI_Irecv")
         return RequestHandle(raw: request)
+    }
+
+    /// Starts summing the `counts.reduce(0, +)` elements at `buffer` across
+    /// ranks, rank r receiving the sum of the r-th run of `counts[r]`
+    /// elements; in place, so this rank's sum lands at the start of `buffer`.
+    static func startReduceScatter(_ buffer: UnsafeMutableRawPointer?, counts: [Int], type: CollectiveElementType,
+                                   _ comm: CommunicatorHandle) throws -> RequestHandle {
+        let array = try CountArray(counts, "MPI_Ireduce_scatter")
+        var request = cmpi_request_null()
+        try check(MPI_Ireduce_scatter(cmpi_in_place(), buffer, array.counts, type.datatype, cmpi_sum(), comm.raw, &request),
+                  "MPI_Ireduce_scatter")
+        return RequestHandle(raw: request, counts: array)
+    }
+
+    /// Every rank's run of `counts[rank]` elements, at `displacements[rank]`
+    /// of `buffer`, into every rank's `buffer` (in place).
+    static func allgather(_ buffer: UnsafeMutableRawPointer?, counts: [Int], displacements: [Int],
+                          type: CollectiveElementType, _ comm: CommunicatorHandle) throws {
+        let (c, d) = (try CountArray(counts, "MPI_Allgatherv"), try CountArray(displacements, "MPI_Allgatherv"))
+        try check(MPI_Allgatherv(cmpi_in_place(), 0, type.datatype, buffer, c.counts, d.counts, type.datatype, comm.raw),
+                  "MPI_Allgatherv")
+    }
+
+    /// `count` elements at `send` from every rank, into `receive` on `root`
+    /// (rank r's at `displacements[r]`; `receive` is ignored elsewhere).
+    static func gather(_ send: UnsafeRawPointer?, count: Int, into receive: UnsafeMutableRawPointer?, counts: [Int],
+                       displacements: [Int], type: CollectiveElementType, root: Int, _ comm: CommunicatorHandle) throws {
+        let (c, d) = (try CountArray(counts, "MPI_Gatherv"), try CountArray(displacements, "MPI_Gatherv"))
+        try check(MPI_Gatherv(send, try mpiCount(count, "MPI_Gatherv"), type.datatype, receive, c.counts, d.counts,
+                              type.datatype, Int32(clamping: root), comm.raw), "MPI_Gatherv")
+    }
+
+    /// The inverse of `gather`: rank r receives `counts[r]` elements of
+    /// `root`'s `send`, from `displacements[r]`, into `receive`.
+    static func scatter(_ send: UnsafeRawPointer?, counts: [Int], displacements: [Int], into receive: UnsafeMutableRawPointer?,
+                        count: Int, type: CollectiveElementType, root: Int, _ comm: CommunicatorHandle) throws {
+        let (c, d) = (try CountArray(counts, "MPI_Scatterv"), try CountArray(displacements, "MPI_Scatterv"))
+        try check(MPI_Scatterv(send, c.counts, d.counts, type.datatype, receive, try mpiCount(count, "MPI_Scatterv"),
+                               type.datatype, Int32(clamping: root), comm.raw), "MPI_Scatterv")
     }
 
     /// Blocks until the request completes.

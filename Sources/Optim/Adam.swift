@@ -24,13 +24,14 @@ public class Adam: Optimizer {
     public let decoupledWeightDecay: Bool
     public var stepCount = 0
     public var gradientScale: Float = 1
-    /// First moments (`exp_avg`), laid out like the parameters.
+    /// First moments (`exp_avg`), laid out like the parameters of `shard`.
     public let firstMoment: Storage
-    /// Second moments (`exp_avg_sq`), laid out like the parameters.
+    /// Second moments (`exp_avg_sq`), laid out like the parameters of `shard`.
     public let secondMoment: Storage
+    public let shard: Range<Int>
 
     public init(_ parameters: ParameterSet, learningRate: Float = 0.001, betas: (Float, Float) = (0.9, 0.999),
-                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
+                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false, shard: Range<Int>? = nil) {
         precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
         precondition((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "Betas must be in [0, 1), got \(betas)")
         precondition(epsilon >= 0, "Epsilon must be non-negative, got \(epsilon)")
@@ -41,8 +42,10 @@ public class Adam: Optimizer {
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.decoupledWeightDecay = decoupledWeightDecay
-        firstMoment = Storage(count: parameters.count)
-        secondMoment = Storage(count: parameters.count)
+        let shard = Self.resolve(shard, parameters)
+        self.shard = shard
+        firstMoment = Storage(count: shard.count)
+        secondMoment = Storage(count: shard.count)
     }
 
     /// "adam", or "adamw" with decoupled weight decay.
@@ -70,14 +73,13 @@ public class Adam: Optimizer {
         let bc1 = 1 - libmPow(Double(beta1), t), bc2 = 1 - libmPow(Double(beta2), t)
         let stepSize = Float(Double(learningRate) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
+        let (p, g) = (parameters.values.base + shard.lowerBound, parameters.gradients.base + shard.lowerBound)
         if decoupledWeightDecay {
             // torch: param.mul_(1 - lr * weight_decay), the factor in Double as Python computes it.
             let decay = Float(1 - Double(learningRate) * Double(weightDecay))
-            ck_adamw_step(parameters.values.base, parameters.gradients.base, firstMoment.base, secondMoment.base,
-                          parameters.count, gradientScale, beta1, beta2, epsilon, decay, stepSize, bc2Sqrt)
+            ck_adamw_step(p, g, firstMoment.base, secondMoment.base, shard.count, gradientScale, beta1, beta2, epsilon, decay, stepSize, bc2Sqrt)
         } else {
-            ck_adam_step(parameters.values.base, parameters.gradients.base, firstMoment.base, secondMoment.base,
-                         parameters.count, gradientScale, beta1, beta2, epsilon, weightDecay, stepSize, bc2Sqrt)
+            ck_adam_step(p, g, firstMoment.base, secondMoment.base, shard.count, gradientScale, beta1, beta2, epsilon, weightDecay, stepSize, bc2Sqrt)
         }
     }
 }

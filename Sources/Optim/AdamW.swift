@@ -12,8 +12,8 @@ import NN
 /// `exp_avg_sq`; `typeName` "adamw".
 public final class AdamW: Adam {
     public init(_ parameters: ParameterSet, learningRate: Float = 0.001, betas: (Float, Float) = (0.9, 0.999),
-                epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+                epsilon: Float = 1e-8, weightDecay: Float = 0.01, shard: Range<Int>? = nil) {
         super.init(parameters, learningRate: learningRate, betas: betas, epsilon: epsilon,
-                   weightDecay: weightDecay, decoupledWeightDecay: true)
+                   weightDecay: weightDecay, decoupledWeightDecay: true, shard: shard)
     }
 }

@@ -28,15 +28,16 @@ public final class RMSprop: Optimizer {
     public let centered: Bool
     public var stepCount = 0
     public var gradientScale: Float = 1
-    /// Running average of the squared gradients (`square_avg`), laid out like the parameters.
+    /// Running average of the squared gradients (`square_avg`), laid out like the parameters of `shard`.
     public let squareAverage: Storage
     /// Running average of the gradients (`grad_avg`; empty unless centered).
     public let gradientAverage: Storage
     /// The momentum buffers (`momentum_buffer`; empty without momentum).
     public let momentumBuffer: Storage
+    public let shard: Range<Int>
 
     public init(_ parameters: ParameterSet, learningRate: Float = 0.01, alpha: Float = 0.99, epsilon: Float = 1e-8,
-                weightDecay: Float = 0, momentum: Float = 0, centered: Bool = false) {
+                weightDecay: Float = 0, momentum: Float = 0, centered: Bool = false, shard: Range<Int>? = nil) {
         precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
         precondition(alpha >= 0 && alpha <= 1, "Alpha must be in [0, 1], got \(alpha)")
         precondition(epsilon >= 0, "Epsilon must be non-negative, got \(epsilon)")
@@ -49,9 +50,11 @@ public final class RMSprop: Optimizer {
         self.weightDecay = weightDecay
         self.momentum = momentum
         self.centered = centered
-        squareAverage = Storage(count: parameters.count)
-        gradientAverage = Storage(count: centered ? parameters.count : 0)
-        momentumBuffer = Storage(count: momentum > 0 ? parameters.count : 0)
+        let shard = Self.resolve(shard, parameters)
+        self.shard = shard
+        squareAverage = Storage(count: shard.count)
+        gradientAverage = Storage(count: centered ? shard.count : 0)
+        momentumBuffer = Storage(count: momentum > 0 ? shard.count : 0)
     }
 
     public var typeName: String { "rmsprop" }
@@ -77,9 +80,9 @@ public final class RMSprop: Optimizer {
     }
 
     public func step() {
-        ck_rmsprop_step(parameters.values.base, parameters.gradients.base, squareAverage.base,
-                        centered ? gradientAverage.base : nil, momentum > 0 ? momentumBuffer.base : nil,
-                        parameters.count, gradientScale, learningRate, alpha, epsilon, weightDecay, momentum)
+        ck_rmsprop_step(parameters.values.base + shard.lowerBound, parameters.gradients.base + shard.lowerBound,
+                        squareAverage.base, centered ? gradientAverage.base : nil, momentum > 0 ? momentumBuffer.base : nil,
+                        shard.count, gradientScale, learningRate, alpha, epsilon, weightDecay, momentum)
         stepCount += 1
     }
 }

@@ -18,11 +18,12 @@ public final class SGD: Optimizer {
     public let weightDecay: Float
     public var stepCount = 0
     public var gradientScale: Float = 1
-    /// The momentum buffers, laid out like the parameters (empty without momentum).
+    /// The momentum buffers, laid out like the parameters of `shard` (empty without momentum).
     public let momentumBuffer: Storage
+    public let shard: Range<Int>
 
     public init(_ parameters: ParameterSet, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
-                nesterov: Bool = false, weightDecay: Float = 0) {
+                nesterov: Bool = false, weightDecay: Float = 0, shard: Range<Int>? = nil) {
         precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
         precondition(momentum >= 0, "Momentum must be non-negative, got \(momentum)")
         precondition(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
@@ -33,7 +34,8 @@ public final class SGD: Optimizer {
         self.dampening = dampening
         self.nesterov = nesterov
         self.weightDecay = weightDecay
-        momentumBuffer = Storage(count: momentum != 0 ? parameters.count : 0)
+        self.shard = Self.resolve(shard, parameters)
+        momentumBuffer = Storage(count: momentum != 0 ? self.shard.count : 0)
     }
 
     public var typeName: String { "sgd" }
@@ -48,8 +50,8 @@ public final class SGD: Optimizer {
     public func stateBuffer(_ name: String) -> Storage? { name == "momentum_buffer" && momentum != 0 ? momentumBuffer : nil }
 
     public func step() {
-        ck_sgd_step(parameters.values.base, parameters.gradients.base, momentum != 0 ? momentumBuffer.base : nil,
-                    parameters.count, gradientScale, learningRate, momentum, dampening, nesterov ? 1 : 0, weightDecay,
+        ck_sgd_step(parameters.values.base + shard.lowerBound, parameters.gradients.base + shard.lowerBound,
+                    momentum != 0 ? momentumBuffer.base : nil, shard.count, gradientScale, learningRate, momentum, dampening, nesterov ? 1 : 0, weightDecay,
                     stepCount == 0 ? 1 : 0)
         stepCount += 1
     }

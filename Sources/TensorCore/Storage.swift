@@ -27,6 +27,12 @@ public final class Storage {
     /// vectorised pass, cheap enough to run on the gradients every step.
     public var allFinite: Bool { ck_all_finite(base, count) == 1 }
 
+    /// Whether every element of `range` is finite.
+    public func allFinite(in range: Range<Int>) -> Bool {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range \(range) outside \(count) elements")
+        return ck_all_finite(base + range.lowerBound, range.count) == 1
+    }
+
     /// The whole block as a buffer.
     public var buffer: UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: base, count: count)

@@ -18,11 +18,23 @@ public enum Benchmark {
         /// Whether the step ran in deterministic mode, and with how many micro-batches.
         public var deterministic = false
         public var microBatches: Int?
+        /// Whether the optimizer was sharded (ZeRO stage 1; only under mpirun).
+        public var shardedOptimizer = false
         public var samplesPerSecond: Double?
         public var gflops: Double?
         public var stepMilliseconds: Double?
-        /// Per step, time spent waiting for the gradient allreduce.
-        public var allreduceWaitMilliseconds: Double?
+        /// Per step, the slowest rank's forward and backward (and the loader's hand-over).
+        public var computeMilliseconds: Double?
+        /// Per step, the slowest rank's optimizer update.
+        public var optimizerMilliseconds: Double?
+        /// Per step, the slowest rank's time blocked in communication: waiting
+        /// for the gradient reduction, the parameter allgather, the step's agreement.
+        public var communicationMilliseconds: Double?
+        /// The part of `communicationMilliseconds` that is one rank waiting for
+        /// a slower one (the spread of the ranks' compute and update times).
+        public var waitingMilliseconds: Double?
+        /// Bytes of optimizer state on each rank.
+        public var optimizerStateBytes: Int?
         /// One blocking MPI_Allreduce of the same number of bytes.
         public var rawAllreduceMilliseconds: Double?
         public var gradientBytes: Int?
@@ -35,9 +47,16 @@ public enum Benchmark {
             r.add("np", worldSize)
             if workload != "sgemm" { r.add("deterministic", deterministic) }
             if let microBatches { r.add("micro_batches", microBatches) }
+            if workload != "sgemm" && worldSize > 1 { r.add("shard_optimizer", shardedOptimizer) }
             if let samplesPerSecond { r.add("samples_per_s", samplesPerSecond.rounded()) }
             if let stepMilliseconds { r.add("step_ms", rounded(stepMilliseconds)) }
-            if let allreduceWaitMilliseconds { r.add("allreduce_wait_ms", rounded(allreduceWaitMilliseconds)) }
+            if let computeMilliseconds { r.add("compute_ms", rounded(computeMilliseconds)) }
+            if let optimizerMilliseconds { r.add("optimizer_ms", rounded(optimizerMilliseconds)) }
+            if let communicationMilliseconds, let waitingMilliseconds {
+                r.add("exposed_comm_ms", rounded(max(communicationMilliseconds - waitingMilliseconds, 0)))
+                r.add("waiting_ms", rounded(waitingMilliseconds))
+            }
+            if let optimizerStateBytes { r.add("optimizer_state_bytes", optimizerStateBytes) }
             if let rawAllreduceMilliseconds { r.add("raw_allreduce_ms", rounded(rawAllreduceMilliseconds)) }
             if let gradientBytes { r.add("gradient_bytes", gradientBytes) }
             if let gflops { r.add("gflops", (gflops * 10).rounded() / 10) }
@@ -70,7 +89,8 @@ public enum Benchmark {
     /// global batch, and the figures are global.
     public static func run(_ workload: String, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
                            data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1,
-                           prefetch: Int = 2, deterministic: Bool = false, microBatches: Int? = nil) throws -> Result {
+                           prefetch: Int = 2, deterministic: Bool = false, microBatches: Int? = nil,
+                           shardOptimizer: Bool = true) throws -> Result {
         BLAS.setThreads(threads)
         if workload == "sgemm" { return sgemm(size: 512, threads: threads, seconds: seconds) }
         var generator = RandomGenerator(seed: 0)
@@ -80,8 +100,11 @@ public enum Benchmark {
         let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
         let plan = deterministic
             ? try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? worldSize, rank: rank, worldSize: worldSize) : nil
-        let step = TrainingStep(model: model, parameters: parameters, optimizer: Adam(parameters), loss: spec.objective.loss,
-                                communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan)
+        let shards = shardOptimizer && worldSize > 1 ? OptimizerShards(count: parameters.count, worldSize: worldSize) : nil
+        let optimizer = Adam(parameters, shard: shards?.runs[rank])
+        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: spec.objective.loss,
+                                communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan,
+                                shards: shards)
         guard batchSize <= data.train.count else {
             throw TrainingError.invalidOption("--batch-size", "\(batchSize) is larger than the \(data.train.count) training samples")
         }
@@ -96,9 +119,16 @@ public enum Benchmark {
             batches = loader.batches(epoch: epoch).makeIterator()
             return batches.next()!
         }
+        // Each step as the trainer runs it: the step, then its agreement.
+        var agreementSeconds = 0.0
         func timeSteps(_ n: Int) throws -> Double {
             let start = Date()
-            for _ in 0..<n { _ = try step(nextBatch(), position: (epoch + 1, 0)) }
+            for _ in 0..<n {
+                let loss = try step(nextBatch(), position: (epoch + 1, 0))
+                let agreeing = Date()
+                _ = try StepAgreement.reach(loss, stopSignal: nil, communicator: communicator)
+                agreementSeconds += Date().timeIntervalSince(agreeing)
+            }
             return Date().timeIntervalSince(start)
         }
         let warmup = 50
@@ -107,16 +137,36 @@ public enum Benchmark {
         var count = [Int64(fixedSteps ?? max(20, Int(seconds / max(warmupSeconds / Double(warmup), 1e-6))))]
         if let communicator { count = try communicator.broadcast(count, root: 0) }
         try communicator?.barrier()
-        let waitBefore = step.allreduceWaitSeconds
+        let before = (wait: step.allreduceWaitSeconds, update: step.updateSeconds, gather: step.gatherSeconds,
+                      agreement: agreementSeconds)
+        let steps = Double(count[0])
         var elapsed = try timeSteps(Int(count[0]))
-        let wait = (step.allreduceWaitSeconds - waitBefore) / Double(count[0])
-        if let communicator { elapsed = try communicator.allreduceMax(elapsed) }
+        // Per step on this rank: [compute, update, communication]
+        let update = (step.updateSeconds - before.update) / steps
+        let communication = (step.allreduceWaitSeconds - before.wait + step.gatherSeconds - before.gather
+                             + agreementSeconds - before.agreement) / steps
+        var mine = [elapsed / steps - update - communication, update, communication]
+        var slowest = mine, fastest = mine
+        if let communicator {
+            elapsed = try communicator.allreduceMax(elapsed)
+            try communicator.allreduceMax(&slowest)
+            for i in fastest.indices { fastest[i] = -fastest[i] }
+            try communicator.allreduceMax(&fastest)
+            for i in fastest.indices { fastest[i] = -fastest[i] }
+        }
+        mine = slowest
         var result = Result(workload: workload, batch: batchSize, threads: threads, worldSize: worldSize,
                             deterministic: deterministic, microBatches: plan?.microBatches,
+                            shardedOptimizer: shards != nil,
                             samplesPerSecond: Double(Int(count[0]) * batchSize) / elapsed,
-                            stepMilliseconds: elapsed / Double(count[0]) * 1000)
+                            stepMilliseconds: elapsed / steps * 1000)
+        result.computeMilliseconds = mine[0] * 1000
+        result.optimizerMilliseconds = mine[1] * 1000
+        result.optimizerStateBytes = optimizer.stateBytes
         if let communicator, worldSize > 1 {
-            result.allreduceWaitMilliseconds = try communicator.allreduceMax(wait) * 1000
+            result.communicationMilliseconds = mine[2] * 1000
+            // A fast rank waits, inside its communication, for the slowest one's compute and update.
+            result.waitingMilliseconds = min((slowest[0] + slowest[1]) - (fastest[0] + fastest[1]), mine[2]) * 1000
             result.rawAllreduceMilliseconds = try rawAllreduce(floats: parameters.count, communicator: communicator) * 1000
             result.gradientBytes = parameters.count * MemoryLayout<Float>.stride
         }

@@ -63,12 +63,13 @@ extension Trainer {
     /// Rank 0 writes the state at `position` (an epoch's end) as `best.h5`,
     /// atomically (temporary file, fsync, rename). Never pruned by `--keep`.
     func saveBest(_ position: Position) throws {
+        let buffers = try gatheredOptimizerState()  // collective: every rank takes part
         guard rank == 0 else { return }
         let directory = CheckpointDirectory(options.checkpointDirectory ?? "runs/\(identity.name)")
         let destination = directory.path(of: Self.bestFileName)
         let temporary = directory.path(of: "." + Self.bestFileName + ".tmp")
         do {
-            try CheckpointFile.write(snapshot(position: position), to: temporary)
+            try CheckpointFile.write(snapshot(position: position, optimizerBuffers: buffers), to: temporary)
             try durableReplace(temporary: temporary, destination: destination)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)

@@ -96,7 +96,11 @@ public final class Trainer {
     public let identity: ModelIdentity
     public let model: any Module
     public let parameters: ParameterSet
+    /// This rank's optimizer: over `shards.runs[rank]` when sharded.
     public let optimizer: any Optimizer
+    /// How the sharded optimizer splits the parameters (nil: not sharded,
+    /// every rank updates all of them).
+    public let shards: OptimizerShards?
     /// What the model trains on: the training set, less `validationSet`.
     public let trainSet: any Dataset
     public let evaluationSet: any Dataset
@@ -201,16 +205,19 @@ public final class Trainer {
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         parameters = ParameterSet(model)
         let decay = options.resolvedWeightDecay
+        shards = options.shardOptimizer && worldSize > 1 ? OptimizerShards(count: parameters.count, worldSize: worldSize) : nil
+        let shard = shards?.runs[rank]
         switch options.optimizer {
         case .sgd:
-            optimizer = SGD(parameters, learningRate: options.learningRate, momentum: options.momentum, weightDecay: decay)
+            optimizer = SGD(parameters, learningRate: options.learningRate, momentum: options.momentum, weightDecay: decay,
+                            shard: shard)
         case .adam:
-            optimizer = Adam(parameters, learningRate: options.learningRate, weightDecay: decay)
+            optimizer = Adam(parameters, learningRate: options.learningRate, weightDecay: decay, shard: shard)
         case .adamw:
-            optimizer = AdamW(parameters, learningRate: options.learningRate, weightDecay: decay)
+            optimizer = AdamW(parameters, learningRate: options.learningRate, weightDecay: decay, shard: shard)
         case .rmsprop:
             optimizer = RMSprop(parameters, learningRate: options.learningRate, alpha: options.alpha, weightDecay: decay,
-                                momentum: options.momentum, centered: options.centered)
+                                momentum: options.momentum, centered: options.centered, shard: shard)
         }
         do {
             BLAS.setThreads(options.threads)
@@ -423,6 +430,7 @@ public final class Trainer {
                 // The one small collective per step: the loss of the whole
                 // global batch, and whether any rank was asked to stop.
                 let agreed = try StepAgreement.reach(loss, stopSignal: stop.received, communicator: communicator)
+                if agreed.nonFiniteGradient { throw TrainingError.nonFiniteGradient(epoch: epoch + 1, step: globalStep + 1) }
                 globalStep += 1
                 iteration += 1
                 watchdog?.progress(step: globalStep)
@@ -490,7 +498,8 @@ public final class Trainer {
     private func makeStep() -> TrainingStep {
         let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: objective.loss,
                                 communicator: communicator, bucketBytes: Int(options.bucketMegabytes * 1_048_576), plan: plan,
-                                accumulate: options.accumulate, clipGradientNorm: options.clipGradientNorm, seed: options.seed)
+                                accumulate: options.accumulate, clipGradientNorm: options.clipGradientNorm, seed: options.seed,
+                                shards: shards)
         self.step = step
         return step
     }
@@ -499,12 +508,13 @@ public final class Trainer {
     private func save(_ position: Position) throws {
         guard globalStep != lastSavedStep else { return }
         lastSavedStep = globalStep
-        guard let writer else { return }
         let start = DispatchTime.now().uptimeNanoseconds
+        let optimizerBuffers = try gatheredOptimizerState()  // collective: every rank takes part
+        guard let writer else { return }
         // Events up to this step reach the disk before the checkpoint exists, so
         // a resume from it never lacks any (it trims only later ones).
         do { try tensorboard?.flush() } catch { throw TrainingError.checkpoint("\(error); no checkpoint was written for step \(globalStep)") }
-        let state = snapshot(position: position)
+        let state = snapshot(position: position, optimizerBuffers: optimizerBuffers)
         try requireFinite(state)
         try checkingSave { try writer.save(state) }
         checkpointStallSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -63,13 +63,32 @@ extension Trainer {
     /// The model's configuration as the checkpoint's `model_config` JSON.
     var modelConfigJSON: String { identity.configJSON }
 
-    /// A copy of everything exact resumption needs, taken between steps.
-    func snapshot(position: Position) -> TrainingState {
-        let layout = tensorLayout
+    /// The optimizer's state in the full layout of the parameters, by state
+    /// name, on rank 0 (empty elsewhere): a sharded optimizer's runs are
+    /// gathered from every rank, so a checkpoint is the same file whether
+    /// or not the optimizer was sharded, and at any world size. Collective
+    /// when sharded: every rank must call it at the same step.
+    func gatheredOptimizerState() throws -> [String: [Float]] {
         var buffers: [String: [Float]] = [:]
         for name in optimizer.stateNames {
-            if let buffer = optimizer.stateBuffer(name) { buffers[name] = Array(buffer.buffer) }
+            guard let buffer = optimizer.stateBuffer(name) else { continue }
+            guard let shards, let communicator else {
+                buffers[name] = Array(buffer.buffer)
+                continue
+            }
+            var whole = [Float](repeating: 0, count: rank == 0 ? parameters.count : 0)
+            try whole.withUnsafeMutableBufferPointer {
+                try communicator.gather(UnsafeBufferPointer(buffer.buffer), into: $0, runs: shards.runs)
+            }
+            if rank == 0 { buffers[name] = whole }
         }
+        return buffers
+    }
+
+    /// A copy of everything exact resumption needs, taken between steps;
+    /// `optimizerBuffers` from `gatheredOptimizerState()`.
+    func snapshot(position: Position, optimizerBuffers buffers: [String: [Float]]) -> TrainingState {
+        let layout = tensorLayout
         return TrainingState(
             parameters: FlatTensors(layout: layout, copying: UnsafeBufferPointer(parameters.values.buffer)),
             optimizer: OptimizerState(type: optimizer.typeName, hyperParameters: optimizer.hyperParameters,
@@ -301,6 +320,24 @@ extension Trainer {
         }
     }
 
+    /// Rank 0's `whole` optimizer state (the checkpoint's, full layout) into
+    /// every rank's optimizer: each rank's run when sharded (a scatter), else
+    /// all of it (a broadcast). Collective on a multi-rank job.
+    private func distribute(_ whole: [String: [Float]]) throws {
+        for name in optimizer.stateNames {
+            guard let buffer = optimizer.stateBuffer(name) else { continue }
+            // Every rank takes part whether or not rank 0 found this state
+            // (a checkpoint without it leaves zeros, as a fresh optimizer).
+            let values = rank == 0 ? whole[name] ?? [Float](repeating: 0, count: parameters.count) : []
+            if let shards, let communicator {
+                try values.withUnsafeBufferPointer { try communicator.scatter($0, into: buffer.buffer, runs: shards.runs) }
+            } else {
+                if rank == 0 { values.withUnsafeBufferPointer { _ = buffer.buffer.update(fromContentsOf: $0) } }
+                if let communicator, worldSize > 1 { try communicator.broadcast(buffer.buffer, root: 0) }
+            }
+        }
+    }
+
     /// What rank 0 found to resume from, for every rank (one broadcast).
     struct ResumeHeader: Codable {
         var found = false
@@ -327,6 +364,8 @@ extension Trainer {
     func restore() throws -> Position {
         var header = ResumeHeader()
         var rng = generatorState
+        /// Rank 0: the checkpoint's optimizer state in the full layout.
+        var wholeOptimizerState: [String: [Float]] = [:]
         if rank == 0, let loaded = try findCheckpoint() {
             let state = loaded.state
             state.parameters.layout.copy(state.parameters.values, laidOutAs: state.parameters.layout,
@@ -334,8 +373,12 @@ extension Trainer {
             restoreBuffers(state.buffers)
             best = BestSoFar(extras: state.extra)
             for name in optimizer.stateNames {
-                guard let values = state.optimizer.buffers[name], let buffer = optimizer.stateBuffer(name) else { continue }
-                state.parameters.layout.copy(values, laidOutAs: state.parameters.layout, into: buffer.buffer)
+                guard let values = state.optimizer.buffers[name] else { continue }
+                var whole = [Float](repeating: 0, count: parameters.count)
+                whole.withUnsafeMutableBufferPointer {
+                    state.parameters.layout.copy(values, laidOutAs: state.parameters.layout, into: $0)
+                }
+                wholeOptimizerState[name] = whole
             }
             header = ResumeHeader(found: true, epoch: state.epoch, iteration: state.iteration, globalStep: state.globalStep,
                                   optimizerStep: state.optimizer.step,
@@ -357,13 +400,11 @@ extension Trainer {
             header = try JSONDecoder().decode(ResumeHeader.self, from: Data(try communicator.broadcast(text, root: 0).utf8))
             if header.found {
                 try communicator.broadcast(parameters.values.buffer, root: 0)
-                for name in optimizer.stateNames {
-                    if let buffer = optimizer.stateBuffer(name) { try communicator.broadcast(buffer.buffer, root: 0) }
-                }
                 rng = try communicator.broadcast(rng, root: 0)
                 try Self.broadcastBuffers(of: model, communicator: communicator)
             }
         }
+        if header.found { try distribute(wholeOptimizerState) }
         plan = try microBatchPlan(checkpointMicroBatches: header.microBatches)
         guard header.found else { return Position() }
         globalStep = header.globalStep

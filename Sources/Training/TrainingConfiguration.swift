@@ -95,6 +95,11 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     public var microBatches: Int?
     /// Size of the gradient buckets whose allreduce overlaps backward.
     public var bucketMegabytes: Double = 1
+    /// Shard the optimizer across ranks (ZeRO stage 1): each rank updates,
+    /// and keeps optimizer state for, 1 / W of the parameters, and the
+    /// parameters are allgathered after the update. Changes no result;
+    /// checkpoints keep the full layout. No effect alone.
+    public var shardOptimizer = true
     /// Batches the loader's background thread assembles ahead (0: assemble
     /// each batch on the training thread, no extra thread).
     public var prefetch = 2

@@ -1,5 +1,6 @@
 import Collective
 import DataLoading
+import Foundation
 import NN
 import Optim
 import TensorCore
@@ -17,6 +18,11 @@ public struct StepLoss: Sendable {
     public var totalParts: Int
     /// Samples this rank computed.
     public var samples: Int
+    /// Under a sharded optimizer whose gradients were reduce-scattered, this
+    /// rank alone sees the sums of its run: whether they held NaN or
+    /// infinity (its run was then not updated). `StepAgreement` tells every
+    /// rank, which all then stop alike.
+    public var nonFiniteGradient = false
 }
 
 /// One optimizer step of data-parallel training: forward and loss on this
@@ -29,6 +35,14 @@ public struct StepLoss: Sendable {
 /// so the step is bitwise the same at every supported world size; otherwise
 /// the shard runs as one batch and `GradientSynchronizer` averages with
 /// MPI_Allreduce (faster where the shard is large, last bits world-size dependent).
+///
+/// With `shards` (a sharded optimizer, ZeRO stage 1: the optimizer updates
+/// and keeps state for this rank's run of the flat buffer only), the update
+/// is followed by an allgather of the parameters, so every rank again holds
+/// the whole model; in the default mode the gradients are then
+/// reduce-scattered rather than allreduced (except under gradient clipping,
+/// whose norm needs every sum). The update is elementwise, so sharding
+/// changes no bit of the result.
 public final class TrainingStep {
     public let model: any Module
     public let parameters: ParameterSet
@@ -52,12 +66,21 @@ public final class TrainingStep {
     private let worldSize: Int
     private let synchronizer: GradientSynchronizer?
     private let reducer: TreeGradientReducer?
+    /// The sharded optimizer's runs (nil: every rank updates everything).
+    let shards: OptimizerShards?
+    private let communicator: Communicator?
+    /// Whether the gradients are reduce-scattered: only this rank's run holds sums.
+    private var reducesOwnRunOnly: Bool { synchronizer?.shards != nil }
+    /// Seconds spent in the optimizer update and in the parameter allgather, summed over steps.
+    public private(set) var updateSeconds = 0.0
+    public private(set) var gatherSeconds = 0.0
 
     /// `communicator` of size > 1 enables gradient averaging in buckets of
-    /// `bucketBytes`; `plan` selects the deterministic reduction.
+    /// `bucketBytes`; `plan` selects the deterministic reduction; `shards`,
+    /// with an optimizer over `shards.runs[rank]`, the sharded update.
     init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, loss: Loss,
          communicator: Communicator?, bucketBytes: Int, plan: MicroBatchPlan? = nil, accumulate: Int = 1,
-         clipGradientNorm: Double? = nil, seed: UInt64 = 0) {
+         clipGradientNorm: Double? = nil, seed: UInt64 = 0, shards: OptimizerShards? = nil) {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
@@ -78,13 +101,20 @@ public final class TrainingStep {
         }
         rank = communicator?.rank ?? 0
         worldSize = communicator?.size ?? 1
+        self.communicator = communicator
+        let (rank, worldSize) = (rank, worldSize)
+        let shards = worldSize > 1 ? shards : nil
+        precondition(shards.map { $0.worldSize == worldSize && $0.runs[rank] == optimizer.shard } ?? (optimizer.shard == 0..<parameters.count),
+                     "the optimizer's shard \(optimizer.shard) is not this rank's run of \(String(describing: shards))")
+        self.shards = shards
         if let plan {
             reducer = TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator,
                                           optimizer: optimizer, bucketBytes: bucketBytes)
             synchronizer = nil
         } else if let communicator, communicator.size > 1 {
             synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters,
-                                                optimizer: optimizer, bucketBytes: bucketBytes)
+                                                optimizer: optimizer, bucketBytes: bucketBytes,
+                                                shards: clipGradientNorm == nil ? shards : nil)
             reducer = nil
         } else {
             synchronizer = nil
@@ -123,8 +153,8 @@ public final class TrainingStep {
             }
         }
         try synchronizer?.finish()
-        try update(position: position)
-        return StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n)
+        let finite = try update(position: position)
+        return StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n, nonFiniteGradient: !finite)
     }
 
     /// Samples `range` of `batch`: a view of `input` and the matching targets.
@@ -198,15 +228,33 @@ public final class TrainingStep {
         if let failure { throw failure }
     }
 
-    /// The optimizer update, after the check that the reduced gradients are finite.
-    private func update(position: (epoch: Int, step: Int)) throws {
-        // After the reduction every rank holds the same sums, so all ranks
-        // agree on this check and stop at the same step.
-        guard parameters.gradients.allFinite else {
-            throw TrainingError.nonFiniteGradient(epoch: position.epoch, step: position.step)
+    /// The optimizer update, after the check that the reduced gradients are
+    /// finite; then, when sharded, the allgather of the parameters. Returns
+    /// whether this rank's reduce-scattered run was finite (always true
+    /// otherwise: a non-finite gradient throws).
+    @discardableResult
+    private func update(position: (epoch: Int, step: Int)) throws -> Bool {
+        var finite = true
+        if reducesOwnRunOnly {
+            // Only this rank has seen its run's sums: it leaves its run as it
+            // was, and the step's agreement stops every rank.
+            finite = parameters.gradients.allFinite(in: optimizer.shard)
+        } else {
+            // After the reduction every rank holds the same sums, so all ranks
+            // agree on this check and stop at the same step.
+            guard parameters.gradients.allFinite else {
+                throw TrainingError.nonFiniteGradient(epoch: position.epoch, step: position.step)
+            }
+            // On the reduced gradient, identical on every rank: all clip alike.
+            if let clipGradientNorm { lastGradientNorm = optimizer.clipGradientNorm(maxNorm: clipGradientNorm) }
         }
-        // On the reduced gradient, identical on every rank: all clip alike.
-        if let clipGradientNorm { lastGradientNorm = optimizer.clipGradientNorm(maxNorm: clipGradientNorm) }
-        optimizer.step()
+        let start = DispatchTime.now().uptimeNanoseconds
+        if finite { optimizer.step() }
+        let updated = DispatchTime.now().uptimeNanoseconds
+        if let shards, let communicator { try communicator.allgather(parameters.values.buffer, runs: shards.runs) }
+        let gathered = DispatchTime.now().uptimeNanoseconds
+        updateSeconds += Double(updated - start) / 1e9
+        gatherSeconds += Double(gathered - updated) / 1e9
+        return finite
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collective
 import DataLoading
 import Foundation
 import Training
@@ -48,6 +49,12 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Workloads to run: \(Benchmark.workloads.joined(separator: ", ")).")
     var workload: [String] = Benchmark.workloads
 
+    @Option(help: "Measure each workload this many times and print the median and the spread (min-max) after the runs (default 1; 5 with --scaling).")
+    var `repeat`: Int?
+
+    @Flag(help: "Compare the layouts of this machine's cores (np=1 with 1 and with N threads, np=N with and without --shard-optimizer) in alternating runs, and print the medians beside the scaling targets. Run it alone, not under mpirun.")
+    var scaling = false
+
     @Option(help: "Directory with Fashion-MNIST (default: /usr/share/datasets/fashion-mnist).")
     var dataDir: String?
 
@@ -65,15 +72,32 @@ struct BenchCommand: ParsableCommand {
         try options.validate()
         if !(seconds > 0 && seconds <= 86_400) { throw TrainingError.invalidOption("--seconds", "must be a positive number up to 86400, got \(seconds)") }
         if let steps, steps < 1 { throw TrainingError.invalidOption("--steps", "must be at least 1, got \(steps)") }
+        if let count = `repeat`, !(1...1000).contains(count) {
+            throw TrainingError.invalidOption("--repeat", "must be between 1 and 1000, got \(count)")
+        }
+        if scaling && Communicator.isUnderMPIRun {
+            throw TrainingError.invalidOption("--scaling", "starts its own mpirun for each layout; run it alone, not under mpirun")
+        }
         for w in workload where !Benchmark.workloads.contains(w) {
             throw TrainingError.invalidOption("--workload", "unknown workload '\(w)'; known: \(Benchmark.workloads.joined(separator: ", "))")
         }
     }
 
     func run() throws {
+        if scaling {
+            var forwarded = ["--prefetch", String(parallel.prefetch), "--bucket-mb", String(parallel.bucketMb)]
+            if let dataDir { forwarded += ["--data-dir", dataDir] }
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            try ScalingBenchmark(workloads: workload.filter { $0 != "sgemm" }, rounds: `repeat` ?? 5, seconds: seconds,
+                                 batchSize: batchSize, ranks: max(cores, 2), extraArguments: forwarded).run()
+            return
+        }
         let communicator = try Job.communicator()
         try Job.run(communicator) {
             let data = try DatasetCatalog.load(name: "fashion-mnist", dataDirectory: dataDir)
+            var repeated: [String: [Double]] = [:]
+            var names: [String] = []
+            for _ in 0..<(`repeat` ?? 1) {
             for w in workload {
                 // sgemm is per process; under mpirun only the training workloads are collective.
                 if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
@@ -83,7 +107,8 @@ struct BenchCommand: ParsableCommand {
                         result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
                                                    data: data, communicator: communicator,
                                                    bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
-                                                   deterministic: deterministic, microBatches: parallel.microBatches)
+                                                   deterministic: deterministic, microBatches: parallel.microBatches,
+                                                   shardOptimizer: parallel.shardOptimizer)
                     } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
                         // Every rank refuses alike before any collective: skip that pass, say why.
                         if (communicator?.rank ?? 0) == 0 {
@@ -92,7 +117,24 @@ struct BenchCommand: ParsableCommand {
                         continue
                     }
                     if (communicator?.rank ?? 0) == 0 { print(result.json) }
+                    let name = w + (w == "sgemm" ? "" : deterministic ? " deterministic" : " default")
+                    if repeated[name] == nil { names.append(name) }
+                    repeated[name, default: []].append(result.samplesPerSecond ?? result.gflops ?? 0)
                 }
+            }
+            }
+            guard (`repeat` ?? 1) > 1, (communicator?.rank ?? 0) == 0 else { return }
+            for name in names {
+                let values = repeated[name, default: []].sorted()
+                let median = values.count % 2 == 1 ? values[values.count / 2]
+                    : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+                var r = JSONRecord()
+                r.add("summary", name)
+                r.add("runs", values.count)
+                r.add(name.hasPrefix("sgemm") ? "median_gflops" : "median_samples_per_s", median.rounded())
+                r.add("min", values[0].rounded())
+                r.add("max", values[values.count - 1].rounded())
+                print(r.text)
             }
         }
     }

@@ -163,12 +163,16 @@ struct ParallelOptions: ParsableArguments {
     @Option(help: "Size in MB of the gradient buckets whose reduction overlaps backward (under mpirun).")
     var bucketMb = defaults.bucketMegabytes
 
+    @Flag(inversion: .prefixedNo, help: "Under mpirun, shard the optimizer (ZeRO stage 1): each rank updates and keeps optimizer state for 1/np of the parameters, gradients are reduce-scattered and parameters allgathered. Same results; checkpoints keep the full layout.")
+    var shardOptimizer = defaults.shardOptimizer
+
     @Option(help: "With --deterministic (bench: --mode deterministic): micro-batches per global batch, a power of two dividing --batch-size; the run can then resume at every world size that divides it (default: the checkpoint's when resuming, else the world size).")
     var microBatches: Int?
 
     func apply(to o: inout TrainingOptions) {
         o.prefetch = prefetch
         o.bucketMegabytes = bucketMb
+        o.shardOptimizer = shardOptimizer
         o.microBatches = microBatches
     }
 }

@@ -1,0 +1,27 @@
+/// How a sharded optimizer (ZeRO stage 1) splits the flat parameter buffer
+/// between the ranks: rank r updates, and holds optimizer state for, the
+/// contiguous run `runs[r]` only.
+///
+/// The runs are as equal as a 64-byte alignment allows (each starts on a
+/// multiple of 16 floats, so every rank's update loop starts on a cache
+/// line), and cover the buffer in rank order, which is the order
+/// `MPI_Reduce_scatter` and `MPI_Allgatherv` cut a buffer in: a gradient
+/// bucket's reduce-scatter gives each rank the sums of its own run.
+public struct OptimizerShards: Sendable, Equatable {
+    /// Element ranges of the flat buffer, one per rank, in rank order.
+    public let runs: [Range<Int>]
+
+    /// `count` elements split between `worldSize` ranks.
+    public init(count: Int, worldSize: Int) {
+        precondition(worldSize >= 1 && count >= 0, "\(count) elements over \(worldSize) ranks")
+        let bounds = (0...worldSize).map { r in r == worldSize ? count : (r * count / worldSize) / 16 * 16 }
+        runs = (0..<worldSize).map { bounds[$0]..<max(bounds[$0], bounds[$0 + 1]) }
+    }
+
+    public var worldSize: Int { runs.count }
+
+    /// Elements of `range` in each rank's run: the counts of a reduce-scatter over `range`.
+    public func counts(in range: Range<Int>) -> [Int] {
+        runs.map { run in run.clamped(to: range).count }
+    }
+}
