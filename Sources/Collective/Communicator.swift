@@ -147,23 +147,29 @@ public struct Communicator: Sendable {
         return CommunicationRequest(handle: request)
     }
 
-    // MARK: Sharded data (ZeRO): reduce-scatter, allgather, gather, scatter
+    // MARK: Sharded data (ZeRO): reduce to an owner, allgather, gather, scatter
 
-    /// Starts summing `buffer` across ranks, each rank keeping one run of it:
-    /// `buffer` is cut into consecutive runs of `counts[0]`, `counts[1]`, ...
-    /// elements and rank r receives the sum of run r over all ranks. In
-    /// place: the sum lands at the START of this rank's `buffer` (move it
-    /// to its own run if needed); the rest of `buffer` is left undefined.
+    /// Sums `buffer` across ranks into `root`'s `buffer`, in place there; on
+    /// the other ranks `buffer` is only read.
+    public func reduceSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
+        guard !buffer.isEmpty else { return }
+        try MPI.reduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count, type: T.collectiveElementType, .sum,
+                       root: root, isRoot: rank == root, handle)
+    }
+
+    /// Starts summing `buffer` across ranks into `root`'s `buffer`, in place
+    /// there; on the other ranks `buffer` is only read and must stay
+    /// unchanged until the request completes.
     ///
-    /// Half the traffic of an allreduce: together with `allgather` it is one.
-    public func startReduceScatterSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, counts: [Int]) throws
+    /// One reduce per owner of a run, in place at the owner, is the
+    /// reduce-scatter that leaves each rank's sums where they belong (an
+    /// in-place MPI_Reduce_scatter moves them to the start of the buffer).
+    public func startReduceSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws
         -> CommunicationRequest
     {
-        precondition(counts.count == size && counts.reduce(0, +) == buffer.count,
-                     "reduce-scatter counts \(counts) for \(buffer.count) elements over \(size) ranks")
         guard !buffer.isEmpty else { return CommunicationRequest(handle: .completed) }
-        let request = try MPI.startReduceScatter(UnsafeMutableRawPointer(buffer.baseAddress), counts: counts,
-                                                 type: T.collectiveElementType, handle)
+        let request = try MPI.startReduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+                                          type: T.collectiveElementType, .sum, root: root, isRoot: rank == root, handle)
         return CommunicationRequest(handle: request)
     }
 

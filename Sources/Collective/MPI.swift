@@ -159,8 +159,8 @@ private func mpiCount(_ count: Int, _ function: String) throws -> Int32 {
     return count
 }
 
-/// An array of MPI's 32-bit counts at a fixed address, alive as long as a
-/// non-blocking collective that reads it.
+/// An array of MPI's 32-bit counts at a fixed address, for the collectives
+/// that take one count per rank.
 final class CountArray {
     let counts: UnsafeMutablePointer<Int32>
 
@@ -205,9 +205,6 @@ enum Reduction {
 /// sets to MPI_REQUEST_NULL once the operation completes.
 struct RequestHandle {
     fileprivate var raw: MPI_Request?
-    /// The count array of a non-blocking collective that takes one (MPI
-    /// reads it until the operation completes).
-    fileprivate var counts: CountArray? = nil
 
     /// A request that is already complete.
     static var completed: RequestHandle { RequestHandle(raw: cmpi_request_null()) }
@@ -271,16 +268,24 @@ enum MPI {
         return RequestHandle(raw: request)
     }
 
-    /// Starts summing the `counts.reduce(0, +)` elements at `buffer` across
-    /// ranks, rank r receiving the sum of the r-th run of `counts[r]`
-    /// elements; in place, so this rank's sum lands at the start of `buffer`.
-    static func startReduceScatter(_ buffer: UnsafeMutableRawPointer?, counts: [Int], type: CollectiveElementType,
-                                   _ comm: CommunicatorHandle) throws -> RequestHandle {
-        let array = try CountArray(counts, "MPI_Ireduce_scatter")
+    /// Sums `count` elements at `buffer` across ranks into `root`'s `buffer`
+    /// (in place there); other ranks' `buffer` is only read.
+    static func reduce(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
+                       _ reduction: Reduction, root: Int, isRoot: Bool, _ comm: CommunicatorHandle) throws {
+        let count = try mpiCount(count, "MPI_Reduce")
+        try check(MPI_Reduce(isRoot ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(buffer), isRoot ? buffer : nil, count,
+                             type.datatype, reduction.op, Int32(clamping: root), comm.raw), "MPI_Reduce")
+    }
+
+    /// Starts summing `count` elements at `buffer` across ranks into `root`'s
+    /// `buffer` (in place there); other ranks' `buffer` is only read.
+    static func startReduce(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
+                            _ reduction: Reduction, root: Int, isRoot: Bool, _ comm: CommunicatorHandle) throws -> RequestHandle {
+        let count = try mpiCount(count, "MPI_Ireduce")
         var request = cmpi_request_null()
-        try check(MPI_Ireduce_scatter(cmpi_in_place(), buffer, array.counts, type.datatype, cmpi_sum(), comm.raw, &request),
-                  "MPI_Ireduce_scatter")
-        return RequestHandle(raw: request, counts: array)
+        try check(MPI_Ireduce(isRoot ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(buffer), isRoot ? buffer : nil, count, type.datatype,
+                              reduction.op, Int32(clamping: root), comm.raw, &request), "MPI_Ireduce")
+        return RequestHandle(raw: request)
     }
 
     /// Every rank's run of `counts[rank]` elements, at `displacements[rank]`

@@ -22,4 +22,25 @@ public enum TreeSum {
             ck_tree_sum(target.base + range.lowerBound, p.baseAddress, leaves.count, range.count)
         }
     }
+
+    /// `target[0 ..< count]` = the element-wise sum of the `leaves`, each
+    /// `count` floats, in a fixed order: the binary tree of `sum(_:into:_:)`
+    /// when their number is a power of two up to `maximumLeaves`, else left
+    /// to right. `target` may be one of the leaves.
+    public static func sum(_ leaves: [UnsafePointer<Float>], into target: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(!leaves.isEmpty && count >= 0, "TreeSum needs at least one buffer")
+        guard count > 0 else { return }
+        let k = leaves.count
+        if k <= maximumLeaves && k & (k - 1) == 0 {
+            let pointers: [UnsafePointer<Float>?] = leaves
+            pointers.withUnsafeBufferPointer { ck_tree_sum(target, $0.baseAddress, k, count) }
+            return
+        }
+        var pair: [UnsafePointer<Float>?] = [leaves[0], leaves[1]]
+        for next in leaves.dropFirst() {
+            pair[1] = next
+            pair.withUnsafeBufferPointer { ck_tree_sum(target, $0.baseAddress, 2, count) }
+            pair[0] = UnsafePointer(target)
+        }
+    }
 }

@@ -30,6 +30,9 @@ public enum Benchmark {
         /// Per step, the slowest rank's time blocked in communication: waiting
         /// for the gradient reduction, the parameter allgather, the step's agreement.
         public var communicationMilliseconds: Double?
+        /// The slowest rank's parts of it: the gradient reduction's wait, the
+        /// parameter allgather, the agreement's wait.
+        public var communicationParts: (reduce: Double, allgather: Double, agreement: Double)?
         /// The part of `communicationMilliseconds` that is one rank waiting for
         /// a slower one (the spread of the ranks' compute and update times).
         public var waitingMilliseconds: Double?
@@ -55,6 +58,11 @@ public enum Benchmark {
             if let communicationMilliseconds, let waitingMilliseconds {
                 r.add("exposed_comm_ms", rounded(max(communicationMilliseconds - waitingMilliseconds, 0)))
                 r.add("waiting_ms", rounded(waitingMilliseconds))
+            }
+            if let parts = communicationParts {
+                r.add("reduce_ms", rounded(parts.reduce))
+                r.add("allgather_ms", rounded(parts.allgather))
+                r.add("agreement_ms", rounded(parts.agreement))
             }
             if let optimizerStateBytes { r.add("optimizer_state_bytes", optimizerStateBytes) }
             if let rawAllreduceMilliseconds { r.add("raw_allreduce_ms", rounded(rawAllreduceMilliseconds)) }
@@ -119,16 +127,9 @@ public enum Benchmark {
             batches = loader.batches(epoch: epoch).makeIterator()
             return batches.next()!
         }
-        // Each step as the trainer runs it: the step, then its agreement.
-        var agreementSeconds = 0.0
         func timeSteps(_ n: Int) throws -> Double {
             let start = Date()
-            for _ in 0..<n {
-                let loss = try step(nextBatch(), position: (epoch + 1, 0))
-                let agreeing = Date()
-                _ = try StepAgreement.reach(loss, stopSignal: nil, communicator: communicator)
-                agreementSeconds += Date().timeIntervalSince(agreeing)
-            }
+            for _ in 0..<n { _ = try step(nextBatch(), position: (epoch + 1, 0)) }
             return Date().timeIntervalSince(start)
         }
         let warmup = 50
@@ -138,14 +139,15 @@ public enum Benchmark {
         if let communicator { count = try communicator.broadcast(count, root: 0) }
         try communicator?.barrier()
         let before = (wait: step.allreduceWaitSeconds, update: step.updateSeconds, gather: step.gatherSeconds,
-                      agreement: agreementSeconds)
+                      agreement: step.agreementSeconds)
         let steps = Double(count[0])
         var elapsed = try timeSteps(Int(count[0]))
         // Per step on this rank: [compute, update, communication]
         let update = (step.updateSeconds - before.update) / steps
-        let communication = (step.allreduceWaitSeconds - before.wait + step.gatherSeconds - before.gather
-                             + agreementSeconds - before.agreement) / steps
-        var mine = [elapsed / steps - update - communication, update, communication]
+        let reduce = (step.allreduceWaitSeconds - before.wait) / steps, allgather = (step.gatherSeconds - before.gather) / steps
+        let agreement = (step.agreementSeconds - before.agreement) / steps
+        let communication = reduce + allgather + agreement
+        var mine = [elapsed / steps - update - communication, update, communication, reduce, allgather, agreement]
         var slowest = mine, fastest = mine
         if let communicator {
             elapsed = try communicator.allreduceMax(elapsed)
@@ -165,6 +167,7 @@ public enum Benchmark {
         result.optimizerStateBytes = optimizer.stateBytes
         if let communicator, worldSize > 1 {
             result.communicationMilliseconds = mine[2] * 1000
+            result.communicationParts = (mine[3] * 1000, mine[4] * 1000, mine[5] * 1000)
             // A fast rank waits, inside its communication, for the slowest one's compute and update.
             result.waitingMilliseconds = min((slowest[0] + slowest[1]) - (fastest[0] + fastest[1]), mine[2]) * 1000
             result.rawAllreduceMilliseconds = try rawAllreduce(floats: parameters.count, communicator: communicator) * 1000

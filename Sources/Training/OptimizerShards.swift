@@ -4,9 +4,7 @@
 ///
 /// The runs are as equal as a 64-byte alignment allows (each starts on a
 /// multiple of 16 floats, so every rank's update loop starts on a cache
-/// line), and cover the buffer in rank order, which is the order
-/// `MPI_Reduce_scatter` and `MPI_Allgatherv` cut a buffer in: a gradient
-/// bucket's reduce-scatter gives each rank the sums of its own run.
+/// line), and cover the buffer in rank order.
 public struct OptimizerShards: Sendable, Equatable {
     /// Element ranges of the flat buffer, one per rank, in rank order.
     public let runs: [Range<Int>]
@@ -19,9 +17,4 @@ public struct OptimizerShards: Sendable, Equatable {
     }
 
     public var worldSize: Int { runs.count }
-
-    /// Elements of `range` in each rank's run: the counts of a reduce-scatter over `range`.
-    public func counts(in range: Range<Int>) -> [Int] {
-        runs.map { run in run.clamped(to: range).count }
-    }
 }

@@ -1,40 +1,68 @@
 import Collective
 
-/// What every rank agrees on after a step, in ONE small allreduce (the one
-/// collective per step besides the gradients): the global batch's loss,
-/// whether any rank received a stop signal, and whether any rank's run of a
-/// reduce-scattered gradient was not finite (sharded optimizer).
+/// What every rank agrees on at each step: the global batch's loss and
+/// whether any rank received a stop signal, in one small allreduce.
 ///
 /// Each rank writes its loss parts into their global slots and its signal
 /// into its own slot; every other rank contributes +0 there, so the sum of
 /// each slot is exact whatever order MPI adds in. The parts are then added
 /// in slot order, on every rank alike: the loss is the same bits on every
 /// rank and, in deterministic mode, at every world size.
-struct StepAgreement: Equatable {
+///
+/// The allreduce is non-blocking (`start`): the training step starts it
+/// as soon as its last forward pass has the loss, before backward, and
+/// collects it after the update, so it travels while backward and the
+/// gradient reduction run instead of costing a blocking round of its own.
+public struct StepAgreement: Equatable, Sendable {
     /// The loss summed over every sample of the global batch.
-    var lossSum: Double
+    public var lossSum: Double
     /// Samples in the global batch.
-    var samples: Int
+    public var samples: Int
     /// The signal some rank received (the highest number if several), or nil.
-    var stopSignal: Int32?
-    /// Whether some rank found NaN or infinity in its run of the gradient sums.
-    var nonFiniteGradient = false
+    public var stopSignal: Int32?
 
-    /// Combines `loss` and this rank's `stopSignal` with every other rank's.
-    static func reach(_ loss: StepLoss, stopSignal: Int32?, communicator: Communicator?) throws -> StepAgreement {
+    /// Starts combining `loss` and this rank's `stopSignal` with every other
+    /// rank's; `Pending.wait()` gives the agreement.
+    static func start(_ loss: StepLoss, stopSignal: Int32?, communicator: Communicator?) throws -> Pending {
         let worldSize = communicator?.size ?? 1, rank = communicator?.rank ?? 0
-        let parts = loss.totalParts
-        // [parts..., one signal per rank..., samples, ranks with a non-finite run]
-        var slots = [Double](repeating: 0, count: parts + worldSize + 2)
+        let pending = Pending(parts: loss.totalParts, worldSize: worldSize)
+        let slots = pending.slots
         for (i, sum) in loss.partSums.enumerated() { slots[loss.firstPart + i] = sum }
-        slots[parts + rank] = Double(stopSignal ?? 0)
-        slots[parts + worldSize] = Double(loss.samples)
-        slots[parts + worldSize + 1] = loss.nonFiniteGradient ? 1 : 0
-        if let communicator, worldSize > 1 { try communicator.allreduceSum(&slots) }
-        var lossSum = 0.0
-        for i in 0..<parts { lossSum += slots[i] }
-        let signal = slots[parts..<parts + worldSize].max() ?? 0
-        return StepAgreement(lossSum: lossSum, samples: Int(slots[parts + worldSize]),
-                             stopSignal: signal == 0 ? nil : Int32(signal), nonFiniteGradient: slots[parts + worldSize + 1] > 0)
+        slots[pending.parts + rank] = Double(stopSignal ?? 0)
+        slots[pending.parts + worldSize] = Double(loss.samples)
+        if let communicator, worldSize > 1 { pending.request = try communicator.startAllreduceSum(slots) }
+        return pending
+    }
+
+    /// An agreement in flight. Its slots live at a fixed address until the
+    /// allreduce completes: [parts..., one signal per rank..., samples].
+    final class Pending {
+        let parts: Int
+        let worldSize: Int
+        let slots: UnsafeMutableBufferPointer<Double>
+        fileprivate var request: CommunicationRequest?
+
+        fileprivate init(parts: Int, worldSize: Int) {
+            self.parts = parts
+            self.worldSize = worldSize
+            slots = .allocate(capacity: parts + worldSize + 1)
+            slots.initialize(repeating: 0)
+        }
+
+        deinit {
+            request = nil  // waits for a reduction still in flight before the slots go
+            slots.deallocate()
+        }
+
+        /// Waits for every rank's slots and combines them.
+        func wait() throws -> StepAgreement {
+            try request?.wait()
+            request = nil
+            var lossSum = 0.0
+            for i in 0..<parts { lossSum += slots[i] }
+            let signal = slots[parts..<parts + worldSize].max() ?? 0
+            return StepAgreement(lossSum: lossSum, samples: Int(slots[parts + worldSize]),
+                                 stopSignal: signal == 0 ? nil : Int32(signal))
+        }
     }
 }

@@ -421,16 +421,14 @@ public final class Trainer {
             for batch in loader.batches(epoch: epoch, startingAt: first) {
                 if iteration >= stepsThisEpoch { break }
                 applySchedule(epoch: epoch)
-                let loss = try step(batch, position: (epoch + 1, globalStep + 1))
+                // The step's one small collective rides along with it: the
+                // loss of the whole global batch, and whether any rank was asked to stop.
+                let agreed = try step(batch, position: (epoch + 1, globalStep + 1)) { stop.received }
                 if let norm = step.lastGradientNorm {
                     position.gradientNormSum += norm
                     position.gradientNormSteps += 1
                 }
                 try sampleLog?.append(batch.indices)
-                // The one small collective per step: the loss of the whole
-                // global batch, and whether any rank was asked to stop.
-                let agreed = try StepAgreement.reach(loss, stopSignal: stop.received, communicator: communicator)
-                if agreed.nonFiniteGradient { throw TrainingError.nonFiniteGradient(epoch: epoch + 1, step: globalStep + 1) }
                 globalStep += 1
                 iteration += 1
                 watchdog?.progress(step: globalStep)

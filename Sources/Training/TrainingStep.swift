@@ -8,7 +8,7 @@ import TensorCore
 /// This rank's share of one step's loss, in parts whose place in the global
 /// batch is fixed, so that the trainer can add all ranks' parts in one order
 /// (`StepAgreement`) and get the same epoch loss whoever computed what.
-public struct StepLoss: Sendable {
+struct StepLoss: Sendable {
     /// Loss summed over the samples of each of this rank's parts: one part per
     /// micro-batch in deterministic mode, else the rank's whole shard.
     public var partSums: [Double]
@@ -18,11 +18,6 @@ public struct StepLoss: Sendable {
     public var totalParts: Int
     /// Samples this rank computed.
     public var samples: Int
-    /// Under a sharded optimizer whose gradients were reduce-scattered, this
-    /// rank alone sees the sums of its run: whether they held NaN or
-    /// infinity (its run was then not updated). `StepAgreement` tells every
-    /// rank, which all then stop alike.
-    public var nonFiniteGradient = false
 }
 
 /// One optimizer step of data-parallel training: forward and loss on this
@@ -64,13 +59,13 @@ public final class TrainingStep {
     private let statisticsReducer: StatisticsReducer?
     private let rank: Int
     private let worldSize: Int
-    private let synchronizer: GradientSynchronizer?
+    private let synchronizer: (any GradientReduction)?
     private let reducer: TreeGradientReducer?
     /// The sharded optimizer's runs (nil: every rank updates everything).
     let shards: OptimizerShards?
     private let communicator: Communicator?
     /// Whether the gradients are reduce-scattered: only this rank's run holds sums.
-    private var reducesOwnRunOnly: Bool { synchronizer?.shards != nil }
+    private var reducesOwnRunOnly: Bool { synchronizer is ShardedGradientReducer }
     /// Seconds spent in the optimizer update and in the parameter allgather, summed over steps.
     public private(set) var updateSeconds = 0.0
     public private(set) var gatherSeconds = 0.0
@@ -112,9 +107,13 @@ public final class TrainingStep {
                                           optimizer: optimizer, bucketBytes: bucketBytes)
             synchronizer = nil
         } else if let communicator, communicator.size > 1 {
-            synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters,
-                                                optimizer: optimizer, bucketBytes: bucketBytes,
-                                                shards: clipGradientNorm == nil ? shards : nil)
+            if let shards, clipGradientNorm == nil {
+                synchronizer = ShardedGradientReducer(communicator: communicator, parameters: parameters, optimizer: optimizer,
+                                                      shards: shards, bucketBytes: bucketBytes)
+            } else {
+                synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters,
+                                                    optimizer: optimizer, bucketBytes: bucketBytes)
+            }
             reducer = nil
         } else {
             synchronizer = nil
@@ -124,16 +123,35 @@ public final class TrainingStep {
 
     /// Seconds spent waiting for the other ranks' gradients so far.
     public var allreduceWaitSeconds: Double { synchronizer?.waitSeconds ?? reducer?.waitSeconds ?? 0 }
+    /// Seconds spent waiting for the steps' agreements (after the update), summed over steps.
+    public private(set) var agreementSeconds = 0.0
+    var blocked: StepAgreement?
 
-    /// Runs the step on `batch`; returns this rank's loss parts. `position`
-    /// names the step in the error if the loss is not finite.
-    public func callAsFunction(_ batch: Batch, position: (epoch: Int, step: Int)) throws -> StepLoss {
+    /// Runs the step on `batch` and returns what all ranks agree on: the
+    /// global batch's loss and any rank's stop signal (`stopSignal` is read
+    /// once the loss is known, before backward). `position` names the step
+    /// in the error if the loss or the gradient is not finite.
+    public func callAsFunction(_ batch: Batch, position: (epoch: Int, step: Int),
+                               stopSignal: () -> Int32? = { nil }) throws -> StepAgreement {
         let input = Tensor(shape: batch.shape, values: batch.inputs)
+        let agreement: StepAgreement.Pending
         if let plan, let reducer {
-            return try microBatchStep(input, batch: batch, plan: plan, reducer: reducer, position: position)
+            agreement = try microBatchStep(input, batch: batch, plan: plan, reducer: reducer, position: position, stopSignal: stopSignal)
+        } else {
+            agreement = try defaultStep(input, batch: batch, position: position, stopSignal: stopSignal)
         }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { agreementSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        return try agreement.wait()
+    }
+
+    /// The default mode's step: the shard as one batch (or `accumulate`
+    /// micro-batches), its gradients averaged by `synchronizer`.
+    private func defaultStep(_ input: Tensor, batch: Batch, position: (epoch: Int, step: Int),
+                             stopSignal: () -> Int32?) throws -> StepAgreement.Pending {
+        var agreement: StepAgreement.Pending?
         parameters.zeroGrad()
-        synchronizer?.beginStep()
+        try synchronizer?.beginStep()
         // K micro-batches of sizes differing by at most one; each loss (a mean)
         // is weighted by its share of the shard, so the gradients add up to the
         // gradient of the shard's mean. The reduction starts during the last
@@ -146,15 +164,22 @@ public final class TrainingStep {
             let loss = try finiteLoss(micro, targets, indices: Array(batch.indices[range]), epoch: batch.epoch, position: position)
             lossSum += Double(loss.item()) * Double(range.count)
             let seed = k == 1 ? nil : Tensor(shape: loss.shape, values: [Float(range.count) / Float(n)])
-            if i + 1 < k || synchronizer == nil {
+            if i + 1 < k {
                 loss.backward(gradient: seed)
-            } else if let synchronizer {
+                continue
+            }
+            agreement = try StepAgreement.start(StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n),
+                                                stopSignal: stopSignal(), communicator: communicator)
+            if getenv("XX_BLOCK") != nil { blocked = try agreement!.wait() }
+            if let synchronizer {
                 try backward(loss, gradient: seed) { try synchronizer.gradientReady($0) }
+            } else {
+                loss.backward(gradient: seed)
             }
         }
         try synchronizer?.finish()
-        let finite = try update(position: position)
-        return StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n, nonFiniteGradient: !finite)
+        try update(position: position)
+        return agreement!
     }
 
     /// Samples `range` of `batch`: a view of `input` and the matching targets.
@@ -175,11 +200,12 @@ public final class TrainingStep {
     /// The deterministic step: this rank's micro-batches one after another,
     /// each a view of `input` with the same shape on every rank.
     private func microBatchStep(_ input: Tensor, batch: Batch, plan: MicroBatchPlan, reducer: TreeGradientReducer,
-                                position: (epoch: Int, step: Int)) throws -> StepLoss {
+                                position: (epoch: Int, step: Int), stopSignal: () -> Int32?) throws -> StepAgreement.Pending {
         let size = plan.microBatchSize
         precondition(input.shape[0] == size * plan.localMicroBatches,
                      "deterministic step needs \(size * plan.localMicroBatches) samples on this rank, got \(input.shape[0])")
         var sums: [Double] = []
+        var agreement: StepAgreement.Pending?
         // An error mid-step (a NaN loss) must not leave backward aimed at a micro-batch buffer.
         defer { parameters.redirectGradients(to: parameters.gradients) }
         for i in 0..<plan.localMicroBatches {
@@ -191,13 +217,15 @@ public final class TrainingStep {
             if i + 1 < plan.localMicroBatches {
                 loss.backward()
             } else {
+                agreement = try StepAgreement.start(StepLoss(partSums: sums, firstPart: plan.firstMicroBatch,
+                                                             totalParts: plan.microBatches, samples: size * plan.localMicroBatches),
+                                                    stopSignal: stopSignal(), communicator: communicator)
                 try backward(loss) { try reducer.gradientReady($0) }
             }
         }
         try reducer.finish()
         try update(position: position)
-        return StepLoss(partSums: sums, firstPart: plan.firstMicroBatch, totalParts: plan.microBatches,
-                        samples: size * plan.localMicroBatches)
+        return agreement!
     }
 
     /// The loss on `input`, or the error naming the step if it is not finite.
@@ -229,16 +257,15 @@ public final class TrainingStep {
     }
 
     /// The optimizer update, after the check that the reduced gradients are
-    /// finite; then, when sharded, the allgather of the parameters. Returns
-    /// whether this rank's reduce-scattered run was finite (always true
-    /// otherwise: a non-finite gradient throws).
-    @discardableResult
-    private func update(position: (epoch: Int, step: Int)) throws -> Bool {
-        var finite = true
+    /// finite; then, when sharded, the allgather of the parameters.
+    private func update(position: (epoch: Int, step: Int)) throws {
         if reducesOwnRunOnly {
-            // Only this rank has seen its run's sums: it leaves its run as it
-            // was, and the step's agreement stops every rank.
-            finite = parameters.gradients.allFinite(in: optimizer.shard)
+            // Only this rank has seen its run's sums. It stops the job on its
+            // own, as a rank whose loss is not finite does: the trainer ends
+            // every rank with this rank's error (`Trainer.endJob`).
+            guard parameters.gradients.allFinite(in: optimizer.shard) else {
+                throw TrainingError.nonFiniteGradient(epoch: position.epoch, step: position.step)
+            }
         } else {
             // After the reduction every rank holds the same sums, so all ranks
             // agree on this check and stop at the same step.
@@ -249,12 +276,11 @@ public final class TrainingStep {
             if let clipGradientNorm { lastGradientNorm = optimizer.clipGradientNorm(maxNorm: clipGradientNorm) }
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        if finite { optimizer.step() }
+        optimizer.step()
         let updated = DispatchTime.now().uptimeNanoseconds
         if let shards, let communicator { try communicator.allgather(parameters.values.buffer, runs: shards.runs) }
         let gathered = DispatchTime.now().uptimeNanoseconds
         updateSeconds += Double(updated - start) / 1e9
         gatherSeconds += Double(gathered - updated) / 1e9
-        return finite
     }
 }

@@ -99,6 +99,33 @@ do {
     let last = try world.broadcast([Int64(rank)], root: size - 1)
     expect(world, "broadcast from last rank", last, [Int64(size - 1)])
 
+    // The sharded optimizer's data movement: runs of uneven length (one
+    // empty) gathered to every rank, to a root, and scattered back.
+    let lengths = (0..<size).map { $0 == 1 ? 0 : 3 * ($0 + 1) }
+    let bounds = lengths.reduce(into: [0]) { $0.append($0.last! + $1) }
+    let runs = (0..<size).map { bounds[$0]..<bounds[$0 + 1] }
+    let total = runs.last!.upperBound
+    func value(_ i: Int) -> Float { Float(i) * 0.5 - 7 }
+    var whole = [Float](repeating: -1, count: total)
+    for i in runs[rank] { whole[i] = value(i) }
+    try whole.withUnsafeMutableBufferPointer { try world.allgather($0, runs: runs) }
+    expect(world, "allgather runs \(runs)", whole, (0..<total).map(value))
+    let mine = runs[rank].map { value($0) + Float(rank) }
+    var gathered = [Float](repeating: 0, count: rank == size - 1 ? total : 0)
+    try mine.withUnsafeBufferPointer { part in
+        try gathered.withUnsafeMutableBufferPointer { try world.gather(part, into: $0, runs: runs, root: size - 1) }
+    }
+    if rank == size - 1 {
+        let owner = { (i: Int) in runs.firstIndex { $0.contains(i) }! }
+        expect(world, "gather to the last rank", gathered, (0..<total).map { value($0) + Float(owner($0)) })
+    }
+    let source = rank == 0 ? (0..<total).map { value($0) * 3 } : []
+    var received = [Float](repeating: 0, count: runs[rank].count)
+    try source.withUnsafeBufferPointer { whole in
+        try received.withUnsafeMutableBufferPointer { try world.scatter(whole, into: $0, runs: runs, root: 0) }
+    }
+    expect(world, "scatter from rank 0", received, runs[rank].map { value($0) * 3 })
+
     try world.barrier()
     print("collective-selftest rank \(rank) of \(size) ok")
 } catch {
