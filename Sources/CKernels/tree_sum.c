@@ -31,3 +31,21 @@ void ck_tree_sum(float *dst, const float *const *leaves, size_t k, size_t n) {
         memcpy(dst + start, partial[0], len * sizeof(float));
     }
 }
+
+void ck_sequential_sum(float *dst, const float *const *leaves, size_t k, size_t n) {
+    float partial[TREE_BLOCK];
+    if (k == 1) {
+        if (dst != leaves[0]) memmove(dst, leaves[0], n * sizeof(float));
+        return;
+    }
+    for (size_t start = 0; start < n; start += TREE_BLOCK) {
+        const size_t len = n - start < TREE_BLOCK ? n - start : TREE_BLOCK;
+        const float *a = leaves[0] + start, *b = leaves[1] + start;
+        for (size_t i = 0; i < len; i++) partial[i] = a[i] + b[i];
+        for (size_t leaf = 2; leaf < k; leaf++) {
+            const float *c = leaves[leaf] + start;
+            for (size_t i = 0; i < len; i++) partial[i] += c[i];
+        }
+        memcpy(dst + start, partial, len * sizeof(float));
+    }
+}

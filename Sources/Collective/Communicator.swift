@@ -147,31 +147,7 @@ public struct Communicator: Sendable {
         return CommunicationRequest(handle: request)
     }
 
-    // MARK: Sharded data (ZeRO): reduce to an owner, allgather, gather, scatter
-
-    /// Sums `buffer` across ranks into `root`'s `buffer`, in place there; on
-    /// the other ranks `buffer` is only read.
-    public func reduceSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
-        guard !buffer.isEmpty else { return }
-        try MPI.reduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count, type: T.collectiveElementType, .sum,
-                       root: root, isRoot: rank == root, handle)
-    }
-
-    /// Starts summing `buffer` across ranks into `root`'s `buffer`, in place
-    /// there; on the other ranks `buffer` is only read and must stay
-    /// unchanged until the request completes.
-    ///
-    /// One reduce per owner of a run, in place at the owner, is the
-    /// reduce-scatter that leaves each rank's sums where they belong (an
-    /// in-place MPI_Reduce_scatter moves them to the start of the buffer).
-    public func startReduceSum<T: CollectiveElement>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws
-        -> CommunicationRequest
-    {
-        guard !buffer.isEmpty else { return CommunicationRequest(handle: .completed) }
-        let request = try MPI.startReduce(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
-                                          type: T.collectiveElementType, .sum, root: root, isRoot: rank == root, handle)
-        return CommunicationRequest(handle: request)
-    }
+    // MARK: Sharded data (ZeRO): allgather, gather, scatter
 
     /// Each rank's run `runs[rank]` of `buffer` copied into every rank's
     /// `buffer` (in place); the runs must not overlap.

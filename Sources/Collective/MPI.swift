@@ -268,26 +268,6 @@ enum MPI {
         return RequestHandle(raw: request)
     }
 
-    /// Sums `count` elements at `buffer` across ranks into `root`'s `buffer`
-    /// (in place there); other ranks' `buffer` is only read.
-    static func reduce(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
-                       _ reduction: Reduction, root: Int, isRoot: Bool, _ comm: CommunicatorHandle) throws {
-        let count = try mpiCount(count, "MPI_Reduce")
-        try check(MPI_Reduce(isRoot ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(buffer), isRoot ? buffer : nil, count,
-                             type.datatype, reduction.op, Int32(clamping: root), comm.raw), "MPI_Reduce")
-    }
-
-    /// Starts summing `count` elements at `buffer` across ranks into `root`'s
-    /// `buffer` (in place there); other ranks' `buffer` is only read.
-    static func startReduce(_ buffer: UnsafeMutableRawPointer?, count: Int, type: CollectiveElementType,
-                            _ reduction: Reduction, root: Int, isRoot: Bool, _ comm: CommunicatorHandle) throws -> RequestHandle {
-        let count = try mpiCount(count, "MPI_Ireduce")
-        var request = cmpi_request_null()
-        try check(MPI_Ireduce(isRoot ? UnsafeRawPointer(cmpi_in_place()) : UnsafeRawPointer(buffer), isRoot ? buffer : nil, count, type.datatype,
-                              reduction.op, Int32(clamping: root), comm.raw, &request), "MPI_Ireduce")
-        return RequestHandle(raw: request)
-    }
-
     /// Every rank's run of `counts[rank]` elements, at `displacements[rank]`
     /// of `buffer`, into every rank's `buffer` (in place).
     static func allgather(_ buffer: UnsafeMutableRawPointer?, counts: [Int], displacements: [Int],

@@ -36,11 +36,7 @@ public enum TreeSum {
             pointers.withUnsafeBufferPointer { ck_tree_sum(target, $0.baseAddress, k, count) }
             return
         }
-        var pair: [UnsafePointer<Float>?] = [leaves[0], leaves[1]]
-        for next in leaves.dropFirst() {
-            pair[1] = next
-            pair.withUnsafeBufferPointer { ck_tree_sum(target, $0.baseAddress, 2, count) }
-            pair[0] = UnsafePointer(target)
-        }
+        let pointers: [UnsafePointer<Float>?] = leaves
+        pointers.withUnsafeBufferPointer { ck_sequential_sum(target, $0.baseAddress, k, count) }
     }
 }

@@ -36,7 +36,7 @@ public enum Benchmark {
         /// The part of `communicationMilliseconds` that is one rank waiting for
         /// a slower one (the spread of the ranks' compute and update times).
         public var waitingMilliseconds: Double?
-        /// Bytes of optimizer state on each rank.
+        /// Bytes of optimizer state on each rank (the largest rank's).
         public var optimizerStateBytes: Int?
         /// One blocking MPI_Allreduce of the same number of bytes.
         public var rawAllreduceMilliseconds: Double?
@@ -164,7 +164,8 @@ public enum Benchmark {
                             stepMilliseconds: elapsed / steps * 1000)
         result.computeMilliseconds = mine[0] * 1000
         result.optimizerMilliseconds = mine[1] * 1000
-        result.optimizerStateBytes = optimizer.stateBytes
+        // The largest rank's: the runs differ by the 64-byte alignment.
+        result.optimizerStateBytes = Int(try communicator?.allreduceMax(Int64(optimizer.stateBytes)) ?? Int64(optimizer.stateBytes))
         if let communicator, worldSize > 1 {
             result.communicationMilliseconds = mine[2] * 1000
             result.communicationParts = (mine[3] * 1000, mine[4] * 1000, mine[5] * 1000)

@@ -63,4 +63,22 @@ struct TreeSumTests {
             #expect(leaves[3].base[i] == ((100..<250).contains(i) ? expected[i] : untouched[i]), "element \(i)")
         }
     }
+
+    @Test("The pointer form: the tree for a power of two, left to right otherwise, into any of the leaves",
+          arguments: [1, 2, 3, 4, 5, 7, 8])
+    func pointerForm(k: Int) {
+        for count in [1, 63, 64, 65, 1000] {
+            for targetLeaf in 0..<k {
+                let leaves = Self.leaves(k, count: count, seed: UInt64(k * 7919 + count))
+                let expected = k & (k - 1) == 0
+                    ? Self.levelByLevel(leaves, count: count)
+                    : (0..<count).map { i in leaves.dropFirst(2).reduce(leaves[0].base[i] + leaves[1].base[i]) { $0 + $1.base[i] } }
+                // The pointers outlive nothing: the storages must live until the result is read.
+                withExtendedLifetime(leaves) {
+                    TreeSum.sum(leaves.map { UnsafePointer($0.base) }, into: leaves[targetLeaf].base, count: count)
+                    #expect(Array(leaves[targetLeaf].buffer) == expected, "k=\(k), count=\(count), into leaf \(targetLeaf)")
+                }
+            }
+        }
+    }
 }

@@ -110,3 +110,8 @@ int ck_all_finite(const float *restrict x, size_t n);
 /// may be one of the leaves. The order of additions is fixed, so the result
 /// is the same bits as adding pairs level by level in separate passes.
 void ck_tree_sum(float *dst, const float *const *leaves, size_t k, size_t n);
+
+/// dst = ((leaves[0] + leaves[1]) + leaves[2]) + ... over n floats, left to
+/// right, for any k >= 1, in blocks that stay in L1; dst may be one of the
+/// leaves (each block of every leaf is read before that block of dst is written).
+void ck_sequential_sum(float *dst, const float *const *leaves, size_t k, size_t n);
