@@ -8,14 +8,21 @@ import TensorCore
 /// each rank's sharded optimizer updates (ZeRO stage 1's reduce-scatter),
 /// overlapping backward.
 ///
-/// When a bucket's gradients are final, this rank sends every other rank
-/// the piece of the bucket in that rank's run; the pieces of its own run
-/// arrive into one buffer per sender (receives posted when the step
-/// begins). `finish()` then adds, for each bucket, the contributions of
-/// all ranks in rank order (`TreeSum`): the sums land where the optimizer
-/// reads them, in an order fixed by the world size alone. At two ranks it
-/// is a + b, the bits MPI_Allreduce gives, so sharding changes no result.
-/// Elsewhere the gradient buffer keeps this rank's own, unreduced values.
+/// Every rank cuts the buffer alike into segments: each bucket's piece in
+/// each rank's run, cut again at the row blocks of the large weights
+/// (`rowBlocks`). A segment goes to its run's owner as soon as its
+/// gradients are final: a row block when backward reports it
+/// (`WeightGradientBlocks`), the rest when its bucket is complete. The
+/// receives of this rank's segments, one per other rank, are posted when
+/// the step begins. `finish()` then adds, for each bucket, the
+/// contributions of all ranks in rank order (`TreeSum`): the sums land
+/// where the optimizer reads them, in an order fixed by the world size
+/// alone. At two ranks it is a + b, the bits MPI_Allreduce gives, so
+/// sharding changes no result. Elsewhere the gradient buffer keeps this
+/// rank's own, unreduced values.
+///
+/// A blocked weight's rows are computed other ranks' runs first, this
+/// rank's own last, so what is sent travels while the rest is computed.
 ///
 /// Point-to-point messages rather than OpenMPI's collectives because they
 /// are twice as fast here: between two ranks of this machine, after a
@@ -24,91 +31,209 @@ import TensorCore
 /// ms as MPI_Reduce_scatter (scratch benchmark, 2 x 300 each, two settings
 /// of mpi_yield_when_idle).
 final class ShardedGradientReducer: GradientReduction {
+    /// A piece of the buffer that one message carries.
+    struct Segment {
+        var bucket: Int
+        var owner: Int
+        var range: Range<Int>
+        /// The row block it lies in, for a blocked weight: (parameter, block).
+        var block: BlockKey?
+    }
+
+    struct BlockKey: Hashable {
+        var parameter: Int
+        var block: Int
+    }
+
     let communicator: Communicator
     let parameters: ParameterSet
     let shards: OptimizerShards
     private(set) var buckets: GradientBuckets
-    /// Per bucket, where it meets each rank's run: (owner, elements).
-    private let pieces: [[(owner: Int, range: Range<Int>)]]
-    /// This rank's run of the flat buffer.
+    /// Every segment, in bucket order; a segment's index is its message tag.
+    private let segments: [Segment]
+    /// The segments of each bucket (indices into `segments`).
+    private let segmentsOfBucket: [[Int]]
+    /// Per blocked weight (registration index), its row blocks in row order
+    /// (a block's index in `BlockKey`) and in the order to compute them;
+    /// per row block, the segments it holds.
+    private let blockRows: [Int: [Range<Int>]]
+    private let rowBlocks: [Int: [Range<Int>]]
+    private let segmentsOfBlock: [BlockKey: [Int]]
+    private let parameterIndex: [ObjectIdentifier: Int]
+    /// This rank's run of the flat buffer, and this rank's piece of each bucket.
     private let run: Range<Int>
+    private let ownPieces: [Range<Int>]
     /// Per other rank, its contributions to `run` (nil at this rank's index).
     private let incoming: [Storage?]
-    /// Per bucket: the sends in flight.
-    private var sends: [[CommunicationRequest]]
-    /// Per bucket: the receives of this rank's piece, one per other rank.
+    private var sent: [Bool]
+    private var sends: [CommunicationRequest] = []
+    /// Per bucket: the receives of this rank's segments, one per other rank.
     private var receives: [[CommunicationRequest]]
+    /// A send that failed inside a block report (which cannot throw); `finish()` rethrows it.
+    private var failure: (any Error)?
     private(set) var waitSeconds = 0.0
 
+    /// `rowBlocks` > 1 cuts each weight gradient of at least
+    /// `blockedWeightBytes` with at least as many rows into that many row blocks.
     init(communicator: Communicator, parameters: ParameterSet, optimizer: any Optimizer, shards: OptimizerShards,
-         bucketBytes: Int) {
+         bucketBytes: Int, rowBlocks blockCount: Int = 1, blockedWeightBytes: Int = 64 << 10) {
         self.communicator = communicator
         self.parameters = parameters
         self.shards = shards
+        let rank = communicator.rank
         let buckets = GradientBuckets(parameters: parameters, bucketBytes: bucketBytes)
         self.buckets = buckets
-        pieces = buckets.ranges.map { range in
-            shards.runs.enumerated().map { ($0.offset, $0.element.clamped(to: range)) }.filter { !$0.1.isEmpty }
-        }
-        let run = shards.runs[communicator.rank]
+        let run = shards.runs[rank]
         self.run = run
-        incoming = (0..<communicator.size).map { $0 == communicator.rank ? nil : Storage(count: run.count, zeroed: false) }
-        sends = Array(repeating: [], count: buckets.count)
+
+        // Row blocks: equal in rows, so the same on every rank and at every world size.
+        var blockBounds: [Int: [Range<Int>]] = [:]  // parameter -> element ranges of its blocks (in row order)
+        var rowRanges: [Int: [Range<Int>]] = [:]
+        for (index, tensor) in parameters.tensors.enumerated() where blockCount > 1 && tensor.rank == 2
+            && tensor.shape[0] >= blockCount && tensor.count * MemoryLayout<Float>.stride >= blockedWeightBytes {
+            let rows = tensor.shape[0], columns = tensor.shape[1], start = parameters.offsets[index]
+            let blocks = (0..<blockCount).map { ($0 * rows / blockCount)..<(($0 + 1) * rows / blockCount) }
+            rowRanges[index] = blocks
+            blockBounds[index] = blocks.map { (start + $0.lowerBound * columns)..<(start + $0.upperBound * columns) }
+        }
+
+        var segments: [Segment] = []
+        var segmentsOfBucket: [[Int]] = []
+        for (bucket, range) in buckets.ranges.enumerated() {
+            var mine: [Int] = []
+            for (owner, ownerRun) in shards.runs.enumerated() {
+                let piece = ownerRun.clamped(to: range)
+                guard !piece.isEmpty else { continue }
+                // Cut the piece at the blocks of the blocked weights inside it.
+                var cursor = piece.lowerBound
+                let cuts = blockBounds.sorted { $0.key < $1.key }.flatMap { parameter, blocks in
+                    blocks.enumerated().map { (BlockKey(parameter: parameter, block: $0.offset), $0.element) }
+                }.filter { $0.1.overlaps(piece) }.sorted { $0.1.lowerBound < $1.1.lowerBound }
+                for (key, block) in cuts {
+                    let part = block.clamped(to: piece)
+                    if part.lowerBound > cursor {
+                        segments.append(Segment(bucket: bucket, owner: owner, range: cursor..<part.lowerBound))
+                        mine.append(segments.count - 1)
+                    }
+                    segments.append(Segment(bucket: bucket, owner: owner, range: part, block: key))
+                    mine.append(segments.count - 1)
+                    cursor = part.upperBound
+                }
+                if cursor < piece.upperBound {
+                    segments.append(Segment(bucket: bucket, owner: owner, range: cursor..<piece.upperBound))
+                    mine.append(segments.count - 1)
+                }
+            }
+            segmentsOfBucket.append(mine)
+        }
+        self.segments = segments
+        self.segmentsOfBucket = segmentsOfBucket
+        var segmentsOfBlock: [BlockKey: [Int]] = [:]
+        for (index, segment) in segments.enumerated() {
+            if let key = segment.block { segmentsOfBlock[key, default: []].append(index) }
+        }
+        self.segmentsOfBlock = segmentsOfBlock
+        // Compute order: the blocks other ranks own (in part) first, this rank's own last.
+        blockRows = rowRanges
+        rowBlocks = rowRanges.reduce(into: [:]) { order, entry in
+            let (parameter, rows) = entry
+            let bounds = blockBounds[parameter]!
+            let isOwn = rows.indices.map { run.lowerBound <= bounds[$0].lowerBound && bounds[$0].upperBound <= run.upperBound }
+            order[parameter] = (rows.indices.filter { !isOwn[$0] } + rows.indices.filter { isOwn[$0] }).map { rows[$0] }
+        }
+        parameterIndex = Dictionary(uniqueKeysWithValues: parameters.tensors.enumerated().map {
+            (ObjectIdentifier($0.element), $0.offset)
+        })
+        ownPieces = buckets.ranges.map { run.clamped(to: $0) }
+        incoming = (0..<communicator.size).map { $0 == rank ? nil : Storage(count: run.count, zeroed: false) }
+        sent = Array(repeating: false, count: segments.count)
         receives = Array(repeating: [], count: buckets.count)
         optimizer.gradientScale = 1 / Float(communicator.size)
     }
 
-    /// This rank's piece of `bucket` (empty if the bucket misses its run).
-    private func ownPiece(_ bucket: Int) -> Range<Int> {
-        pieces[bucket].first { $0.owner == communicator.rank }?.range ?? run.lowerBound..<run.lowerBound
+    /// Whether any weight is cut into row blocks.
+    var blocksWeights: Bool { !rowBlocks.isEmpty }
+
+    /// The hooks that make backward compute the blocked weights' gradients
+    /// in row blocks and report each one.
+    func weightGradientBlocks() -> WeightGradientBlocks {
+        WeightGradientBlocks(
+            blocks: { [unowned self] weight in parameterIndex[ObjectIdentifier(weight)].flatMap { rowBlocks[$0] } },
+            ready: { [unowned self] weight, rows in
+                guard let parameter = parameterIndex[ObjectIdentifier(weight)],
+                      let block = blockRows[parameter]?.firstIndex(of: rows) else { return }
+                do {
+                    for index in segmentsOfBlock[BlockKey(parameter: parameter, block: block)] ?? [] { try send(index) }
+                    poll()
+                } catch {
+                    failure = failure ?? error
+                }
+            })
     }
 
     /// Posts the receives of this step's contributions to this rank's run.
     func beginStep() throws {
         buckets.reset()
-        for bucket in 0..<buckets.count {
-            let piece = ownPiece(bucket)
-            guard !piece.isEmpty else { continue }
-            receives[bucket] = try (0..<communicator.size).compactMap { sender in
-                guard let buffer = incoming[sender] else { return nil }
-                let start = buffer.base + (piece.lowerBound - run.lowerBound)
-                return try communicator.startReceive(UnsafeMutableBufferPointer(start: start, count: piece.count),
-                                                     from: sender, tag: bucket)
+        for i in sent.indices { sent[i] = false }
+        for (index, segment) in segments.enumerated() where segment.owner == communicator.rank {
+            for sender in 0..<communicator.size {
+                guard let buffer = incoming[sender] else { continue }
+                let start = buffer.base + (segment.range.lowerBound - run.lowerBound)
+                receives[segment.bucket].append(try communicator.startReceive(
+                    UnsafeMutableBufferPointer(start: start, count: segment.range.count), from: sender, tag: index))
             }
         }
     }
 
     func gradientReady(_ tensor: Tensor) throws {
-        for bucket in buckets.markReady(tensor) { try send(bucket) }
-        for requests in sends.prefix(buckets.startable) { for request in requests { _ = request.test() } }
+        for bucket in buckets.markReady(tensor) {
+            for index in segmentsOfBucket[bucket] { try send(index) }
+        }
+        poll()
     }
 
-    /// Sends every other rank its piece of `bucket`.
-    private func send(_ bucket: Int) throws {
-        sends[bucket] = try pieces[bucket].filter { $0.owner != communicator.rank }.map { piece in
-            try communicator.startSend(UnsafeBufferPointer(start: parameters.gradients.base + piece.range.lowerBound,
-                                                           count: piece.range.count), to: piece.owner, tag: bucket)
-        }
+    /// Non-blocking messages advance only inside MPI calls: poll the ones in
+    /// flight so they progress while backward computes.
+    private func poll() {
+        for request in sends { _ = request.test() }
+        for bucket in receives { for request in bucket { _ = request.test() } }
+    }
+
+    /// Sends segment `index` to its owner, once per step (this rank's own
+    /// segments stay here).
+    private func send(_ index: Int) throws {
+        let segment = segments[index]
+        guard !sent[index], segment.owner != communicator.rank else { return }
+        sent[index] = true
+        sends.append(try communicator.startSend(
+            UnsafeBufferPointer(start: parameters.gradients.base + segment.range.lowerBound, count: segment.range.count),
+            to: segment.owner, tag: index))
     }
 
     /// Sends what backward did not reach, then adds each bucket's
     /// contributions as they arrive.
     func finish() throws {
         let begin = DispatchTime.now().uptimeNanoseconds
-        for bucket in buckets.markAllReady() { try send(bucket) }
+        if let failure {
+            self.failure = nil
+            throw failure
+        }
+        for bucket in buckets.markAllReady() {
+            for index in segmentsOfBucket[bucket] { try send(index) }
+        }
         for bucket in 0..<buckets.count {
             for request in receives[bucket] { try request.wait() }
-            let piece = ownPiece(bucket)
-            if !piece.isEmpty {
-                let own = parameters.gradients.base + piece.lowerBound
-                let contributions = incoming.map { buffer in
-                    UnsafePointer(buffer.map { $0.base + (piece.lowerBound - run.lowerBound) } ?? own)
-                }
-                TreeSum.sum(contributions, into: own, count: piece.count)
+            let piece = ownPieces[bucket]
+            guard !piece.isEmpty else { continue }
+            let own = parameters.gradients.base + piece.lowerBound
+            let contributions = incoming.map { buffer in
+                UnsafePointer(buffer.map { $0.base + (piece.lowerBound - run.lowerBound) } ?? own)
             }
+            TreeSum.sum(contributions, into: own, count: piece.count)
         }
-        for requests in sends { for request in requests { try request.wait() } }
+        for request in sends { try request.wait() }
         waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
-        for i in 0..<buckets.count { (sends[i], receives[i]) = ([], []) }
+        sends = []
+        for i in receives.indices { receives[i] = [] }
     }
 }
