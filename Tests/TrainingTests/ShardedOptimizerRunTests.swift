@@ -66,4 +66,14 @@ extension DataParallelTests {
         #expect(sharded * 2 >= alone && sharded * 2 - alone <= 2 * 2 * 16 * 4, "\(sharded) bytes per rank")
         #expect(try stateBytes(try TestSupport.mpirun(np: 2, bench + ["--no-shard-optimizer"])) == alone)
     }
+
+    @Test("--row-blocks 4 (the large weight gradients computed and sent in four row blocks of 32 or 16 rows) gives the parameters of one product, for the MLP and the autoencoder at np=2")
+    func rowBlocksChangeNoBit() throws {
+        for model in ["mlp", "autoencoder"] {
+            let flags = ["--model", model, "--max-steps", "20", "--checkpoint-every", "0"]
+            let whole = try train(np: 2, flags + ["--row-blocks", "1"])
+            let blocked = try train(np: 2, flags + ["--row-blocks", "4"])
+            expectBitwiseEqual(whole, blocked, "\(model) --row-blocks 4")
+        }
+    }
 }
