@@ -73,7 +73,7 @@ extension Trainer {
         for name in optimizer.stateNames {
             guard let buffer = optimizer.stateBuffer(name) else { continue }
             guard let shards, let communicator else {
-                buffers[name] = Array(buffer.buffer)
+                if rank == 0 { buffers[name] = Array(buffer.buffer) }
                 continue
             }
             var whole = [Float](repeating: 0, count: rank == 0 ? parameters.count : 0)

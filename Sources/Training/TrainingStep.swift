@@ -125,7 +125,6 @@ public final class TrainingStep {
     public var allreduceWaitSeconds: Double { synchronizer?.waitSeconds ?? reducer?.waitSeconds ?? 0 }
     /// Seconds spent waiting for the steps' agreements (after the update), summed over steps.
     public private(set) var agreementSeconds = 0.0
-    var blocked: StepAgreement?
 
     /// Runs the step on `batch` and returns what all ranks agree on: the
     /// global batch's loss and any rank's stop signal (`stopSignal` is read
@@ -170,7 +169,6 @@ public final class TrainingStep {
             }
             agreement = try StepAgreement.start(StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n),
                                                 stopSignal: stopSignal(), communicator: communicator)
-            if getenv("XX_BLOCK") != nil { blocked = try agreement!.wait() }
             if let reducer = synchronizer as? ShardedGradientReducer, reducer.blocksWeights {
                 try reducer.weightGradientBlocks().run {
                     try backward(loss, gradient: seed) { try reducer.gradientReady($0) }
