@@ -136,10 +136,13 @@ private func yieldWhenIdleUnlessSet() {
 /// machine. np=2, mlp, 5 alternated pairs of runs: the sharded Adam update of
 /// half the parameters took 0.19-0.26 ms per step in 4 of 5 runs with CMA
 /// and 0.034-0.044 ms in all 5 without (one process alone: 0.06 ms for all
-/// of them); forward and backward 0.44 ms against 0.29-0.32 ms. Throughput
-/// medians: mlp 79,600 against 94,900 samples/s, ae 64,200 against 75,300.
-/// The same ranks started by mpirun but not communicating ran at the speed
-/// of a process alone, so it is the cross-process reads, not the machine.
+/// of them); forward and backward 0.44 ms against 0.29-0.32 ms. The same
+/// ranks started by mpirun but not communicating ran at the speed of a
+/// process alone, so it is the cross-process reads, not the machine.
+/// Throughput, medians of 7 alternated pairs of runs: mlp 91,200 with CMA
+/// against 102,700 without, ae 69,800 against 83,400, cnn 49,600 against
+/// 52,600 samples/s, although the copy itself is a little slower (407 KB
+/// reduce-scattered: 0.03 against 0.04 ms).
 private func copyThroughSharedMemoryUnlessSet() {
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0)
 }
