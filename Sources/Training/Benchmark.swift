@@ -142,35 +142,33 @@ public enum Benchmark {
                       agreement: step.agreementSeconds)
         let steps = Double(count[0])
         var elapsed = try timeSteps(Int(count[0]))
-        // Per step on this rank: [compute, update, communication]
+        // Per step on this rank: [compute, update, communication, and its parts: reduce, allgather, agreement]
         let update = (step.updateSeconds - before.update) / steps
         let reduce = (step.allreduceWaitSeconds - before.wait) / steps, allgather = (step.gatherSeconds - before.gather) / steps
         let agreement = (step.agreementSeconds - before.agreement) / steps
         let communication = reduce + allgather + agreement
-        var mine = [elapsed / steps - update - communication, update, communication, reduce, allgather, agreement]
-        var slowest = mine, fastest = mine
+        let mine = [elapsed / steps - update - communication, update, communication, reduce, allgather, agreement]
+        var slowest = mine, fastest = mine.map { -$0 }  // the maximum of the negatives is the minimum
         if let communicator {
             elapsed = try communicator.allreduceMax(elapsed)
             try communicator.allreduceMax(&slowest)
-            for i in fastest.indices { fastest[i] = -fastest[i] }
             try communicator.allreduceMax(&fastest)
-            for i in fastest.indices { fastest[i] = -fastest[i] }
         }
-        mine = slowest
+        fastest = fastest.map { -$0 }
         var result = Result(workload: workload, batch: batchSize, threads: threads, worldSize: worldSize,
                             deterministic: deterministic, microBatches: plan?.microBatches,
                             shardedOptimizer: shards != nil,
                             samplesPerSecond: Double(Int(count[0]) * batchSize) / elapsed,
                             stepMilliseconds: elapsed / steps * 1000)
-        result.computeMilliseconds = mine[0] * 1000
-        result.optimizerMilliseconds = mine[1] * 1000
+        result.computeMilliseconds = slowest[0] * 1000
+        result.optimizerMilliseconds = slowest[1] * 1000
         // The largest rank's: the runs differ by the 64-byte alignment.
         result.optimizerStateBytes = Int(try communicator?.allreduceMax(Int64(optimizer.stateBytes)) ?? Int64(optimizer.stateBytes))
         if let communicator, worldSize > 1 {
-            result.communicationMilliseconds = mine[2] * 1000
-            result.communicationParts = (mine[3] * 1000, mine[4] * 1000, mine[5] * 1000)
+            result.communicationMilliseconds = slowest[2] * 1000
+            result.communicationParts = (slowest[3] * 1000, slowest[4] * 1000, slowest[5] * 1000)
             // A fast rank waits, inside its communication, for the slowest one's compute and update.
-            result.waitingMilliseconds = min((slowest[0] + slowest[1]) - (fastest[0] + fastest[1]), mine[2]) * 1000
+            result.waitingMilliseconds = min((slowest[0] + slowest[1]) - (fastest[0] + fastest[1]), slowest[2]) * 1000
             result.rawAllreduceMilliseconds = try rawAllreduce(floats: parameters.count, communicator: communicator) * 1000
             result.gradientBytes = parameters.count * MemoryLayout<Float>.stride
         }

@@ -47,7 +47,6 @@ final class ShardedGradientReducer: GradientReduction {
 
     let communicator: Communicator
     let parameters: ParameterSet
-    let shards: OptimizerShards
     private(set) var buckets: GradientBuckets
     /// Every segment, in bucket order; a segment's index is its message tag.
     private let segments: [Segment]
@@ -79,7 +78,6 @@ final class ShardedGradientReducer: GradientReduction {
          bucketBytes: Int, rowBlocks blockCount: Int = 1, blockedWeightBytes: Int = 64 << 10) {
         self.communicator = communicator
         self.parameters = parameters
-        self.shards = shards
         let rank = communicator.rank
         let buckets = GradientBuckets(parameters: parameters, bucketBytes: bucketBytes)
         self.buckets = buckets
@@ -97,6 +95,10 @@ final class ShardedGradientReducer: GradientReduction {
             blockBounds[index] = blocks.map { (start + $0.lowerBound * columns)..<(start + $0.upperBound * columns) }
         }
 
+        // Every block of every blocked weight, in buffer order: where pieces are cut.
+        let allBlocks = blockBounds.flatMap { parameter, blocks in
+            blocks.enumerated().map { (BlockKey(parameter: parameter, block: $0.offset), $0.element) }
+        }.sorted { $0.1.lowerBound < $1.1.lowerBound }
         var segments: [Segment] = []
         var segmentsOfBucket: [[Int]] = []
         for (bucket, range) in buckets.ranges.enumerated() {
@@ -106,10 +108,7 @@ final class ShardedGradientReducer: GradientReduction {
                 guard !piece.isEmpty else { continue }
                 // Cut the piece at the blocks of the blocked weights inside it.
                 var cursor = piece.lowerBound
-                let cuts = blockBounds.sorted { $0.key < $1.key }.flatMap { parameter, blocks in
-                    blocks.enumerated().map { (BlockKey(parameter: parameter, block: $0.offset), $0.element) }
-                }.filter { $0.1.overlaps(piece) }.sorted { $0.1.lowerBound < $1.1.lowerBound }
-                for (key, block) in cuts {
+                for (key, block) in allBlocks where block.overlaps(piece) {
                     let part = block.clamped(to: piece)
                     if part.lowerBound > cursor {
                         segments.append(Segment(bucket: bucket, owner: owner, range: cursor..<part.lowerBound))
@@ -133,8 +132,8 @@ final class ShardedGradientReducer: GradientReduction {
             if let key = segment.block { segmentsOfBlock[key, default: []].append(index) }
         }
         self.segmentsOfBlock = segmentsOfBlock
-        // Compute order: the blocks other ranks own (in part) first, this rank's own last.
         blockRows = rowRanges
+        // Compute order: the blocks other ranks own (in part) first, this rank's own last.
         rowBlocks = rowRanges.reduce(into: [:]) { order, entry in
             let (parameter, rows) = entry
             let bounds = blockBounds[parameter]!

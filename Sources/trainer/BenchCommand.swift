@@ -98,42 +98,40 @@ struct BenchCommand: ParsableCommand {
             var repeated: [String: [Double]] = [:]
             var names: [String] = []
             for _ in 0..<(`repeat` ?? 1) {
-            for w in workload {
-                // sgemm is per process; under mpirun only the training workloads are collective.
-                if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
-                for deterministic in w == "sgemm" ? [false] : mode.deterministicSettings {
-                    let result: Benchmark.Result
-                    do {
-                        result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
-                                                   data: data, communicator: communicator,
-                                                   bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
-                                                   deterministic: deterministic, microBatches: parallel.microBatches,
-                                                   shardOptimizer: parallel.shardOptimizer, rowBlocks: parallel.rowBlocks)
-                    } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
-                        // Every rank refuses alike before any collective: skip that pass, say why.
-                        if (communicator?.rank ?? 0) == 0 {
-                            FileHandle.standardError.write(Data("bench: \(w) deterministic skipped: \(reason)\n".utf8))
+                for w in workload {
+                    // sgemm is per process; under mpirun only the training workloads are collective.
+                    if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
+                    for deterministic in w == "sgemm" ? [false] : mode.deterministicSettings {
+                        let result: Benchmark.Result
+                        do {
+                            result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
+                                                       data: data, communicator: communicator,
+                                                       bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
+                                                       deterministic: deterministic, microBatches: parallel.microBatches,
+                                                       shardOptimizer: parallel.shardOptimizer, rowBlocks: parallel.rowBlocks)
+                        } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
+                            // Every rank refuses alike before any collective: skip that pass, say why.
+                            if (communicator?.rank ?? 0) == 0 {
+                                FileHandle.standardError.write(Data("bench: \(w) deterministic skipped: \(reason)\n".utf8))
+                            }
+                            continue
                         }
-                        continue
+                        if (communicator?.rank ?? 0) == 0 { print(result.json) }
+                        let name = w + (w == "sgemm" ? "" : deterministic ? " deterministic" : " default")
+                        if repeated[name] == nil { names.append(name) }
+                        repeated[name, default: []].append(result.samplesPerSecond ?? result.gflops ?? 0)
                     }
-                    if (communicator?.rank ?? 0) == 0 { print(result.json) }
-                    let name = w + (w == "sgemm" ? "" : deterministic ? " deterministic" : " default")
-                    if repeated[name] == nil { names.append(name) }
-                    repeated[name, default: []].append(result.samplesPerSecond ?? result.gflops ?? 0)
                 }
-            }
             }
             guard (`repeat` ?? 1) > 1, (communicator?.rank ?? 0) == 0 else { return }
             for name in names {
-                let values = repeated[name, default: []].sorted()
-                let median = values.count % 2 == 1 ? values[values.count / 2]
-                    : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+                guard let spread = Spread(repeated[name, default: []]) else { continue }
                 var r = JSONRecord()
                 r.add("summary", name)
-                r.add("runs", values.count)
-                r.add(name.hasPrefix("sgemm") ? "median_gflops" : "median_samples_per_s", median.rounded())
-                r.add("min", values[0].rounded())
-                r.add("max", values[values.count - 1].rounded())
+                r.add("runs", repeated[name, default: []].count)
+                r.add(name.hasPrefix("sgemm") ? "median_gflops" : "median_samples_per_s", spread.median.rounded())
+                r.add("min", spread.low.rounded())
+                r.add("max", spread.high.rounded())
                 print(r.text)
             }
         }

@@ -93,12 +93,8 @@ struct ScalingBenchmark {
     }
 
     /// Median and spread of `key` over the rounds.
-    private func summary(_ records: [[String: Any]], _ key: String) -> (median: Double, low: Double, high: Double)? {
-        let values = records.compactMap { ($0[key] as? Double) ?? ($0[key] as? Int).map(Double.init) }.sorted()
-        guard !values.isEmpty else { return nil }
-        let n = values.count
-        let median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2
-        return (median, values[0], values[n - 1])
+    private func summary(_ records: [[String: Any]], _ key: String) -> Spread? {
+        Spread(records.compactMap { ($0[key] as? Double) ?? ($0[key] as? Int).map(Double.init) })
     }
 
     private func report(_ samples: [Layout: [String: [[String: Any]]]]) {
@@ -106,7 +102,7 @@ struct ScalingBenchmark {
         print("Scaling on \(ProcessInfo.processInfo.activeProcessorCount) cores, global batch \(batchSize), "
               + "\(rounds) alternated rounds of \(seconds) s per workload; samples/s as median (min-max)")
         for workload in workloads {
-            func throughput(_ layout: Layout) -> (median: Double, low: Double, high: Double)? {
+            func throughput(_ layout: Layout) -> Spread? {
                 summary(samples[layout]?[workload] ?? [], "samples_per_s")
             }
             guard let base = throughput(one) else { continue }
