@@ -72,14 +72,9 @@ extension Tensor {
                 gemm(transposeA: false, transposeB: false, m: batch, n: inFeatures, k: outFeatures,
                      g.data, lda: outFeatures, weight.data, ldb: inFeatures, beta: 1, x.gradData(), ldc: inFeatures)
             }
-            if weight.requiresGrad { // dW [out, in] = g^T x, in row blocks when asked (WeightGradientBlocks)
-                let hooks = WeightGradientBlocks.current
-                for rows in hooks?.blocks(weight) ?? [0..<outFeatures] {
-                    gemm(transposeA: true, transposeB: false, m: rows.count, n: inFeatures, k: batch,
-                         g.data + rows.lowerBound, lda: outFeatures, x.data, ldb: inFeatures, beta: 1,
-                         weight.gradData() + rows.lowerBound * inFeatures, ldc: inFeatures)
-                    hooks?.ready(weight, rows)
-                }
+            if weight.requiresGrad { // dW [out, in] = g^T x
+                gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,
+                     g.data, lda: outFeatures, x.data, ldb: inFeatures, beta: 1, weight.gradData(), ldc: inFeatures)
             }
             if let bias, bias.requiresGrad { // db = column sums of g
                 let gb = bias.gradData(), pg = g.data

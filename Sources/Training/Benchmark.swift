@@ -98,7 +98,7 @@ public enum Benchmark {
     public static func run(_ workload: String, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
                            data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1,
                            prefetch: Int = 2, deterministic: Bool = false, microBatches: Int? = nil,
-                           shardOptimizer: Bool = true, rowBlocks: Int = 1) throws -> Result {
+                           shardOptimizer: Bool = true) throws -> Result {
         BLAS.setThreads(threads)
         if workload == "sgemm" { return sgemm(size: 512, threads: threads, seconds: seconds) }
         var generator = RandomGenerator(seed: 0)
@@ -112,7 +112,7 @@ public enum Benchmark {
         let optimizer = Adam(parameters, shard: shards?.runs[rank])
         let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: spec.objective.loss,
                                 communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan,
-                                shards: shards, rowBlocks: rowBlocks)
+                                shards: shards)
         guard batchSize <= data.train.count else {
             throw TrainingError.invalidOption("--batch-size", "\(batchSize) is larger than the \(data.train.count) training samples")
         }

@@ -9,20 +9,14 @@ import TensorCore
 /// overlapping backward.
 ///
 /// Every rank cuts the buffer alike into segments: each bucket's piece in
-/// each rank's run, cut again at the row blocks of the large weights
-/// (`rowBlocks`). A segment goes to its run's owner as soon as its
-/// gradients are final: a row block when backward reports it
-/// (`WeightGradientBlocks`), the rest when its bucket is complete. The
-/// receives of this rank's segments, one per other rank, are posted when
-/// the step begins. `finish()` then adds, for each bucket, the
-/// contributions of all ranks in rank order (`TreeSum`): the sums land
+/// each rank's run. A segment goes to its run's owner as soon as its bucket
+/// is complete. The receives of this rank's segments, one per other rank,
+/// are posted when the step begins. `finish()` then adds, for each bucket,
+/// the contributions of all ranks in rank order (`TreeSum`): the sums land
 /// where the optimizer reads them, in an order fixed by the world size
 /// alone. At two ranks it is a + b, the bits MPI_Allreduce gives, so
 /// sharding changes no result. Elsewhere the gradient buffer keeps this
 /// rank's own, unreduced values.
-///
-/// A blocked weight's rows are computed other ranks' runs first, this
-/// rank's own last, so what is sent travels while the rest is computed.
 ///
 /// Point-to-point messages rather than OpenMPI's collectives because they
 /// are twice as fast here: between two ranks of this machine, after a
@@ -36,13 +30,6 @@ final class ShardedGradientReducer: GradientReduction {
         var bucket: Int
         var owner: Int
         var range: Range<Int>
-        /// The row block it lies in, for a blocked weight: (parameter, block).
-        var block: BlockKey?
-    }
-
-    struct BlockKey: Hashable {
-        var parameter: Int
-        var block: Int
     }
 
     let communicator: Communicator
@@ -52,13 +39,6 @@ final class ShardedGradientReducer: GradientReduction {
     private let segments: [Segment]
     /// The segments of each bucket (indices into `segments`).
     private let segmentsOfBucket: [[Int]]
-    /// Per blocked weight (registration index), its row blocks in row order
-    /// (a block's index in `BlockKey`) and in the order to compute them;
-    /// per row block, the segments it holds.
-    private let blockRows: [Int: [Range<Int>]]
-    private let rowBlocks: [Int: [Range<Int>]]
-    private let segmentsOfBlock: [BlockKey: [Int]]
-    private let parameterIndex: [ObjectIdentifier: Int]
     /// This rank's run of the flat buffer, and this rank's piece of each bucket.
     private let run: Range<Int>
     private let ownPieces: [Range<Int>]
@@ -68,14 +48,10 @@ final class ShardedGradientReducer: GradientReduction {
     private var sends: [CommunicationRequest] = []
     /// Per bucket: the receives of this rank's segments, one per other rank.
     private var receives: [[CommunicationRequest]]
-    /// A send that failed inside a block report (which cannot throw); `finish()` rethrows it.
-    private var failure: (any Error)?
     private(set) var waitSeconds = 0.0
 
-    /// `rowBlocks` > 1 cuts each weight gradient of at least
-    /// `blockedWeightBytes` with at least as many rows into that many row blocks.
     init(communicator: Communicator, parameters: ParameterSet, optimizer: any Optimizer, shards: OptimizerShards,
-         bucketBytes: Int, rowBlocks blockCount: Int = 1, blockedWeightBytes: Int = 64 << 10) {
+         bucketBytes: Int) {
         self.communicator = communicator
         self.parameters = parameters
         let rank = communicator.rank
@@ -84,21 +60,6 @@ final class ShardedGradientReducer: GradientReduction {
         let run = shards.runs[rank]
         self.run = run
 
-        // Row blocks: equal in rows, so the same on every rank and at every world size.
-        var blockBounds: [Int: [Range<Int>]] = [:]  // parameter -> element ranges of its blocks (in row order)
-        var rowRanges: [Int: [Range<Int>]] = [:]
-        for (index, tensor) in parameters.tensors.enumerated() where blockCount > 1 && tensor.rank == 2
-            && tensor.shape[0] >= blockCount && tensor.count * MemoryLayout<Float>.stride >= blockedWeightBytes {
-            let rows = tensor.shape[0], columns = tensor.shape[1], start = parameters.offsets[index]
-            let blocks = (0..<blockCount).map { ($0 * rows / blockCount)..<(($0 + 1) * rows / blockCount) }
-            rowRanges[index] = blocks
-            blockBounds[index] = blocks.map { (start + $0.lowerBound * columns)..<(start + $0.upperBound * columns) }
-        }
-
-        // Every block of every blocked weight, in buffer order: where pieces are cut.
-        let allBlocks = blockBounds.flatMap { parameter, blocks in
-            blocks.enumerated().map { (BlockKey(parameter: parameter, block: $0.offset), $0.element) }
-        }.sorted { $0.1.lowerBound < $1.1.lowerBound }
         var segments: [Segment] = []
         var segmentsOfBucket: [[Int]] = []
         for (bucket, range) in buckets.ranges.enumerated() {
@@ -106,68 +67,18 @@ final class ShardedGradientReducer: GradientReduction {
             for (owner, ownerRun) in shards.runs.enumerated() {
                 let piece = ownerRun.clamped(to: range)
                 guard !piece.isEmpty else { continue }
-                // Cut the piece at the blocks of the blocked weights inside it.
-                var cursor = piece.lowerBound
-                for (key, block) in allBlocks where block.overlaps(piece) {
-                    let part = block.clamped(to: piece)
-                    if part.lowerBound > cursor {
-                        segments.append(Segment(bucket: bucket, owner: owner, range: cursor..<part.lowerBound))
-                        mine.append(segments.count - 1)
-                    }
-                    segments.append(Segment(bucket: bucket, owner: owner, range: part, block: key))
-                    mine.append(segments.count - 1)
-                    cursor = part.upperBound
-                }
-                if cursor < piece.upperBound {
-                    segments.append(Segment(bucket: bucket, owner: owner, range: cursor..<piece.upperBound))
-                    mine.append(segments.count - 1)
-                }
+                segments.append(Segment(bucket: bucket, owner: owner, range: piece))
+                mine.append(segments.count - 1)
             }
             segmentsOfBucket.append(mine)
         }
         self.segments = segments
         self.segmentsOfBucket = segmentsOfBucket
-        var segmentsOfBlock: [BlockKey: [Int]] = [:]
-        for (index, segment) in segments.enumerated() {
-            if let key = segment.block { segmentsOfBlock[key, default: []].append(index) }
-        }
-        self.segmentsOfBlock = segmentsOfBlock
-        blockRows = rowRanges
-        // Compute order: the blocks other ranks own (in part) first, this rank's own last.
-        rowBlocks = rowRanges.reduce(into: [:]) { order, entry in
-            let (parameter, rows) = entry
-            let bounds = blockBounds[parameter]!
-            let isOwn = rows.indices.map { run.lowerBound <= bounds[$0].lowerBound && bounds[$0].upperBound <= run.upperBound }
-            order[parameter] = (rows.indices.filter { !isOwn[$0] } + rows.indices.filter { isOwn[$0] }).map { rows[$0] }
-        }
-        parameterIndex = Dictionary(uniqueKeysWithValues: parameters.tensors.enumerated().map {
-            (ObjectIdentifier($0.element), $0.offset)
-        })
         ownPieces = buckets.ranges.map { run.clamped(to: $0) }
         incoming = (0..<communicator.size).map { $0 == rank ? nil : Storage(count: run.count, zeroed: false) }
         sent = Array(repeating: false, count: segments.count)
         receives = Array(repeating: [], count: buckets.count)
         optimizer.gradientScale = 1 / Float(communicator.size)
-    }
-
-    /// Whether any weight is cut into row blocks.
-    var blocksWeights: Bool { !rowBlocks.isEmpty }
-
-    /// The hooks that make backward compute the blocked weights' gradients
-    /// in row blocks and report each one.
-    func weightGradientBlocks() -> WeightGradientBlocks {
-        WeightGradientBlocks(
-            blocks: { [unowned self] weight in parameterIndex[ObjectIdentifier(weight)].flatMap { rowBlocks[$0] } },
-            ready: { [unowned self] weight, rows in
-                guard let parameter = parameterIndex[ObjectIdentifier(weight)],
-                      let block = blockRows[parameter]?.firstIndex(of: rows) else { return }
-                do {
-                    for index in segmentsOfBlock[BlockKey(parameter: parameter, block: block)] ?? [] { try send(index) }
-                    poll()
-                } catch {
-                    failure = failure ?? error
-                }
-            })
     }
 
     /// Posts the receives of this step's contributions to this rank's run.
@@ -213,10 +124,6 @@ final class ShardedGradientReducer: GradientReduction {
     /// contributions as they arrive.
     func finish() throws {
         let begin = DispatchTime.now().uptimeNanoseconds
-        if let failure {
-            self.failure = nil
-            throw failure
-        }
         for bucket in buckets.markAllReady() {
             for index in segmentsOfBucket[bucket] { try send(index) }
         }

@@ -497,7 +497,7 @@ public final class Trainer {
         let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: objective.loss,
                                 communicator: communicator, bucketBytes: Int(options.bucketMegabytes * 1_048_576), plan: plan,
                                 accumulate: options.accumulate, clipGradientNorm: options.clipGradientNorm, seed: options.seed,
-                                shards: shards, rowBlocks: options.rowBlocks)
+                                shards: shards)
         self.step = step
         return step
     }

@@ -100,10 +100,6 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     /// parameters are allgathered after the update. Changes no result;
     /// checkpoints keep the full layout. No effect alone.
     public var shardOptimizer = true
-    /// With the sharded optimizer, each weight gradient of at least 64 KB is
-    /// computed in this many row blocks, each sent to the ranks that own it
-    /// as soon as it is final (1: one product, sent with its bucket).
-    public var rowBlocks = 1
     /// Batches the loader's background thread assembles ahead (0: assemble
     /// each batch on the training thread, no extra thread).
     public var prefetch = 2
@@ -199,7 +195,6 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         if !(stepTimeout == 0 || (stepTimeout >= 1 && stepTimeout <= 1e7)) {
             throw TrainingError.invalidOption("--step-timeout", "must be 0 (never) or between 1 and 1e7 seconds, got \(stepTimeout)")
         }
-        if rowBlocks < 1 || rowBlocks > 64 { throw TrainingError.invalidOption("--row-blocks", "must be between 1 and 64, got \(rowBlocks)") }
         if prefetch < 0 || prefetch > 1024 { throw TrainingError.invalidOption("--prefetch", "must be between 0 and 1024, got \(prefetch)") }
         if trainEvaluationSamples < 0 { throw TrainingError.invalidOption("trainEvaluationSamples", "must be 0 or more, got \(trainEvaluationSamples)") }
         if let microBatches, !deterministic {

@@ -75,7 +75,7 @@ public final class TrainingStep {
     /// with an optimizer over `shards.runs[rank]`, the sharded update.
     init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, loss: Loss,
          communicator: Communicator?, bucketBytes: Int, plan: MicroBatchPlan? = nil, accumulate: Int = 1,
-         clipGradientNorm: Double? = nil, seed: UInt64 = 0, shards: OptimizerShards? = nil, rowBlocks: Int = 1) {
+         clipGradientNorm: Double? = nil, seed: UInt64 = 0, shards: OptimizerShards? = nil) {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
@@ -109,7 +109,7 @@ public final class TrainingStep {
         } else if let communicator, communicator.size > 1 {
             if let shards, clipGradientNorm == nil {
                 synchronizer = ShardedGradientReducer(communicator: communicator, parameters: parameters, optimizer: optimizer,
-                                                      shards: shards, bucketBytes: bucketBytes, rowBlocks: rowBlocks)
+                                                      shards: shards, bucketBytes: bucketBytes)
             } else {
                 synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters,
                                                     optimizer: optimizer, bucketBytes: bucketBytes)
@@ -169,11 +169,7 @@ public final class TrainingStep {
             }
             agreement = try StepAgreement.start(StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n),
                                                 stopSignal: stopSignal(), communicator: communicator)
-            if let reducer = synchronizer as? ShardedGradientReducer, reducer.blocksWeights {
-                try reducer.weightGradientBlocks().run {
-                    try backward(loss, gradient: seed) { try reducer.gradientReady($0) }
-                }
-            } else if let synchronizer {
+            if let synchronizer {
                 try backward(loss, gradient: seed) { try synchronizer.gradientReady($0) }
             } else {
                 loss.backward(gradient: seed)

@@ -108,7 +108,7 @@ struct BenchCommand: ParsableCommand {
                                                        data: data, communicator: communicator,
                                                        bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
                                                        deterministic: deterministic, microBatches: parallel.microBatches,
-                                                       shardOptimizer: parallel.shardOptimizer, rowBlocks: parallel.rowBlocks)
+                                                       shardOptimizer: parallel.shardOptimizer)
                         } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
                             // Every rank refuses alike before any collective: skip that pass, say why.
                             if (communicator?.rank ?? 0) == 0 {

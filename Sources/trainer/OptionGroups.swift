@@ -166,9 +166,6 @@ struct ParallelOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Under mpirun, shard the optimizer (ZeRO stage 1): each rank updates and keeps optimizer state for 1/np of the parameters, gradients are reduce-scattered and parameters allgathered. Same results; checkpoints keep the full layout.")
     var shardOptimizer = defaults.shardOptimizer
 
-    @Option(help: "With the sharded optimizer: compute each weight gradient of at least 64 KB in this many row blocks, each sent to its owner as soon as it is final (1: one product).")
-    var rowBlocks = defaults.rowBlocks
-
     @Option(help: "With --deterministic (bench: --mode deterministic): micro-batches per global batch, a power of two dividing --batch-size; the run can then resume at every world size that divides it (default: the checkpoint's when resuming, else the world size).")
     var microBatches: Int?
 
@@ -176,7 +173,6 @@ struct ParallelOptions: ParsableArguments {
         o.prefetch = prefetch
         o.bucketMegabytes = bucketMb
         o.shardOptimizer = shardOptimizer
-        o.rowBlocks = rowBlocks
         o.microBatches = microBatches
     }
 }

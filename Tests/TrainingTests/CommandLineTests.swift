@@ -79,7 +79,6 @@ struct CommandLineTests {
         (["--deterministic", "--accumulate", "4", "--micro-batches", "2"], "--accumulate"),
         (["--optimizer", "sgd", "--momentum", "nan"], "--momentum"), (["--weight-decay", "inf"], "--weight-decay"),
         (["--step-timeout", "nan"], "--step-timeout"), (["--bucket-mb", "nan"], "--bucket-mb"),
-        (["--row-blocks", "0"], "--row-blocks"), (["--row-blocks", "65"], "--row-blocks"),
     ])
     func badNumbers(arguments: [String], flag: String) throws {
         let out = try TestSupport.run(trainer, ["train", "--checkpoint-dir", "/tmp/trainer-tests-unused"] + arguments)
@@ -95,7 +94,6 @@ struct CommandLineTests {
         (["experiment", "momentum", "--tiny", "--out", "/tmp/trainer-tests-unused-ex", "--threads", "4294967296"], "--threads"),
         (["bench", "--workload", "mlp", "--seconds", "0.1", "--repeat", "0"], "--repeat"),
         (["bench", "--workload", "mlp", "--seconds", "0.1", "--repeat", "100000"], "--repeat"),
-        (["bench", "--workload", "mlp", "--seconds", "0.1", "--row-blocks", "1000"], "--row-blocks"),
     ])
     func subcommandBounds(arguments: [String], flag: String) throws {
         let out = try TestSupport.run(trainer, arguments)

@@ -30,8 +30,9 @@ struct DataParallelTests {
         var output: TestSupport.Output
     }
 
-    /// Trains at world size `np` (1: a plain process) and returns what it left.
-    func train(np: Int, _ flags: [String], mca: [String] = []) throws -> Outcome {
+    /// Trains at world size `np` (1: a plain process) and returns what it
+    /// left; `variables` are set for every process (e.g. OPENBLAS_CORETYPE).
+    func train(np: Int, _ flags: [String], mca: [String] = [], variables: [String: String] = [:]) throws -> Outcome {
         let name = "np\(np)-\(UUID().uuidString)"
         let path = directory.appendingPathComponent("\(name).bin").path
         let checkpoints = directory.appendingPathComponent("ckpt-\(name)").path
@@ -39,10 +40,11 @@ struct DataParallelTests {
         var arguments = ["train", "--save-parameters", path, "--checkpoint-dir", checkpoints, "--metrics", metrics] + flags
         let out: TestSupport.Output
         if np == 1 {
-            out = try TestSupport.run(try #require(TestSupport.trainerExecutable), arguments + ["--threads", "1"])
+            out = try TestSupport.run(try #require(TestSupport.trainerExecutable), arguments + ["--threads", "1"],
+                                      environment: TestSupport.childEnvironment(variables))
         } else {
             arguments.append("--check-replicas")  // every step: all ranks bitwise identical
-            out = try TestSupport.mpirun(np: np, arguments, mca: mca)
+            out = try TestSupport.mpirun(np: np, arguments, mca: mca, variables: variables)
         }
         try #require(out.status == 0, "np=\(np) exited \(out.status): \(out.stdout)\(out.stderr)")
         let newest = try #require(try CheckpointDirectory(checkpoints).checkpoints().last, "np=\(np) saved no checkpoint")
@@ -84,6 +86,8 @@ struct DataParallelTests {
         let flags = spec.flags + ["--deterministic", "--checkpoint-every", "0"]
         let reference = try train(np: 1, flags)
         for np in spec.worldSizes.dropFirst() {
+            // By construction: every micro-batch has the same shape at every world size (the same BLAS
+            // calls), and the fixed tree adds the micro-batches' gradients in one order.
             expectBitwiseEqual(reference, try train(np: np, flags), "\(model), np=\(np) against np=1")
         }
     }
@@ -93,6 +97,7 @@ struct DataParallelTests {
         let flags = ["--model", "mlp", "--max-steps", "30", "--checkpoint-every", "0"]
         let plain = try train(np: 1, flags)
         let deterministic = try train(np: 1, flags + ["--deterministic"])
+        // By construction: one micro-batch of the whole batch is the same calls on the same shapes.
         #expect(plain.parameters == deterministic.parameters)
         #expect(plain.records == deterministic.records)
         #expect(deterministic.state.extra["micro_batches"] == "1" && deterministic.state.extra["deterministic"] == "true")
@@ -189,7 +194,7 @@ struct DataParallelTests {
         let options = ["--optimizer", "sgd", "--lr", "0.05", "--model", "mlp", "--max-steps", "30"]
         let shared = try train(np: 2, options)
         let tcp = try train(np: 2, options, mca: ["--mca", "btl", "self,tcp"])
-        #expect(shared.parameters == tcp.parameters)
+        #expect(shared.parameters == tcp.parameters)  // by construction: the transport moves bytes, the sums stay a + b
     }
 
     @Test("Several gradient buckets (--bucket-mb 0.01: one per parameter) give the parameters of one bucket, in both modes")
@@ -198,6 +203,7 @@ struct DataParallelTests {
             let flags = ["--model", "mlp", "--max-steps", "30", "--checkpoint-every", "0"] + mode
             let one = try train(np: 2, flags + ["--bucket-mb", "64"])
             let many = try train(np: 2, flags + ["--bucket-mb", "0.01"])
+            // By construction: buckets decide when bytes move; each element is still summed on its own.
             #expect(one.parameters == many.parameters, "\(mode)")
         }
     }

@@ -54,9 +54,7 @@ enum TestSupport {
         process.arguments = arguments
         // Never hand a child this process's OpenMPI/PMIx variables: a trainer
         // that inherits them believes it was started by mpirun.
-        process.environment = environment ?? ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_")
-        }
+        process.environment = environment ?? childEnvironment()
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -81,14 +79,20 @@ enum TestSupport {
     /// needs (--allow-run-as-root, --oversubscribe), without this test
     /// process's OMPI_* and PMIX_* variables: it may have initialised MPI
     /// itself, and a child that inherits them tries to join that world.
-    static func mpirun(np: Int, _ arguments: [String], mca: [String] = []) throws -> Output {
+    /// `variables` are set for every rank (`-x`).
+    static func mpirun(np: Int, _ arguments: [String], mca: [String] = [], variables: [String: String] = [:]) throws -> Output {
         let mpirun = try #require(mpirun, "mpirun is not on PATH")
         let trainer = try #require(trainerExecutable, "trainer executable not built next to the tests")
-        let environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_")
-        }
-        let launch = ["--allow-run-as-root", "--oversubscribe", "-np", String(np)] + mca + [trainer.path]
+        let environment = childEnvironment(variables)
+        let exports = variables.keys.sorted().flatMap { ["-x", $0] }
+        let launch = ["--allow-run-as-root", "--oversubscribe", "-np", String(np)] + exports + mca + [trainer.path]
         return try run(mpirun, launch + arguments, environment: environment)
+    }
+
+    /// This process's environment without its OpenMPI/PMIx variables, with `variables` added.
+    static func childEnvironment(_ variables: [String: String] = [:]) -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
+            .merging(variables) { $1 }
     }
 
     /// Reads a raw little-endian float32 file (`--save-parameters`).

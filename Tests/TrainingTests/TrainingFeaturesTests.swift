@@ -26,6 +26,7 @@ extension DataParallelTests {
     func featuresAreWorldSizeIndependent() throws {
         let one = try train(np: 1, Self.featureFlags)
         for np in [2, 4] {
+            // By construction: --deterministic's micro-batches have one shape at every world size.
             expectBitwiseEqual(one, try train(np: np, Self.featureFlags), "np=\(np)")
         }
         let line = try #require(one.records.last)
@@ -40,6 +41,7 @@ extension DataParallelTests {
                      "--centered", "--max-steps", "20", "--deterministic", "--micro-batches", "4"]
         let one = try train(np: 1, flags)
         for np in [2, 4] {
+            // By construction: --deterministic's micro-batches have one shape at every world size.
             expectBitwiseEqual(one, try train(np: np, flags), "np=\(np)")
         }
         #expect(one.state.optimizer.type == "rmsprop")
