@@ -182,6 +182,12 @@ public final class HDF5File: @unchecked Sendable {
     /// an error that names `path`, and so does a damaged global heap that
     /// would hang the library (`StructureCheck`).
     public static func open(_ path: String, readOnly: Bool = true) throws -> HDF5File {
+        // A FIFO or a device would block or never end the reads below (and
+        // libhdf5's own): only a regular file (after links) is an HDF5 file.
+        if let kind = specialFileKind(path) {
+            throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file",
+                            detail: "not a regular file (a \(kind)); an HDF5 file is a regular file")
+        }
         if let damage = StructureCheck.damage(inFileAt: path) {
             throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file", detail: damage)
         }
@@ -903,3 +909,4 @@ private func joined(_ group: String, _ name: String) -> String {
 private func attributePath(_ path: String, _ name: String) -> String {
     path + "@" + name
 }
+

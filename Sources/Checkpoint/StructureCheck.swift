@@ -38,7 +38,8 @@ enum StructureCheck {
     /// `path`, or nil if none is (or the file cannot be read: opening it
     /// reports that).
     static func damage(inFileAt path: String) -> String? {
-        let descriptor = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (HDF5File.open refuses it after).
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         if let problem = superblockDamage(descriptor) { return problem }

@@ -56,6 +56,14 @@ public enum CheckpointEvaluation {
         } catch {
             throw TrainingError.checkpoint("--checkpoint \(checkpoint): model_config is not a model this trainer can rebuild: \(error)")
         }
+        // Before the model is allocated: a crafted model_config can ask for
+        // gigabytes that the checkpoint's tensors could never fill. (The
+        // estimate is generous; the exact layout is compared once built.)
+        if let state, let kind = ModelKind.named(spec.name),
+           case let described = kind.parameterCount(spec), described > Double(state.parameters.values.count) * 1.01 + 1024 {
+            throw TrainingError.checkpoint("--checkpoint \(checkpoint): its model_config describes \(String(format: "%.0f", described)) "
+                                           + "parameters but it holds \(state.parameters.values.count)")
+        }
         var generator = RandomGenerator(seed: 0)
         let model = spec.build(generator: &generator)
         let parameters = ParameterSet(model)

@@ -41,7 +41,7 @@ public struct ModelKind: Sendable {
     public let options: [String]
     /// How many parameters it will have, computed without allocating them,
     /// so that options too large for memory are refused before building.
-    fileprivate let parameterCount: @Sendable (ModelSpec) -> Double
+    let parameterCount: @Sendable (ModelSpec) -> Double
     /// How many buffer elements (BatchNorm's running statistics) it will
     /// have: no gradient or optimizer state, but memory all the same.
     fileprivate let bufferCount: @Sendable (ModelSpec) -> Double
@@ -220,6 +220,12 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         if classes <= 0 { throw TrainingError.invalidOption("--data", "needs at least one class or target, got \(classes)") }
         if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 }) {
             throw TrainingError.invalidOption("--dataset", "models need samples of one or more positive dimensions, got \(inputShape)")
+        }
+        // A shape read from a file may be crafted: bound it before any size is computed in Int.
+        let sampleValues = inputShape.reduce(1.0) { $0 * Double($1) }
+        if sampleValues > Double(Int32.max) {
+            throw TrainingError.invalidOption("--dataset", "samples of shape \(inputShape) hold \(String(format: "%.3g", sampleValues)) values; "
+                                              + "at most \(Int32.max) are supported")
         }
         if ModelKind.convolutional.contains(name) && inputShape.count != 3 {
             throw TrainingError.invalidOption("--model", "\(name) needs samples of [channels, height, width], got \(inputShape)")

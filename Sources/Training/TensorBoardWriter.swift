@@ -182,9 +182,11 @@ public final class TensorBoardWriter {
         let pid = getpid()
         var name = TensorBoardEventFile.name(seconds: seconds, hostname: hostname, pid: pid, index: index)
         let existing = try TensorBoardEventFile.files(in: directory).map { URL(fileURLWithPath: $0).lastPathComponent }
-        if let newest = existing.max(), name <= newest, let newestSeconds = TensorBoardEventFile.seconds(inName: newest) {
-            name = TensorBoardEventFile.name(seconds: max(seconds, newestSeconds + 1), hostname: hostname,
-                                             pid: pid, index: index)
+        // The newest name may be anyone's: its seconds are read with overflow in mind (a foreign file
+        // named for second Int.max cannot be passed, so the new name just follows this clock).
+        if let newest = existing.max(), name <= newest, let newestSeconds = TensorBoardEventFile.seconds(inName: newest),
+           case let (next, overflow) = newestSeconds.addingReportingOverflow(1), !overflow {
+            name = TensorBoardEventFile.name(seconds: max(seconds, next), hostname: hostname, pid: pid, index: index)
         }
         return name
     }

@@ -412,7 +412,9 @@ public final class Trainer {
         while epoch < c.epochs {
             if let maxSteps = c.maxSteps, globalStep >= maxSteps { break }
             let first = position.iteration
-            let stepsThisEpoch = c.maxSteps.map { min(sampler.stepsPerEpoch, first + $0 - globalStep) } ?? sampler.stepsPerEpoch
+            // globalStep < maxSteps here, so the subtraction cannot overflow (--max-steps may be near Int.max).
+            let stepsThisEpoch = c.maxSteps.map { min(sampler.stepsPerEpoch, first + min($0 - globalStep, sampler.stepsPerEpoch)) }
+                ?? sampler.stepsPerEpoch
             progress.startEpoch()
             let start = Date()
             var lossSum = position.epochLossSum, samples = position.epochSamples

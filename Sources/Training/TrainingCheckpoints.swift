@@ -311,13 +311,39 @@ extension Trainer {
             progress.log("note: --accumulate \(c.accumulate) (the checkpoint's run used \(saved)): the same global batch in "
                          + "another number of passes, equal up to rounding")
         }
-        if state.iteration > stepsPerEpoch || state.epoch < 0 {
-            differences.append("position: epoch \(state.epoch) step \(state.iteration) does not fit \(stepsPerEpoch) steps per epoch")
-        }
+        differences += Self.positionProblems(of: loaded, stepsPerEpoch: stepsPerEpoch)
         guard differences.isEmpty else {
             throw TrainingError.checkpoint("checkpoint \(loaded.path) does not match this run: " + differences.joined(separator: "; ")
                                            + ". Nothing was changed; use --resume never --overwrite or another --checkpoint-dir to start afresh")
         }
+    }
+
+    /// What is wrong with `loaded`'s position, read from a file that may
+    /// have been crafted: every count is non-negative, the step within the
+    /// epoch fits the epoch, the global step is where the epoch and step
+    /// put it (computed without overflow), and a file named for a step
+    /// (`ckpt-<step>.h5`) holds that step, so the run's next saves cannot
+    /// land on another checkpoint's name.
+    static func positionProblems(of loaded: LoadedCheckpoint, stepsPerEpoch: Int) -> [String] {
+        let state = loaded.state
+        var problems: [String] = []
+        if state.epoch < 0 || state.iteration < 0 || state.globalStep < 0 {
+            problems.append("position: epoch \(state.epoch), step \(state.iteration), global step \(state.globalStep): "
+                            + "none may be negative")
+        } else if state.iteration > stepsPerEpoch {
+            problems.append("position: step \(state.iteration) of an epoch of \(stepsPerEpoch) steps")
+        } else {
+            let (epochSteps, overflow) = state.epoch.multipliedReportingOverflow(by: stepsPerEpoch)
+            if overflow || epochSteps.addingReportingOverflow(state.iteration) != (state.globalStep, false) {
+                problems.append("position: epoch \(state.epoch) and step \(state.iteration) at \(stepsPerEpoch) steps per epoch "
+                                + "do not make global step \(state.globalStep)")
+            }
+        }
+        if let named = CheckpointDirectory.globalStep(fromFileName: URL(fileURLWithPath: loaded.path).lastPathComponent),
+           named != state.globalStep {
+            problems.append("position: the file is named for step \(named) but holds global step \(state.globalStep)")
+        }
+        return problems
     }
 
     /// Rank 0's `whole` optimizer state (the checkpoint's, full layout) into

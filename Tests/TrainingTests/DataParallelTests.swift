@@ -41,7 +41,7 @@ struct DataParallelTests {
         let out: TestSupport.Output
         if np == 1 {
             out = try TestSupport.run(try #require(TestSupport.trainerExecutable), arguments + ["--threads", "1"],
-                                      environment: TestSupport.childEnvironment(variables))
+                                      environment: TestSupport.childEnvironment.merging(variables) { $1 })
         } else {
             arguments.append("--check-replicas")  // every step: all ranks bitwise identical
             out = try TestSupport.mpirun(np: np, arguments, mca: mca, variables: variables)

@@ -299,7 +299,8 @@ extension TestSupport {
     /// What the restart tests need: mpirun, Fashion-MNIST and the built trainer.
     static var canRunRestartTests: Bool { mpirun != nil && hasFashionMNIST && trainerExecutable != nil }
 
-    /// This process's environment without OMPI_* and PMIX_* variables (see `mpirun(np:_:mca:)`).
+    /// This process's environment without OMPI_* and PMIX_* variables: a
+    /// child that inherits them believes it was started by mpirun.
     static var childEnvironment: [String: String] {
         ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
     }

@@ -54,7 +54,7 @@ enum TestSupport {
         process.arguments = arguments
         // Never hand a child this process's OpenMPI/PMIx variables: a trainer
         // that inherits them believes it was started by mpirun.
-        process.environment = environment ?? childEnvironment()
+        process.environment = environment ?? childEnvironment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -83,16 +83,10 @@ enum TestSupport {
     static func mpirun(np: Int, _ arguments: [String], mca: [String] = [], variables: [String: String] = [:]) throws -> Output {
         let mpirun = try #require(mpirun, "mpirun is not on PATH")
         let trainer = try #require(trainerExecutable, "trainer executable not built next to the tests")
-        let environment = childEnvironment(variables)
+        let environment = childEnvironment.merging(variables) { $1 }
         let exports = variables.keys.sorted().flatMap { ["-x", $0] }
         let launch = ["--allow-run-as-root", "--oversubscribe", "-np", String(np)] + exports + mca + [trainer.path]
         return try run(mpirun, launch + arguments, environment: environment)
-    }
-
-    /// This process's environment without its OpenMPI/PMIx variables, with `variables` added.
-    static func childEnvironment(_ variables: [String: String] = [:]) -> [String: String] {
-        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OMPI_") && !$0.key.hasPrefix("PMIX_") }
-            .merging(variables) { $1 }
     }
 
     /// Reads a raw little-endian float32 file (`--save-parameters`).
