@@ -367,7 +367,37 @@ private struct Reader {
         guard stored == actual else {
             throw CheckpointError.metadataChecksumMismatch(file: path, expected: stored, actual: actual)
         }
+        try checkValues(of: state)
         return state
+    }
+
+    /// Refuses values no training run can have saved (the trainer never
+    /// checkpoints a non-finite state): a NaN or infinity in the model or
+    /// the optimizer state, or a negative running variance. A checksum only
+    /// says the bytes are the ones written; a file crafted with valid
+    /// checksums would otherwise evaluate to chance and resume into NaN.
+    private func checkValues(of state: TrainingState) throws {
+        func firstNonFinite(_ tensors: FlatTensors, _ object: (String) -> String) throws {
+            guard let bad = tensors.values.firstIndex(where: { !$0.isFinite }) else { return }
+            let layout = tensors.layout
+            let index = (0..<layout.names.count).first { layout.range(of: $0).contains(bad) }!
+            throw CheckpointError.invalid(file: path, object: object(layout.names[index]),
+                                          reason: "element \(bad - layout.range(of: index).lowerBound) is "
+                                          + "\(tensors.values[bad]); a checkpoint holds finite values only")
+        }
+        try firstNonFinite(state.parameters) { "/model/\($0)" }
+        try firstNonFinite(state.buffers) { "/model/\($0)" }
+        for (name, values) in state.optimizer.buffers.sorted(by: { $0.key < $1.key }) {
+            try firstNonFinite(FlatTensors(layout: state.parameters.layout, values: values)) { "/optimizer/\($0)/\(name)" }
+        }
+        let layout = state.buffers.layout
+        for (index, name) in layout.names.enumerated() where name.hasSuffix("running_var") {
+            if let negative = state.buffers.values[layout.range(of: index)].firstIndex(where: { $0 < 0 }) {
+                throw CheckpointError.invalid(file: path, object: "/model/\(name)",
+                                              reason: "element \(negative - layout.range(of: index).lowerBound) is "
+                                              + "\(state.buffers.values[negative]); a variance is never negative")
+            }
+        }
     }
 
     /// `/model`: every dataset, in state_dict order, checksums verified,

@@ -1,9 +1,16 @@
+import Checkpoint
 import Foundation
 
 /// One JSON object per line, appended to a file (`--metrics`), so runs can be
 /// compared and plotted later and a resumed run continues the same file.
+///
+/// Each line names the run that wrote it (`"run"`, the checkpoints'
+/// run id). A resumed run first drops the lines it wrote after the
+/// checkpoint it resumes from (`dropRecords`), which it is about to write
+/// again, and touches no other run's lines: the file reads as if the run
+/// had never been interrupted, as TensorBoard's does.
 public final class MetricsLog {
-    private let handle: FileHandle
+    private var handle: FileHandle
     public let path: String
 
     /// Opens `path` for appending, creating it (and its directory) if needed.
@@ -26,9 +33,54 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
-    /// Appends `record` as one line.
-    public func append(_ record: JSONRecord) {
-        handle.write(Data((record.text + "\n").utf8))
+    /// Appends `record` as one line; a failed write (a full disk) throws,
+    /// naming the file.
+    public func append(_ record: JSONRecord) throws {
+        do {
+            try handle.write(contentsOf: Data((record.text + "\n").utf8))
+        } catch {
+            throw TrainingError.invalidOption("--metrics", "cannot append to \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Rewrites the file without run `run`'s lines for which `drop` holds
+    /// (given the line's fields), and without an unfinished last line (a
+    /// write cut short by a kill); returns how many lines went. Other runs'
+    /// lines, and lines that are not JSON objects, stay as they are. The
+    /// rewrite replaces the file atomically (a temporary copy, fsynced,
+    /// renamed over it), and later lines are appended to the new file.
+    public func dropRecords(ofRun run: String, where drop: ([String: Any]) -> Bool) throws -> Int {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw TrainingError.invalidOption("--metrics", "cannot read \(path) to resume it: \(error.localizedDescription)")
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let unfinished = lines.last.map { !$0.isEmpty } ?? false  // the text did not end with a newline
+        lines.removeLast()
+        var kept: [String] = []
+        for line in lines {
+            let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            if let fields, fields["run"] as? String == run, drop(fields) { continue }
+            kept.append(line)
+        }
+        let dropped = lines.count - kept.count + (unfinished ? 1 : 0)
+        guard dropped > 0 else { return 0 }
+        let temporary = URL(fileURLWithPath: path).deletingLastPathComponent()
+            .appendingPathComponent(".metrics-rewrite.\(getpid()).tmp").path
+        do {
+            _ = unlink(temporary)  // a stale one of ours; unlink never follows a link
+            try writeFile(Array(kept.map { $0 + "\n" }.joined().utf8), to: temporary)
+            try durableReplace(temporary: temporary, destination: path)
+            try handle.close()
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+        } catch {
+            _ = unlink(temporary)
+            throw TrainingError.invalidOption("--metrics", "cannot rewrite \(path) to resume it: \(error)")
+        }
+        return dropped
     }
 }
 

@@ -30,11 +30,11 @@ private let openedWriterCount = Atomic<Int>(0)
 /// series running to the killed run's last step and jumping back (checked
 /// with TensorBoard 2.21; its Rust data server happens to drop the stale ones).
 /// So `resumingAfterStep: S` first rewrites every event file in the directory
-/// that this writer produced, keeping only records with step <= S and
+/// that this run produced (marked with its run id), keeping only records with step <= S and
 /// dropping a damaged tail; a file left with no scalars is removed. Each
 /// rewrite goes to a temporary file (whose name TensorBoard ignores), is
 /// fsynced and renamed over the original, so a crash during it leaves the old
-/// or the new file, never a torn one. Files of other writers are left alone.
+/// or the new file, never a torn one. Files of other runs and writers are left alone.
 ///
 /// A fresh run (`resumingAfterStep: nil`) touches no existing file: it just
 /// adds its own file, so a directory shared by several runs keeps them all
@@ -70,13 +70,13 @@ public final class TensorBoardWriter {
     ///     or nil for a fresh run.
     ///   - hostname: the `<hostname>` part of the file name.
     ///   - wallTime: the time the file is started, in seconds since 1970.
-    public init(directory: String, resumingAfterStep: Int? = nil,
+    public init(directory: String, run: String = "", resumingAfterStep: Int? = nil,
                 hostname: String = TensorBoardWriter.hostname(),
                 wallTime: Double = Date().timeIntervalSince1970) throws(TensorBoardError) {
         self.directory = directory
         try Self.createDirectory(directory)
         if let step = resumingAfterStep {
-            resumeRepairs = try Self.dropRecords(after: step, in: directory)
+            resumeRepairs = try Self.dropRecords(after: step, in: directory, run: run)
         } else {
             resumeRepairs = []
         }
@@ -89,7 +89,7 @@ public final class TensorBoardWriter {
             throw .cannotWrite(path: path, reason: Self.systemError("open"))
         }
         let header = TensorBoardEvent(wallTime: wallTime, step: 0, fileVersion: TensorBoardEvent.fileVersion,
-                                      writer: Self.writerName)
+                                      writer: Self.writerMark(run: run))
         pending = TensorBoardEventFile.frame(header.encoded())
         // Written at once, so an unwritable directory fails here, before training starts.
         try flush()
@@ -193,14 +193,23 @@ public final class TensorBoardWriter {
 
     // MARK: Resuming
 
-    /// Rewrites our event files in `directory` without the records after
-    /// `step` and without a damaged tail; returns one line per file changed.
-    static func dropRecords(after step: Int, in directory: String) throws(TensorBoardError) -> [String] {
+    /// The `SourceMetadata.writer` of run `run`'s files: this program's
+    /// name and the run id (the checkpoints' `run_id`), so that a resume
+    /// rewrites its own run's files and never another run's in the same
+    /// directory ("swiftddp" alone: a file written before runs were named,
+    /// or by a writer given no run).
+    public static func writerMark(run: String) -> String {
+        run.isEmpty ? writerName : "\(writerName) run \(run)"
+    }
+
+    /// Rewrites run `run`'s event files in `directory` without the records
+    /// after `step` and without a damaged tail; returns one line per file changed.
+    static func dropRecords(after step: Int, in directory: String, run: String) throws(TensorBoardError) -> [String] {
         var repairs: [String] = []
         for file in try TensorBoardEventFile.files(in: directory) {
             let scan = try TensorBoardEventFile.scan(file)
-            guard let first = scan.records.first?.event, first.fileVersion != nil, first.writer == writerName else {
-                continue  // not ours, or not even one readable record: leave it as it is
+            guard let first = scan.records.first?.event, first.fileVersion != nil, first.writer == writerMark(run: run) else {
+                continue  // another run's, not ours, or not even one readable record: leave it as it is
             }
             let kept = scan.records.filter { $0.event.fileVersion != nil || $0.event.step <= step }
             guard kept.count < scan.records.count || scan.damage != nil else { continue }

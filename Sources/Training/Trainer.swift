@@ -399,11 +399,24 @@ public final class Trainer {
         }
         if rank == 0, let directory = c.tensorboardDirectory {
             do {
-                tensorboard = try TensorBoardWriter(directory: directory, resumingAfterStep: globalStep > 0 ? globalStep : nil)
+                tensorboard = try TensorBoardWriter(directory: directory, run: runID,
+                                                    resumingAfterStep: globalStep > 0 ? globalStep : nil)
             } catch {
                 throw TrainingError.checkpoint("\(error)")  // names --tensorboard and the path
             }
             for repair in tensorboard?.resumeRepairs ?? [] { progress.log("tensorboard: \(repair)") }
+        }
+        if globalStep > 0, let metrics {
+            // What this run wrote after its checkpoint, it writes again: the
+            // lines of later steps, and of the epoch it resumes inside (a line
+            // for part of it, written when --max-steps ended the run there).
+            let resumedEpoch = position.epoch + 1, step = globalStep
+            let dropped = try metrics.dropRecords(ofRun: runID) { fields in
+                (fields["step"] as? Int).map { $0 > step } == true || (fields["epoch"] as? Int).map { $0 >= resumedEpoch } == true
+            }
+            if dropped > 0 {
+                progress.log("metrics: dropped \(dropped) line(s) of this run written after its checkpoint (step \(step)) from \(metrics.path)")
+            }
         }
         defer { try? tensorboard?.close() }
         let loader = DataLoader(dataset: trainSet, sampler: sampler, prefetch: c.prefetch)
@@ -472,7 +485,7 @@ public final class Trainer {
             record.learningRate = Double(optimizer.learningRate)
             if position.gradientNormSteps > 0 { record.gradientNorm = position.gradientNormSum / Double(position.gradientNormSteps) }
             records.append(record)
-            report(record)
+            try report(record)
             try tensorboard?.addScalars(tensorboardScalars(record), step: globalStep)
             try tensorboard?.flush()
             if iteration < sampler.stepsPerEpoch {
@@ -612,7 +625,7 @@ public final class Trainer {
         }
     }
 
-    private func report(_ r: EpochRecord) {
+    private func report(_ r: EpochRecord) throws {
         var line = "epoch \(r.epoch)/\(options.epochs): train_loss \(format(r.trainLoss, 4)) "
             + "test_loss \(format(r.test.loss, 4)) "
         for (name, _, _) in r.test.metrics {
@@ -631,6 +644,7 @@ public final class Trainer {
         guard let metrics else { return }
         var json = JSONRecord()
         json.add("event", "epoch")
+        json.add("run", runID)
         json.add("epoch", r.epoch)
         json.add("step", r.step)
         json.add("model", identity.name)
@@ -650,6 +664,6 @@ public final class Trainer {
         if let norm = r.gradientNorm { json.add("grad_norm", norm) }
         json.add("samples_per_s", r.samplesPerSecond)
         json.add("epoch_seconds", r.seconds)
-        metrics.append(json)
+        try metrics.append(json)
     }
 }

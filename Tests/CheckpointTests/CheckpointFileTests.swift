@@ -14,7 +14,7 @@ struct CheckpointFileTests {
         #expect(loaded == state)
         #expect(loaded.parameters.layout == sampleLayout)  // state_dict order, not name order
         #expect(sameBits(loaded.parameters.values, state.parameters.values))
-        #expect(loaded.parameters.values[1].isNaN && loaded.parameters.values[1].bitPattern == 0x7FC0_1234)
+        #expect(loaded.parameters.values[1].bitPattern == (-Float.leastNonzeroMagnitude).bitPattern)
         #expect(loaded.parameters.values[2].sign == .minus && loaded.parameters.values[2] == 0)
         for name in ["exp_avg", "exp_avg_sq"] {
             #expect(sameBits(try #require(loaded.optimizer.buffers[name]), try #require(state.optimizer.buffers[name])))
@@ -337,6 +337,35 @@ struct CheckpointFileTests {
         #expect(try file.attributeShape("_last_lr", on: "/scheduler") == [1])
         #expect(try file.arrayAttribute("milestones", on: "/scheduler", as: Double.self) == [400, 800])
         #expect(try file.arrayAttribute("unused", on: "/scheduler", as: Double.self) == [])
+    }
+
+    @Test("A state no run can have saved, with valid checksums (a NaN or infinity in the model or the optimizer state, a negative running variance), is refused on read, naming the tensor and the element")
+    func nonFiniteOrImpossibleValuesAreRefused() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("crafted.h5").path
+        let name0 = sampleLayout.names[0], name1 = sampleLayout.names[1]
+        let crafts: [(String, (inout TrainingState) -> Void, String, String)] = [
+            ("nan", { $0.parameters.values[3] = .nan }, "/model/\(name0)", "element 3 is nan"),
+            ("inf", { $0.parameters.values[sampleLayout.range(of: 1).lowerBound + 2] = -.infinity },
+             "/model/\(name1)", "element 2 is -inf"),
+            ("moment", { $0.optimizer.buffers["exp_avg_sq"]![0] = .infinity }, "/optimizer/\(name0)/exp_avg_sq", "element 0 is inf"),
+            ("variance", { state in
+                let index = try! #require(sampleBufferLayout.index(of: "1.running_var"))
+                state.buffers.values[sampleBufferLayout.range(of: index).lowerBound + 1] = -0.5
+            }, "/model/1.running_var", "element 1 is -0.5; a variance is never negative"),
+        ]
+        for (label, craft, object, reason) in crafts {
+            var state = sampleStateWithBuffers()
+            craft(&state)
+            try CheckpointFile.write(state, to: path)
+            do {
+                _ = try CheckpointFile.read(path)
+                Issue.record("\(label): the crafted checkpoint was read")
+            } catch let CheckpointError.invalid(file, found, why) {
+                #expect(file == path && found == object && why.contains(reason), "\(label): \(found): \(why)")
+            }
+        }
     }
 
     @Test func aFileWithoutBuffersOrSchedulerIsWhatFormatOneAlwaysWrote() throws {

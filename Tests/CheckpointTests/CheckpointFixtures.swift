@@ -7,14 +7,16 @@ import Testing
 let sampleLayout = TensorLayout(names: ["0.weight", "0.bias", "2.weight", "2.bias", "10.weight"],
                                 shapes: [[8, 5], [8], [3, 8], [3], [2, 3]])
 
-/// A complete training state with Adam buffers, awkward floats (NaN with a
-/// payload, -0, infinities, a subnormal), a seed above Int64.max and
+/// A complete training state with Adam buffers, awkward floats (-0, the
+/// largest finite magnitudes, subnormals), a seed above Int64.max and
 /// non-ASCII strings, all different for different `step`s.
 func sampleState(step: Int = 1200, layout: TensorLayout = sampleLayout) -> TrainingState {
     // Distinct odd seeds: sampleFloats sets the low bit itself.
     let seed = UInt32(step) &* 8
     var values = sampleFloats(layout.count, seed: seed &+ 1)
-    let specials: [Float] = [Float(bitPattern: 0x7FC0_1234), -0.0, .infinity, -.infinity, .leastNonzeroMagnitude]
+    // Finite only: a checkpoint holding a NaN or an infinity is refused on read.
+    let specials: [Float] = [-.leastNonzeroMagnitude, -0.0, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                             .leastNonzeroMagnitude]
     for (index, special) in specials.enumerated() where index < values.count {
         values[index + 1] = special
     }
@@ -99,7 +101,8 @@ let sampleScheduler = SchedulerState(
 /// equal to the step) and `sampleScheduler`.
 func sampleStateWithBuffers(step: Int = 1200) -> TrainingState {
     var state = sampleState(step: step)
-    var values = sampleFloats(sampleBufferLayout.count, seed: UInt32(step) &* 8 &+ 7)
+    // Non-negative: a running variance is never below zero (a checkpoint with one is refused).
+    var values = sampleFloats(sampleBufferLayout.count, seed: UInt32(step) &* 8 &+ 7).map(abs)
     values[values.count - 1] = Float(step)
     state.buffers = FlatTensors(layout: sampleBufferLayout, values: values)
     state.scheduler = sampleScheduler

@@ -96,12 +96,12 @@ enum TestSupport {
     }
 
     /// A metrics file's lines with the fields that differ between equal runs
-    /// by construction (timings, the world size) removed, keys sorted.
+    /// by construction (timings, the world size, the run id) removed, keys sorted.
     static func comparableRecords(_ path: String) throws -> [String] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
             var record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            for key in ["samples_per_s", "epoch_seconds", "world_size"] { record[key] = nil }
+            for key in ["samples_per_s", "epoch_seconds", "world_size", "run"] { record[key] = nil }
             return String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self)
         }
     }
