@@ -116,6 +116,10 @@ public final class Trainer {
     private var tensorboard: TensorBoardWriter?
     /// The data set's name in checkpoints (a catalog name, or the user's).
     public let datasetName: String
+    /// Rank 0: the checksums of every value of the training set (before any
+    /// validation split) and of the test set, which checkpoints record and
+    /// resuming compares (`DataContent`); nil on other ranks.
+    let dataChecksums: (train: String, test: String)?
     let objective: Objective
     public let progress: ProgressReporter
     /// The job's communicator; nil when running alone without mpirun.
@@ -181,6 +185,11 @@ public final class Trainer {
                 throw TrainingError.invalidOption("--dataset", "\(datasetName): the test samples are \(shape(evaluation)) but the "
                                                   + "training samples \(shape(train)); both sets must have the same shapes")
             }
+            // Every rank holds the same data: rank 0 reads it all once, and its error ends the job.
+            dataChecksums = communicator.map { $0.rank == 0 } ?? true
+                ? (try DataContent(train, role: "training set", name: datasetName).checksum,
+                   try DataContent(evaluation, role: "test set", name: datasetName).checksum)
+                : nil
         } catch {
             Trainer.endJob(communicator, error)
             throw error

@@ -143,6 +143,10 @@ extension Trainer {
         if let plan { extra["micro_batches"] = String(plan.microBatches) }
         extra["bits_blas_threads"] = String(options.threads)
         extra[CheckpointFile.runIDKey] = runID
+        if let dataChecksums {
+            extra["data_checksum"] = dataChecksums.train
+            extra["test_checksum"] = dataChecksums.test
+        }
         extra.merge(Provenance.current.extras) { $1 }
         return extra
     }
@@ -294,6 +298,12 @@ extension Trainer {
         }
         if let saved = state.extra["data_fingerprint"], saved != trainingFingerprint {
             differences.append("training set: the checkpoint's was \(saved), this run's is \(trainingFingerprint)")
+        } else if let saved = state.extra["data_checksum"], let now = dataChecksums?.train, saved != now {
+            differences.append("training set: its contents changed since the checkpoint (checksum \(saved) then, \(now) now)")
+        }
+        if let saved = state.extra["test_checksum"], let now = dataChecksums?.test, saved != now {
+            differences.append("test set: its contents changed since the checkpoint (checksum \(saved) then, \(now) now); "
+                               + "the best model and early stopping would compare figures of two test sets")
         }
         if let saved = state.extra["validation_fraction"].flatMap(Double.init), saved != c.validationFraction {
             differences.append("--val-fraction: the checkpoint's run held out \(saved) of the training set, this run asks for \(c.validationFraction)")

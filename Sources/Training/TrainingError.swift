@@ -15,6 +15,9 @@ public enum TrainingError: Error, CustomStringConvertible {
     case stalled(step: Int, seconds: Double)
     /// A file could not be written.
     case cannotWrite(path: String, reason: String)
+    /// The data cannot be trained on (a value that is not finite); the
+    /// message names the data set, the sample and the value.
+    case data(String)
 
     public var description: String {
         switch self {
@@ -26,7 +29,7 @@ public enum TrainingError: Error, CustomStringConvertible {
             "a gradient is NaN or infinite at epoch \(epoch), step \(step): training diverged (try a lower --lr); the step was not applied and no checkpoint was written for it"
         case let .replicasDiverged(step):
             "ranks hold different parameters after step \(step) (--check-replicas)"
-        case let .checkpoint(message):
+        case let .checkpoint(message), let .data(message):
             message
         case let .stalled(step, seconds):
             "no progress for \(Int(seconds)) s at step \(step) (--step-timeout): a hung collective or a stuck rank; aborting the job so it can restart from the last checkpoint"

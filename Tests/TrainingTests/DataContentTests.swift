@@ -1,0 +1,60 @@
+import Checkpoint
+import Foundation
+import Testing
+
+extension DataFileTests {
+    /// Writes `x`, `y` and, if given, a test set into `path` (replacing it).
+    func writeSplits(_ path: String, x: [Float], y: [Int64], test: (x: [Float], y: [Int64])?) throws {
+        try? FileManager.default.removeItem(atPath: path)
+        let f = try HDF5File.create(path)
+        try f.writeDataset("x", shape: [y.count, 20], values: x)
+        try f.writeDataset("y", shape: [y.count], values: y)
+        if let test {
+            try f.writeDataset("x_test", shape: [test.y.count, 20], values: test.x)
+            try f.writeDataset("y_test", shape: [test.y.count], values: test.y)
+        }
+        try f.close()
+    }
+
+    @Test("Resuming on a file whose training samples changed where the old 64-sample fingerprint did not look, or whose test set changed, is refused, naming the set")
+    func everySampleIsChecked() throws {
+        let (x, y) = Self.blobs(300, seed: 5), test = Self.blobs(60, seed: 6)
+        let trainer = try #require(TestSupport.trainerExecutable)
+        // The samples the old fingerprint read: 64 spread evenly over the 300.
+        let sampled = Set((0..<64).map { $0 * 299 / 63 })
+        let changes: [(String, [Float], (x: [Float], y: [Int64]), String)] = [
+            ("train", x.enumerated().map { sampled.contains($0.offset / 20) ? $0.element : $0.element + 1 }, test,
+             "training set: its contents changed since the checkpoint"),
+            ("test", x, (test.x.map { $0 * 2 }, test.y), "test set: its contents changed since the checkpoint"),
+        ]
+        for (name, newX, newTest, message) in changes {
+            let path = directory.appendingPathComponent("changing-\(name).h5").path
+            try writeSplits(path, x: x, y: y, test: test)
+            let checkpoints = directory.appendingPathComponent("content-\(name)").path
+            let common = ["train", "--data", path, "--batch-size", "10", "--checkpoint-dir", checkpoints, "--threads", "1"]
+            let first = try TestSupport.run(trainer, common + ["--max-steps", "5"])
+            try #require(first.status == 0, "\(first.stderr)")
+            try writeSplits(path, x: newX, y: y, test: newTest)
+            let again = try TestSupport.run(trainer, common + ["--max-steps", "10"])
+            #expect(again.status != 0 && again.stderr.contains(message), "\(name): \(again.stderr)")
+        }
+    }
+
+    @Test("A NaN or an infinity in x or x_test is refused before training, naming the file, the set, the sample and the value")
+    func nonFiniteSamplesAreRefused() throws {
+        let (x, y) = Self.blobs(300, seed: 7), test = Self.blobs(60, seed: 8)
+        let trainer = try #require(TestSupport.trainerExecutable)
+        var badTrain = x, badTest = test.x
+        badTrain[17 * 20 + 3] = .nan
+        badTest[41 * 20 + 5] = -.infinity
+        for (name, trainX, testX, message) in [("train", badTrain, test.x, "sample 17 of the training set holds nan at feature 3"),
+                                               ("test", x, badTest, "sample 41 of the test set holds -inf at feature 5")] {
+            let path = directory.appendingPathComponent("nonfinite-\(name).h5").path
+            try writeSplits(path, x: trainX, y: y, test: (testX, test.y))
+            let out = try TestSupport.run(trainer, ["train", "--data", path, "--max-steps", "5", "--batch-size", "10",
+                                                    "--checkpoint-dir", directory.appendingPathComponent("nf-\(name)").path])
+            #expect(out.status != 0 && out.status != 132, "\(name): exit \(out.status)")
+            #expect(out.stderr.contains(path) && out.stderr.contains(message), "\(name): \(out.stderr)")
+        }
+    }
+}
