@@ -186,11 +186,12 @@ public struct CheckpointDirectory: Sendable {
         try CheckpointDirectory(path).latestValid()
     }
 
-    /// Moves `entries` (and `latest`) into a new sub-directory
-    /// `replaced-<UTC time>` of this one and returns its path: how a new run
-    /// takes over a directory that holds another run's checkpoints
-    /// (`--overwrite`) without deleting anything.
-    public func moveAside(_ entries: [CheckpointEntry]) throws -> String {
+    /// Moves `entries`, `latest` and the files called `names` (such as the
+    /// best model) that exist into a new sub-directory `replaced-<UTC time>`
+    /// of this one and returns its path: how a new run takes over a
+    /// directory that holds another run's files (`--overwrite`) without
+    /// deleting anything.
+    public func moveAside(_ entries: [CheckpointEntry], alongWith names: [String] = []) throws -> String {
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         var folder = path(of: "replaced-" + stamp)
         var suffix = 1
@@ -200,7 +201,9 @@ public struct CheckpointDirectory: Sendable {
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         var moving = entries.map(\.path)
-        if FileManager.default.fileExists(atPath: path(of: Self.latestFileName)) { moving.append(path(of: Self.latestFileName)) }
+        for name in [Self.latestFileName] + names where FileManager.default.fileExists(atPath: path(of: name)) {
+            moving.append(path(of: name))
+        }
         for file in moving {
             let name = (file as NSString).lastPathComponent
             guard rename(file, (folder as NSString).appendingPathComponent(name)) == 0 else {

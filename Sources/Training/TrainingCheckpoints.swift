@@ -175,10 +175,18 @@ extension Trainer {
         switch c.resume {
         case .never:
             let existing = try directory.checkpoints()
+            let best = directory.path(of: Self.bestFileName)
+            let hasBest = FileManager.default.fileExists(atPath: best)
             if let newest = existing.last {
-                try takeOver(directory, conflicts: existing, why: "--resume never: \(directory.path) already holds \(existing.count) "
-                             + "checkpoint\(existing.count == 1 ? "" : "s") of an earlier run (newest \(newest.path))",
+                try takeOver(directory, conflicts: existing, best: hasBest,
+                             why: "--resume never: \(directory.path) already holds \(existing.count) "
+                             + "checkpoint\(existing.count == 1 ? "" : "s") of an earlier run (newest \(newest.path))"
+                             + (hasBest ? " and its best model \(best)" : ""),
                              resumeHint: "continue that run with --resume auto, ")
+            } else if hasBest {
+                try takeOver(directory, conflicts: [], best: true,
+                             why: "--resume never: \(directory.path) holds the best model of an earlier run (\(best)), "
+                             + "which this run would take for its own", resumeHint: "")
             }
             return nil
         case .auto:
@@ -226,10 +234,14 @@ extension Trainer {
                     && (!Self.sameRun(CheckpointFile.peek(entry.path).runID, loaded.runID)
                         || entry.globalStep > loaded.state.globalStep)
             }
-            if !conflicts.isEmpty {
-                try takeOver(directory, conflicts: conflicts,
-                             why: "--resume \(path): \(directory.path) holds checkpoints that this run would not continue "
-                             + "(\(conflicts.map(\.path).joined(separator: ", ")): another run's, or later steps of this one)",
+            let best = directory.path(of: Self.bestFileName)
+            let foreignBest = FileManager.default.fileExists(atPath: best)
+                && !Self.sameRun(CheckpointFile.peek(best).runID, loaded.runID)
+            if !conflicts.isEmpty || foreignBest {
+                try takeOver(directory, conflicts: conflicts, best: foreignBest,
+                             why: "--resume \(path): \(directory.path) holds files that this run would not continue "
+                             + "(\((conflicts.map(\.path) + (foreignBest ? [best] : [])).joined(separator: ", ")): another run's, "
+                             + "or later steps of this one)",
                              resumeHint: "")
             }
         }
@@ -244,16 +256,17 @@ extension Trainer {
         a == nil || b == nil || a == b
     }
 
-    /// With `--overwrite`, moves `conflicts` aside (logged); without, refuses
-    /// the run with `why` and the ways forward.
-    private func takeOver(_ directory: CheckpointDirectory, conflicts: [CheckpointEntry], why: String, resumeHint: String) throws {
+    /// With `--overwrite`, moves `conflicts` (and `best.h5` when `best`) aside
+    /// (logged); without, refuses the run with `why` and the ways forward.
+    private func takeOver(_ directory: CheckpointDirectory, conflicts: [CheckpointEntry], best: Bool = false,
+                          why: String, resumeHint: String) throws {
         guard options.overwrite else {
             throw TrainingError.checkpoint(why + ". Nothing was changed: " + resumeHint + "pass --overwrite to move those files "
                                            + "into \(directory.path)/replaced-<time>/ and go on, or choose another --checkpoint-dir")
         }
-        let folder = try directory.moveAside(conflicts)
-        progress.log("--overwrite: moved \(conflicts.count) checkpoint\(conflicts.count == 1 ? "" : "s") of \(directory.path) "
-                     + "into \(folder) (nothing deleted)")
+        let folder = try directory.moveAside(conflicts, alongWith: best ? [Self.bestFileName] : [])
+        progress.log("--overwrite: moved \(conflicts.count) checkpoint\(conflicts.count == 1 ? "" : "s")"
+                     + (best ? " and the best model" : "") + " of \(directory.path) into \(folder) (nothing deleted)")
     }
 
     /// Refuses `loaded` unless it fits this run: the model, the optimizer

@@ -87,5 +87,32 @@ extension RestartTests {
             #expect(!again.stdout.contains(fileOfB), "\(again.stdout)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: board + "/" + fileOfB)) == bytesOfB, "B's event file changed")
         }
+
+        @Test("--resume never --overwrite moves the old run's best.h5 aside with its checkpoints (whether or not the new run keeps a best model); without --overwrite the run is refused naming it",
+              .enabled(if: TestSupport.canRunRestartTests, "needs mpirun, Fashion-MNIST and the trainer"))
+        func overwriteKeepsTheOldBestModel() throws {
+            let old = try RunFolder(scratch, "best", flags: ["--model", "mlp", "--hidden", "16", "--keep-best", "test_loss",
+                                                            "--epochs", "1"])
+            let first = try TestSupport.runTrainer(np: 1, old.command, log: old.log("old"))
+            try #require(first.status == 0, "\(first.stdout)")
+            let best = old.checkpoints + "/best.h5"
+            let oldBest = try Data(contentsOf: URL(fileURLWithPath: best))
+            for keepBest in [true, false] {
+                let flags = ["--model", "mlp", "--hidden", "16", "--max-steps", "5", "--resume", "never"]
+                    + (keepBest ? ["--keep-best", "test_loss"] : [])
+                let refused = try TestSupport.runTrainer(np: 1, ["train"] + flags + ["--checkpoint-dir", old.checkpoints],
+                                                         log: old.log("refused-\(keepBest)"))
+                #expect(refused.status != 0 && refused.stdout.contains(best), "\(refused.stdout)")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: best)) == oldBest)
+            }
+            let new = try TestSupport.runTrainer(np: 1, ["train", "--model", "mlp", "--hidden", "16", "--max-steps", "5",
+                                                         "--resume", "never", "--overwrite", "--checkpoint-dir", old.checkpoints],
+                                                 log: old.log("new"))
+            try #require(new.status == 0, "\(new.stdout)")
+            #expect(new.stdout.contains("and the best model of \(old.checkpoints) into"), "\(new.stdout)")
+            let replaced = try #require(try FileManager.default.contentsOfDirectory(atPath: old.checkpoints).first { $0.hasPrefix("replaced-") })
+            #expect(try Data(contentsOf: URL(fileURLWithPath: old.checkpoints + "/" + replaced + "/best.h5")) == oldBest)
+            #expect(!FileManager.default.fileExists(atPath: best), "the old best model still sits beside the new run's files")
+        }
     }
 }
