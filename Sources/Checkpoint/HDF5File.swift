@@ -144,6 +144,12 @@ public final class HDF5File: @unchecked Sendable {
     /// crashes later, when it retries the flush at close or at exit. With the
     /// file in memory the only disk write is ours, and its failure is an
     /// ordinary error. `name` is only used in error messages.
+    ///
+    /// The library is given `/dev/null/<name>`, a path that cannot exist
+    /// (ENOTDIR): even with no backing store, `H5Fcreate` first opens the
+    /// name read-write to see whether a file is there, and would follow a
+    /// link planted at it (or block reading a FIFO) before our own exclusive
+    /// create (`writeFile`) ever runs.
     public static func createInMemory(_ name: String) throws -> HDF5File {
         try withHDF5 {
             let access = try fileAccessList(path: name)
@@ -152,7 +158,7 @@ public final class HDF5File: @unchecked Sendable {
             if H5Pset_fapl_core(access, 1 << 20, false) < 0 {
                 throw libraryError(name, "/", "use the in-memory driver", "H5Pset_fapl_core")
             }
-            let id = H5Fcreate(name, chdf5_acc_trunc(), chdf5_p_default(), access)
+            let id = H5Fcreate("/dev/null/" + name, chdf5_acc_trunc(), chdf5_p_default(), access)
             if id < 0 {
                 throw libraryError(name, "/", "create file", "H5Fcreate")
             }
