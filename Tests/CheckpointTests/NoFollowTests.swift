@@ -66,6 +66,26 @@ struct NoFollowTests {
         #expect(directory.latest() == "ckpt-00000010.h5")
     }
 
+    @Test("A link to a directory, named like a leftover temporary, is removed without touching the directory")
+    func leftoverTemporaryLinkToDirectory() throws {
+        let scratch = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let victims = scratch.appendingPathComponent("victims").path
+        try FileManager.default.createDirectory(atPath: victims, withIntermediateDirectories: false)
+        let victim = (victims as NSString).appendingPathComponent("keep")
+        try Data(Victim.contents.utf8).write(to: URL(fileURLWithPath: victim))
+        let directory = CheckpointDirectory(scratch.appendingPathComponent("ckpt").path)
+        try directory.create()
+        let planted = directory.path(of: ".ckpt-00000009.h5.tmp")
+        try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: victims)
+
+        try directory.save(sampleState(step: 10))
+
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == Victim.contents)
+        var info = stat()
+        #expect(lstat(planted, &info) != 0, "the leftover name is removed")
+    }
+
     @Test("A link at the write probe's name is removed, not written through", arguments: PlantedLink.allCases)
     func writeProbe(kind: PlantedLink) throws {
         let scratch = try makeScratchDirectory()
