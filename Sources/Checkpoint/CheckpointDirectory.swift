@@ -46,9 +46,10 @@ public struct CheckpointDirectory: Sendable {
         (path as NSString).appendingPathComponent(name)
     }
 
-    /// Creates the directory and its parents if they are missing.
+    /// Creates the directory (mode 0755 less the umask) and its parents if
+    /// they are missing (`createOwnDirectory(at:)`).
     public func create() throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try createOwnDirectory(at: path)
     }
 
     // MARK: Listing
@@ -132,11 +133,7 @@ public struct CheckpointDirectory: Sendable {
 
     /// Replaces `latest` with `name` + newline, durably.
     private func writeLatest(_ name: String) throws {
-        let temporary = path(of: "." + Self.latestFileName + ".tmp")
-        guard FileManager.default.createFile(atPath: temporary, contents: Data((name + "\n").utf8)) else {
-            throw FileSystemError(path: temporary, operation: "create", code: errno)
-        }
-        try durableReplace(temporary: temporary, destination: path(of: Self.latestFileName))
+        try replaceFile(at: path(of: Self.latestFileName), with: Array((name + "\n").utf8))
     }
 
     /// Deletes checkpoints older than the newest `keep` among those with

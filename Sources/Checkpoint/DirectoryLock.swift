@@ -54,14 +54,21 @@ public final class DirectoryLock {
 }
 
 extension CheckpointDirectory {
-    /// Creates, writes, fsyncs and removes a small file in the directory, so
-    /// that a directory that cannot hold checkpoints (read-only, /proc, full)
-    /// is found before training rather than at the first save.
+    /// Refuses a directory that another user owns or can write to
+    /// (`foreignDirectoryProblem(_:)`), then creates, writes, fsyncs and
+    /// removes a small file in it, so that a directory that cannot hold
+    /// checkpoints (read-only, /proc, full) is found before training rather
+    /// than at the first save.
     public func probeWritable() throws {
+        if let problem = foreignDirectoryProblem(path) {
+            throw CheckpointError.directory(path: path, reason: problem)
+        }
         let probe = path(of: ".write-probe-\(getpid())")
-        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw CheckpointError.directory(path: path, reason: "cannot create a file in it: \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do {
+            fd = try createNewFile(at: probe, replacingStale: true)
+        } catch let error as FileSystemError {
+            throw CheckpointError.directory(path: path, reason: "cannot create a file in it: \(error)")
         }
         defer { unlink(probe) }
         let bytes = [UInt8](repeating: 0, count: 4096)

@@ -36,20 +36,19 @@ public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertib
 /// POSIX), and the directory is fsynced so the rename itself survives a
 /// power cut.
 public func durableReplace(temporary: String, destination: String) throws {
-    try fsyncFile(at: temporary, flags: O_RDONLY)
+    try fsyncFile(at: temporary, flags: O_RDONLY | O_NOFOLLOW)
     guard rename(temporary, destination) == 0 else {
         throw FileSystemError(path: temporary, operation: "rename to '\(destination)'", code: errno)
     }
     try fsyncFile(at: directory(of: destination), flags: O_RDONLY | O_DIRECTORY)
 }
 
-/// Writes `bytes` to a new file at `path` (replacing one there) and fsyncs
-/// it. A short write (a full disk) throws, naming `path` and the errno.
-public func writeFile(_ bytes: [UInt8], to path: String) throws {
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard descriptor >= 0 else {
-        throw FileSystemError(path: path, operation: "create", code: errno)
-    }
+/// Writes `bytes` to a new file at `path` and fsyncs it. A file or link
+/// already at `path` is unlinked first, never written through
+/// (`createNewFile(at:mode:replacingStale:)`). A short write (a full disk)
+/// throws, naming `path` and the errno.
+public func writeFile(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+    let descriptor = try createNewFile(at: path, mode: mode, replacingStale: true)
     defer { _ = close(descriptor) }
     try bytes.withUnsafeBytes { buffer in
         var offset = 0
@@ -64,6 +63,23 @@ public func writeFile(_ bytes: [UInt8], to path: String) throws {
     }
     guard fsync(descriptor) == 0 else {
         throw FileSystemError(path: path, operation: "fsync", code: errno)
+    }
+}
+
+/// Replaces the file at `destination` by `bytes`, durably: written to the
+/// hidden temporary `.<name>.tmp` beside it (`writeFile(_:to:mode:)`), then
+/// moved into place (`durableReplace(temporary:destination:)`); the
+/// temporary is removed if that fails. A link at `destination` is replaced
+/// by the file, its target left alone.
+public func replaceFile(at destination: String, with bytes: [UInt8], mode: mode_t = 0o644) throws {
+    let slash = destination.lastIndex(of: "/").map { destination.index(after: $0) } ?? destination.startIndex
+    let temporary = String(destination[..<slash]) + "." + String(destination[slash...]) + ".tmp"
+    do {
+        try writeFile(bytes, to: temporary, mode: mode)
+        try durableReplace(temporary: temporary, destination: destination)
+    } catch {
+        _ = unlink(temporary)
+        throw error
     }
 }
 

@@ -1,6 +1,12 @@
 import CHDF5
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // The only file in Checkpoint that talks to the HDF5 C library. Every call
 // goes through `withHDF5`, which holds the process-wide lock, and every
 // negative return code becomes a thrown `HDF5Error`.
@@ -104,14 +110,24 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Creates a new file at `path`, replacing any file already there.
     ///
+    /// The name is unlinked first and the file created with `H5F_ACC_EXCL`
+    /// (`O_CREAT | O_EXCL` in HDF5's sec2 driver), never `H5F_ACC_TRUNC`,
+    /// which follows a symbolic or hard link planted at `path` and truncates
+    /// its target (see `createNewFile(at:mode:replacingStale:)`). If the name
+    /// reappears in between, the create fails naming `path`.
+    ///
     /// For a checkpoint, create it under a temporary name and move it into
     /// place with `durableReplace(temporary:destination:)` after `close()`:
     /// a file whose writer dies half way is unreadable.
     public static func create(_ path: String) throws -> HDF5File {
-        try withHDF5 {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "create file",
+                            detail: "cannot remove the file already there: \(String(cString: strerror(errno)))")
+        }
+        return try withHDF5 {
             let access = try fileAccessList(path: path)
             defer { _ = H5Pclose(access) }
-            let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), access)
+            let id = H5Fcreate(path, chdf5_acc_excl(), chdf5_p_default(), access)
             if id < 0 {
                 throw libraryError(path, "/", "create file", "H5Fcreate")
             }
@@ -128,6 +144,12 @@ public final class HDF5File: @unchecked Sendable {
     /// crashes later, when it retries the flush at close or at exit. With the
     /// file in memory the only disk write is ours, and its failure is an
     /// ordinary error. `name` is only used in error messages.
+    ///
+    /// The library is given `/dev/null/<name>`, a path that cannot exist
+    /// (ENOTDIR): even with no backing store, `H5Fcreate` first opens the
+    /// name read-write to see whether a file is there, and would follow a
+    /// link planted at it (or block reading a FIFO) before our own exclusive
+    /// create (`writeFile`) ever runs.
     public static func createInMemory(_ name: String) throws -> HDF5File {
         try withHDF5 {
             let access = try fileAccessList(path: name)
@@ -136,7 +158,7 @@ public final class HDF5File: @unchecked Sendable {
             if H5Pset_fapl_core(access, 1 << 20, false) < 0 {
                 throw libraryError(name, "/", "use the in-memory driver", "H5Pset_fapl_core")
             }
-            let id = H5Fcreate(name, chdf5_acc_trunc(), chdf5_p_default(), access)
+            let id = H5Fcreate("/dev/null/" + name, chdf5_acc_trunc(), chdf5_p_default(), access)
             if id < 0 {
                 throw libraryError(name, "/", "create file", "H5Fcreate")
             }

@@ -1,3 +1,4 @@
+import Checkpoint
 import DataLoading
 import Foundation
 import NN
@@ -85,7 +86,7 @@ enum MomentumCampaign {
         try runner.save(plot.render(), "momentum.png")
         var csv = "iteration,gd_loss,momentum_loss\n"
         for i in 0...iterations { csv += "\(i),\(gd[i]),\(heavy[i])\n" }
-        try csv.write(toFile: runner.path("metrics/momentum.csv"), atomically: true, encoding: .utf8)
+        try replaceFile(at: runner.path("metrics/momentum.csv"), with: Array(csv.utf8))
 
         var report = Report()
         report.heading("Momentum on least squares")

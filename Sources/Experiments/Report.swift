@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// A markdown report assembled section by section.
@@ -24,8 +25,9 @@ struct Report {
 
     var text: String { lines.joined(separator: "\n") }
 
+    /// Replaces the file at `path` durably, never through a link (`replaceFile`).
     func write(to path: String) throws {
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try replaceFile(at: path, with: Array(text.utf8))
     }
 }
 

@@ -18,16 +18,11 @@ public final class MetricsLog {
         self.path = path
         let url = URL(fileURLWithPath: path)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw TrainingError.invalidOption("--metrics", "cannot create \(path)")
-            }
-        }
+        // Never through a link planted at the name (`openForAppending(at:mode:)`).
         do {
-            handle = try FileHandle(forWritingTo: url)
-            try handle.seekToEnd()
+            handle = FileHandle(fileDescriptor: try openForAppending(at: path), closeOnDealloc: true)
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot open \(path) for appending: \(error.localizedDescription)")
+            throw TrainingError.invalidOption("--metrics", "cannot open \(path) for appending: \(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// The data set indices a rank trained on, appended as little-endian int32
@@ -8,16 +9,11 @@ final class SampleLog {
 
     init(path: String) throws {
         self.path = path
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw TrainingError.cannotWrite(path: path, reason: "cannot create the file (--record-samples)")
-            }
-        }
+        // Never through a link planted at the name (`openForAppending(at:mode:)`).
         do {
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
+            handle = FileHandle(fileDescriptor: try openForAppending(at: path), closeOnDealloc: true)
         } catch {
-            throw TrainingError.cannotWrite(path: path, reason: "\(error.localizedDescription) (--record-samples)")
+            throw TrainingError.cannotWrite(path: path, reason: "\(error) (--record-samples)")
         }
     }
 

@@ -4,6 +4,9 @@
 public enum TensorBoardError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The `--tensorboard` directory is missing and could not be created (or is a file).
     case cannotCreateDirectory(path: String, reason: String)
+    /// The directory exists but another user owns it or can write to it
+    /// (`reason` says which), so it is refused rather than written to.
+    case foreignDirectory(path: String, reason: String)
     /// The directory could not be listed.
     case cannotListDirectory(path: String, reason: String)
     /// An event file could not be created, written, flushed or renamed.
@@ -25,6 +28,8 @@ public enum TensorBoardError: Error, CustomStringConvertible, Equatable, Sendabl
         switch self {
         case let .cannotCreateDirectory(path, reason):
             "--tensorboard: cannot create the directory \(path): \(reason)"
+        case let .foreignDirectory(path, reason):
+            "--tensorboard: refusing the directory \(path): \(reason)"
         case let .cannotListDirectory(path, reason):
             "--tensorboard: cannot list the directory \(path): \(reason)"
         case let .cannotWrite(path, reason):

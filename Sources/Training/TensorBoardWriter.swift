@@ -84,9 +84,10 @@ public final class TensorBoardWriter {
         let seconds = wallTime.isFinite && abs(wallTime) < 1e15 ? Int(wallTime) : 0
         let name = try Self.newFileName(in: directory, seconds: seconds, hostname: hostname, index: index)
         path = URL(fileURLWithPath: directory).appendingPathComponent(name).path
-        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw .cannotWrite(path: path, reason: Self.systemError("open"))
+        do {
+            descriptor = try createNewFile(at: path, replacingStale: false)
+        } catch {
+            throw .cannotWrite(path: path, reason: "\(error)")
         }
         let header = TensorBoardEvent(wallTime: wallTime, step: 0, fileVersion: TensorBoardEvent.fileVersion,
                                       writer: Self.writerMark(run: run))
@@ -156,18 +157,24 @@ public final class TensorBoardWriter {
 
     // MARK: Opening
 
+    /// Creates `directory` if it is missing (`createOwnDirectory(at:)`);
+    /// refuses one that another user owns or can write to
+    /// (`foreignDirectoryProblem(_:)`), whose files others could replace.
     private static func createDirectory(_ directory: String) throws(TensorBoardError) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw .cannotCreateDirectory(path: directory, reason: "a file of that name exists")
             }
+            if let problem = foreignDirectoryProblem(directory) {
+                throw .foreignDirectory(path: directory, reason: problem)
+            }
             return
         }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try createOwnDirectory(at: directory)
         } catch {
-            throw .cannotCreateDirectory(path: directory, reason: error.localizedDescription)
+            throw .cannotCreateDirectory(path: directory, reason: "\(error)")
         }
     }
 
@@ -238,19 +245,11 @@ public final class TensorBoardWriter {
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         let temporary = URL(fileURLWithPath: directory)
             .appendingPathComponent(".tensorboard-rewrite.\(getpid()).tmp").path
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw .cannotWrite(path: temporary, reason: systemError("open"))
-        }
-        if let failure = writeAll(descriptor, bytes).failure {
-            _ = closeDescriptor(descriptor)
+        do {
+            try writeFile(bytes, to: temporary)
+        } catch {
             _ = unlink(temporary)
-            throw .cannotWrite(path: temporary, reason: failure)
-        }
-        guard closeDescriptor(descriptor) == 0 else {
-            let reason = systemError("close")
-            _ = unlink(temporary)
-            throw .cannotWrite(path: temporary, reason: reason)
+            throw .cannotWrite(path: temporary, reason: "\(error)")
         }
         do {
             try durableReplace(temporary: temporary, destination: file)

@@ -624,13 +624,14 @@ public final class Trainer {
         return scalars
     }
 
-    /// Writes the parameters as raw little-endian float32, state_dict order.
+    /// Writes the parameters as raw little-endian float32, state_dict order,
+    /// replacing the file durably and never through a link (`replaceFile`).
     public func saveParameters(to path: String) throws {
-        let data = Data(buffer: UnsafeBufferPointer(parameters.values.buffer))
+        let bytes = Array(UnsafeRawBufferPointer(UnsafeBufferPointer(parameters.values.buffer)))
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try replaceFile(at: path, with: bytes)
         } catch {
-            throw TrainingError.cannotWrite(path: path, reason: error.localizedDescription)
+            throw TrainingError.cannotWrite(path: path, reason: "\(error)")
         }
     }
 

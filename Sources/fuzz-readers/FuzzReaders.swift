@@ -21,6 +21,7 @@ import Glibc
 import Darwin
 #endif
 #if FUZZING
+import Checkpoint
 import CLibFuzzer
 #endif
 
@@ -101,6 +102,7 @@ struct FuzzReaders {
 /// libFuzzer starts calling `LLVMFuzzerTestOneInput` (from one thread).
 nonisolated(unsafe) private var fuzzTarget = FuzzTarget.idx
 nonisolated(unsafe) private var scratchPath = ""
+nonisolated(unsafe) private var scratchDescriptor: Int32 = -1
 
 extension FuzzReaders {
     /// Hands the process to libFuzzer with the target SDDP_FUZZ_TARGET names.
@@ -114,6 +116,14 @@ extension FuzzReaders {
             directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         }
         scratchPath = "\(directory)/fuzz-readers-\(getpid())-\(name)"
+        // Created once, new and ours (`createNewFile`): the name is
+        // predictable in a world-writable directory, so it is never reopened
+        // for writing, where a link planted there would be followed.
+        do {
+            scratchDescriptor = try createNewFile(at: scratchPath, mode: 0o600, replacingStale: true)
+        } catch {
+            fail("cannot create the scratch file: \(error)")
+        }
         atexit { unlink(scratchPath) }
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
@@ -125,15 +135,15 @@ extension FuzzReaders {
 /// the target reads it. Returns 0 (keep the input if it adds coverage).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let descriptor = open(scratchPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard descriptor >= 0 else { fail("cannot write '\(scratchPath)': \(String(cString: strerror(errno)))") }
+    guard ftruncate(scratchDescriptor, 0) == 0 else {
+        fail("cannot truncate '\(scratchPath)': \(String(cString: strerror(errno)))")
+    }
     var written = 0
     while written < size {
-        let n = write(descriptor, data! + written, size - written)
+        let n = pwrite(scratchDescriptor, data! + written, size - written, off_t(written))
         guard n > 0 else { fail("cannot write '\(scratchPath)': \(String(cString: strerror(errno)))") }
         written += n
     }
-    close(descriptor)
     do {
         _ = try fuzzTarget.read(scratchPath)
     } catch {
