@@ -62,17 +62,11 @@ public final class MetricsLog {
         }
         let dropped = lines.count - kept.count + (unfinished ? 1 : 0)
         guard dropped > 0 else { return 0 }
-        let temporary = URL(fileURLWithPath: path).deletingLastPathComponent()
-            .appendingPathComponent(".metrics-rewrite.\(getpid()).tmp").path
         do {
-            _ = unlink(temporary)  // a stale one of ours; unlink never follows a link
-            try writeFile(Array(kept.map { $0 + "\n" }.joined().utf8), to: temporary)
-            try durableReplace(temporary: temporary, destination: path)
+            try replaceFile(at: path, with: Array(kept.map { $0 + "\n" }.joined().utf8))
             try handle.close()
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
+            handle = FileHandle(fileDescriptor: try openForAppending(at: path), closeOnDealloc: true)
         } catch {
-            _ = unlink(temporary)
             throw TrainingError.invalidOption("--metrics", "cannot rewrite \(path) to resume it: \(error)")
         }
         return dropped

@@ -72,7 +72,7 @@ struct NoFollowTrainingTests {
         record.add("step", 1)
         do {
             let log = try MetricsLog(path: path)
-            log.append(record)
+            try log.append(record)
             Issue.record("a link at --metrics was opened for appending")
         } catch {
             #expect("\(error)".contains(path), "\(error)")
