@@ -98,6 +98,7 @@ public enum CheckpointEvaluation {
         guard data.test.sampleShape == spec.inputShape else {
             throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
         }
+        try requireTargets(of: data.test, fit: spec, name: name)
         let result = try evaluate(model, objective: spec.objective, dataset: data.test, chunkSize: batchSize,
                                   communicator: communicator)
         var line = "\(checkpoint): \(spec.name) on \(name) test set (\(Int(result.count)) samples): test_loss \(format(result.loss, 4))"
@@ -105,5 +106,35 @@ public enum CheckpointEvaluation {
             line += " test_\(metric) \(format(result.value(of: metric) ?? .nan, metric == "accuracy" ? 4 : 5))"
         }
         return line
+    }
+
+    /// Refuses a test set whose targets the model cannot be scored on: the
+    /// loss would index past the model's outputs (a label of class 9 for a
+    /// model of 5 classes) or read targets that are not there (labels for a
+    /// model that regresses), which is a trap, not an answer.
+    private static func requireTargets(of test: any Dataset, fit spec: ModelSpec, name: String) throws {
+        switch spec.task {
+        case .reconstruct:
+            return
+        case .regress:
+            guard test.targetSize == spec.classes else {
+                throw TrainingError.invalidOption("--dataset", "\(name) has " + (test.targetShape.isEmpty ? "class labels"
+                                                  : "targets of shape \(test.targetShape)") + "; the checkpoint's model regresses "
+                                                  + "\(spec.classes) float target(s)")
+            }
+        case .classify:
+            guard test.targetShape.isEmpty else {
+                throw TrainingError.invalidOption("--dataset", "\(name) has float targets of shape \(test.targetShape); the "
+                                                  + "checkpoint's model classifies into \(spec.classes) classes")
+            }
+            var sample = [Float](repeating: 0, count: max(test.sampleSize, 1))
+            for index in 0..<test.count {
+                let label = sample.withUnsafeMutableBufferPointer { test.copySample(at: index, into: $0.baseAddress!) }
+                guard (0..<Int32(clamping: spec.classes)).contains(label) else {
+                    throw TrainingError.invalidOption("--dataset", "\(name): test sample \(index) has label \(label), but the "
+                                                      + "checkpoint's model has \(spec.classes) classes (0 to \(spec.classes - 1))")
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import Testing
+import TensorCore
 
 extension DataFileTests {
     /// Writes `x`, `y` and, if given, a test set into `path` (replacing it).
@@ -55,6 +56,37 @@ extension DataFileTests {
                                                     "--checkpoint-dir", directory.appendingPathComponent("nf-\(name)").path])
             #expect(out.status != 0 && out.status != 132, "\(name): exit \(out.status)")
             #expect(out.stderr.contains(path) && out.stderr.contains(message), "\(name): \(out.stderr)")
+        }
+    }
+}
+
+extension DataFileTests {
+    @Test("trainer eval of a checkpoint whose model does not fit the catalog's targets (it regresses, or has fewer classes than the labels) is an error naming --dataset, not a trap")
+    func evalTargetsThatDoNotFit() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        guard TestSupport.hasFashionMNIST else { return }
+        var generator = RandomGenerator(seed: 9)
+        let n = 200
+        let x = (0..<(n * 784)).map { _ in generator.uniform(0, 1) }
+        let cases: [(String, (HDF5File) throws -> Void, String)] = [
+            ("five-classes", { f in try f.writeDataset("y", shape: [n], values: (0..<n).map { Int64($0 % 5) }) },
+             "but the checkpoint's model has 5 classes"),
+            ("regress", { f in try f.writeDataset("y", shape: [n, 10], values: (0..<(n * 10)).map { Float($0 % 7) }) },
+             "has class labels; the checkpoint's model regresses 10 float target(s)"),
+        ]
+        for (name, writeY, message) in cases {
+            let path = try file("\(name).h5") { f in
+                try f.writeDataset("x", shape: [n, 1, 28, 28], values: x)
+                try writeY(f)
+            }
+            let checkpoints = directory.appendingPathComponent("eval-\(name)").path
+            let first = try TestSupport.run(trainer, ["train", "--data", path, "--model", "mlp", "--hidden", "8", "--max-steps", "3",
+                                                      "--batch-size", "20", "--checkpoint-dir", checkpoints, "--threads", "1"])
+            try #require(first.status == 0, "\(name): \(first.stderr)")
+            let newest = try #require(try CheckpointDirectory(checkpoints).checkpoints().last)
+            let out = try TestSupport.run(trainer, ["eval", "--checkpoint", newest.path, "--dataset", "fashion-mnist"])
+            #expect(out.status != 0 && out.status != 132, "\(name): exit \(out.status)")
+            #expect(out.stderr.contains("--dataset") && out.stderr.contains(message), "\(name): \(out.stderr)")
         }
     }
 }
