@@ -331,12 +331,13 @@ public final class Trainer {
     }
 
     /// Prints `error` with this rank and ends every rank of a multi-rank job
-    /// (the others would wait forever in their next collective); alone it
-    /// returns, and the caller throws as usual.
+    /// (the others would wait forever in their next collective) with its exit
+    /// status (`TrainingError.exitStatus(for:)`, which mpirun passes on); alone
+    /// it returns, and the caller throws as usual.
     public static func endJob(_ communicator: Communicator?, _ error: any Error) {
         guard let communicator, communicator.size > 1 else { return }
         FileHandle.standardError.write(Data("trainer: rank \(communicator.rank) of \(communicator.size): \(error)\n".utf8))
-        communicator.abort(errorCode: 1)
+        communicator.abort(errorCode: TrainingError.exitStatus(for: error))
     }
 
     /// Runs the whole training: Lightning's and Keras's name for `run()`.

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Collective
 import Foundation
 import Training
@@ -14,13 +15,18 @@ enum Job {
     /// Runs `body`; when it throws on one rank of a multi-rank job, prints
     /// the error with the rank and aborts every rank (the others would wait
     /// forever in their next collective), so mpirun exits non-zero with this
-    /// rank's message. Alone, the error is rethrown for the usual report.
+    /// rank's message. Alone, the error is rethrown for the usual report,
+    /// except one that the same command would meet again: printed as
+    /// swift-argument-parser prints errors, it exits with
+    /// `TrainingError.permanentExitStatus` (64), which ./launch does not restart.
     static func run(_ communicator: Communicator?, _ body: () throws -> Void) throws {
         do {
             try body()
         } catch {
             Trainer.endJob(communicator, error)
-            throw error
+            guard TrainingError.isPermanent(error) else { throw error }
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            throw ExitCode(TrainingError.permanentExitStatus)
         }
     }
 

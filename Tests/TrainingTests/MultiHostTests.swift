@@ -35,11 +35,7 @@ final class MultiHostTests {
     /// `./launch arguments` with the trainer these tests built, mpirun
     /// pointed at the test hosts.
     func startLaunch(_ arguments: [String], log: URL) throws -> BackgroundProcess {
-        var environment = TestSupport.childEnvironment.merging(hosts.mpiEnvironment) { $1 }
-        environment["TRAINER"] = try #require(TestSupport.trainerExecutable).path
-        environment["LAUNCH_SKIP_BUILD"] = "1"
-        return try BackgroundProcess(TestSupport.packageRoot.appendingPathComponent("launch"), arguments, log: log,
-                                     environment: environment)
+        try TestSupport.startLaunch(arguments, log: log, variables: hosts.mpiEnvironment)
     }
 
     /// The same job alone, uninterrupted.

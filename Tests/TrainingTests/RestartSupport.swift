@@ -222,6 +222,15 @@ enum ProcessTable {
         return environment.split(separator: "\0").first { $0.hasPrefix(prefix) }.flatMap { Int($0.dropFirst(prefix.count)) }
     }
 
+    /// The processes whose command line holds `text` (e.g. a run's unique
+    /// checkpoint directory), zombies left out.
+    static func processes(mentioning text: String) -> [Entry] {
+        entries().filter { entry in
+            guard entry.state != "Z", let commandLine = read("/proc/\(entry.pid)/cmdline") else { return false }
+            return commandLine.replacingOccurrences(of: "\0", with: " ").contains(text)
+        }
+    }
+
     /// Whether the process `pid` that started at `startTime` still runs (is not a zombie).
     static func isAlive(_ pid: pid_t, startedAt startTime: UInt64) -> Bool {
         guard let entry = entry(pid), entry.startTime == startTime else { return false }
@@ -315,6 +324,23 @@ extension TestSupport {
         let mpirun = try #require(mpirun, "mpirun is not on PATH")
         return try BackgroundProcess(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", String(np), trainer.path]
                                      + arguments, log: log)
+    }
+
+    /// Starts `./launch arguments` with the trainer these tests built
+    /// (TRAINER, and LAUNCH_SKIP_BUILD: no set-up, no build), `variables`
+    /// added to its environment, from `directory` (by default this
+    /// process's current directory).
+    static func startLaunch(_ arguments: [String], log: URL, variables: [String: String] = [:],
+                            from directory: URL? = nil) throws -> BackgroundProcess {
+        var environment = childEnvironment.merging(variables) { $1 }
+        environment["TRAINER"] = try #require(trainerExecutable, "trainer executable not built next to the tests").path
+        environment["LAUNCH_SKIP_BUILD"] = "1"
+        let launch = packageRoot.appendingPathComponent("launch")
+        guard let directory else { return try BackgroundProcess(launch, arguments, log: log, environment: environment) }
+        // posix_spawn has no working directory of its own: a shell changes to it and becomes ./launch.
+        return try BackgroundProcess(URL(fileURLWithPath: "/bin/sh"),
+                                     ["-c", "cd -- \"$0\" && exec \"$@\"", directory.path, launch.path] + arguments,
+                                     log: log, environment: environment)
     }
 
     /// Runs `trainer arguments` (as `startTrainer`) to the end, for at most

@@ -420,15 +420,9 @@ extension RestartTests {
         init() throws { scratch = try TestSupport.temporaryDirectory() }
         deinit { try? FileManager.default.removeItem(at: scratch) }
 
-        /// Starts `./launch arguments` from the package root with the trainer
-        /// these tests built (TRAINER, and LAUNCH_SKIP_BUILD: no set-up, no build).
+        /// Starts `./launch arguments` with the trainer these tests built.
         func startLaunch(_ arguments: [String], log: URL) throws -> BackgroundProcess {
-            let trainer = try #require(TestSupport.trainerExecutable)
-            var environment = TestSupport.childEnvironment
-            environment["TRAINER"] = trainer.path
-            environment["LAUNCH_SKIP_BUILD"] = "1"
-            return try BackgroundProcess(TestSupport.packageRoot.appendingPathComponent("launch"), arguments, log: log,
-                                         environment: environment)
+            try TestSupport.startLaunch(arguments, log: log)
         }
 
         func attempts(_ output: String) -> Int {
