@@ -57,8 +57,10 @@ extension TrainingError {
     public static func isPermanent(_ error: any Error) -> Bool {
         switch error {
         case let error as TrainingError:
-            if case .invalidOption = error { return true }
-            return false
+            switch error {
+            case .invalidOption, .data: return true
+            default: return false
+            }
         case let error as DataError:
             return error.kind != .readFailed
         case let error as CheckpointError:
