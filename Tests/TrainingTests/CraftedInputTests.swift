@@ -116,5 +116,19 @@ extension RestartTests {
             #expect(out.status == 0, "exit \(out.status): \(out.stdout)")
             #expect(try Data(contentsOf: foreign).isEmpty, "the foreign file was changed")
         }
+
+        @Test("Resuming with another --accumulate: the note says 'equal up to rounding' for the mlp, and that the continuation differs beyond rounding for cnn-bn (BatchNorm's per-pass statistics)",
+              .enabled(if: TestSupport.canRunRestartTests, "needs mpirun, Fashion-MNIST and the trainer"))
+        func accumulateNoteNamesBatchNorm() throws {
+            for (model, phrase) in [("mlp", "equal up to rounding"), ("cnn-bn", "differs beyond rounding")] {
+                let run = try RunFolder(scratch, "accumulate-\(model)", flags: ["--model", model])
+                let first = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "4"], log: run.log("first"))
+                try #require(first.status == 0, "\(first.stdout)")
+                let again = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "6", "--accumulate", "2"],
+                                                       log: run.log("again"))
+                #expect(again.status == 0 && again.stdout.contains("note: --accumulate 2") && again.stdout.contains(phrase),
+                        "\(model): \(again.stdout)")
+            }
+        }
     }
 }

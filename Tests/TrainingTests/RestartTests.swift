@@ -316,12 +316,12 @@ extension RestartTests {
             }
             #expect(try CheckpointDirectory(chain.checkpoints).checkpoints().map(\.globalStep) == [50, 100, 120, 150])
 
-            // The metrics lines: a partial first epoch at np=4 (50 steps) and np=2 (100), then the
+            // The metrics lines: the lines for the partial first epoch at np=4 (50 steps) and np=2
+            // (100) were dropped by the resumes that went on with that epoch, so the file holds the
             // full first epoch (120 steps) and 30 steps of the second, as the uninterrupted run wrote them.
             let chained = try TestSupport.comparableRecords(chain.metrics)
             let uninterrupted = try TestSupport.comparableRecords(straight.metrics)
-            #expect(chained.count == 4 && uninterrupted.count == 2)
-            #expect(Array(chained.suffix(2)) == uninterrupted, "\(chained)\n\(uninterrupted)")
+            #expect(uninterrupted.count == 2 && chained == uninterrupted, "\(chained)\n\(uninterrupted)")
             #expect(try chain.finalParameters() == straight.finalParameters(), "\(optimizer): final parameters differ")
         }
 
@@ -400,7 +400,8 @@ extension RestartTests {
             let epochs = try metrics.map { line in
                 try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["epoch"] as? Int
             }
-            #expect(epochs == [1, 2, 2], "\(metrics.joined(separator: "\n"))")
+            // The first run's line for part of epoch 2 (step 130) was dropped: epoch 2 is reported once.
+            #expect(epochs == [1, 2], "\(metrics.joined(separator: "\n"))")
             #expect(try run.finalParameters() == reference.parameters)
             #expect(isClose(try run.lastTrainLoss(), reference.trainLoss, relative: 1e-12))
         }

@@ -167,4 +167,34 @@ final class RunOwnershipTests {
             #expect(try CheckpointFile.read(CheckpointDirectory(directory).path(of: CheckpointDirectory.fileName(globalStep: step))).globalStep == step)
         }
     }
+
+    @Test("A full disk under --metrics: an error naming --metrics, the file and ENOSPC with a non-zero exit, not a trap; the checkpoints elsewhere stay valid")
+    func fullDiskUnderTheMetrics() throws {
+        guard getuid() == 0 else {
+            Issue.record("skipped: mounting a small tmpfs needs root")
+            return
+        }
+        let mountPoint = scratch.appendingPathComponent("full-disk").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mounted = try TestSupport.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint])
+        guard mounted.status == 0 else {
+            print("skipped: cannot mount a tmpfs here (\(mounted.stderr))")
+            return
+        }
+        defer { _ = try? TestSupport.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
+        // Fill it: the metrics file can be created (an inode) but not written.
+        let filler = FileHandle(forWritingAtPath: mountPoint + "/filler") ?? {
+            FileManager.default.createFile(atPath: mountPoint + "/filler", contents: nil)
+            return FileHandle(forWritingAtPath: mountPoint + "/filler")!
+        }()
+        while (try? filler.write(contentsOf: Data(count: 4096))) != nil {}
+        try? filler.close()
+        let run = try RunFolder(scratch, "metrics-full", flags: ["--model", "mlp", "--hidden", "16", "--checkpoint-every", "5"])
+        let metrics = mountPoint + "/metrics.jsonl"
+        let out = try TestSupport.runTrainer(np: 1, ["train"] + run.flags + ["--checkpoint-dir", run.checkpoints, "--metrics", metrics,
+                                                    "--max-steps", "10"], log: run.log("full"))
+        #expect(out.status != 0 && out.status != 132, "exit \(out.status): \(out.stdout)")
+        #expect(out.stdout.contains("--metrics: cannot append to \(metrics)") && out.stdout.contains("space"), "\(out.stdout)")
+        #expect(try CheckpointFile.read(run.checkpoint(5)).globalStep == 5)
+    }
 }
