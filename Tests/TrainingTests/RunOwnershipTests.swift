@@ -17,6 +17,23 @@ final class RunOwnershipTests {
     init() throws { scratch = try TestSupport.temporaryDirectory() }
     deinit { try? FileManager.default.removeItem(at: scratch) }
 
+    /// A tmpfs of `size` (mount's syntax, e.g. "64k") mounted at `scratch/name`, for a disk that fills
+    /// up; nil, saying why, where it cannot be had. The caller unmounts it.
+    private func mountSmallDisk(_ name: String, size: String) throws -> String? {
+        guard getuid() == 0 else {
+            Issue.record("skipped: mounting a small tmpfs needs root")
+            return nil
+        }
+        let mountPoint = scratch.appendingPathComponent(name).path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mounted = try TestSupport.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", mountPoint])
+        guard mounted.status == 0 else {
+            print("skipped: cannot mount a tmpfs here (\(mounted.stderr))")
+            return nil
+        }
+        return mountPoint
+    }
+
     /// The names of the checkpoint files directly in `directory`.
     private func checkpointNames(_ directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("ckpt-") }.sorted()
@@ -140,18 +157,8 @@ final class RunOwnershipTests {
 
     @Test("A disk that fills up during a save: a clear error naming the temporary file and ENOSPC, exit 1 (no crash in libhdf5), the earlier checkpoints valid, no temporary file left")
     func fullDiskDuringASave() throws {
-        guard getuid() == 0 else {
-            Issue.record("skipped: mounting a small tmpfs needs root")
-            return
-        }
-        let mountPoint = scratch.appendingPathComponent("small-disk").path
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         // Three mlp checkpoints (1.2 MB each with Adam's moments) fit, the fourth does not.
-        let mounted = try TestSupport.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=3800k", "tmpfs", mountPoint])
-        guard mounted.status == 0 else {
-            print("skipped: cannot mount a tmpfs here (\(mounted.stderr))")
-            return
-        }
+        guard let mountPoint = try mountSmallDisk("small-disk", size: "3800k") else { return }
         defer { _ = try? TestSupport.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
         let directory = mountPoint + "/run"
         let trainer = try #require(TestSupport.trainerExecutable)
@@ -170,17 +177,7 @@ final class RunOwnershipTests {
 
     @Test("A full disk under --metrics: an error naming --metrics, the file and ENOSPC with a non-zero exit, not a trap; the checkpoints elsewhere stay valid")
     func fullDiskUnderTheMetrics() throws {
-        guard getuid() == 0 else {
-            Issue.record("skipped: mounting a small tmpfs needs root")
-            return
-        }
-        let mountPoint = scratch.appendingPathComponent("full-disk").path
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mounted = try TestSupport.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint])
-        guard mounted.status == 0 else {
-            print("skipped: cannot mount a tmpfs here (\(mounted.stderr))")
-            return
-        }
+        guard let mountPoint = try mountSmallDisk("full-disk", size: "64k") else { return }
         defer { _ = try? TestSupport.run(URL(fileURLWithPath: "/bin/umount"), [mountPoint]) }
         // Fill it: the metrics file can be created (an inode) but not written.
         let filler = FileHandle(forWritingAtPath: mountPoint + "/filler") ?? {
