@@ -1,4 +1,4 @@
-/// Sums and means over the whole tensor or along one axis.
+/// Sums, means and argmax over the whole tensor or along one axis.
 extension Tensor {
     /// Splits `shape` around `axis` into (outer, length, inner) extents.
     static func split(_ shape: [Int], axis: Int) -> (outer: Int, length: Int, inner: Int) {
@@ -55,5 +55,44 @@ extension Tensor {
     /// Mean along `axis`; the axis is removed unless `keepDim`.
     public func mean(axis: Int, keepDim: Bool = false) -> Tensor {
         sum(axis: axis, keepDim: keepDim) / Float(shape[resolve(axis: axis)])
+    }
+
+    /// The index of the largest element along `axis`, as a Float tensor of
+    /// integral values (every tensor here is Float32; indices are exact up
+    /// to 2^24); the axis is removed unless `keepDim` (PyTorch's
+    /// `argmax(dim, keepdim)`). Ties go to the first maximum and a NaN counts
+    /// as the maximum (its first occurrence), as in PyTorch. Not
+    /// differentiable: the result never requires a gradient.
+    public func argmax(axis: Int, keepDim: Bool = false) -> Tensor {
+        let axis = resolve(axis: axis)
+        let (outer, length, inner) = Tensor.split(shape, axis: axis)
+        precondition(length > 0, "argmax(axis: \(axis)) on shape \(shape): the axis is empty")
+        var outShape = shape
+        if keepDim { outShape[axis] = 1 } else { outShape.remove(at: axis) }
+        let out = Tensor.uninitialized(outShape)
+        let px = data, po = out.data
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * length * inner + i
+                var best = 0, bestValue = px[base]
+                for l in 1..<length where !bestValue.isNaN {
+                    let v = px[base + l * inner]
+                    if v > bestValue || v.isNaN {
+                        best = l
+                        bestValue = v
+                    }
+                }
+                po[o * inner + i] = Float(best)
+            }
+        }
+        return out
+    }
+
+    /// The index of the largest element of the flattened tensor (PyTorch's
+    /// `argmax()` without a dim), as a Float scalar; ties and NaN as
+    /// `argmax(axis:)`.
+    public func argmax() -> Tensor {
+        precondition(count > 0, "argmax() on shape \(shape): the tensor is empty")
+        return reshaped([count]).argmax(axis: 0)
     }
 }

@@ -1,4 +1,5 @@
-/// Ops that rearrange elements: reshape, flatten, transpose, slice, concatenate.
+/// Ops that rearrange elements: reshape, squeeze, unsqueeze, flatten,
+/// transpose, permute, slice, concatenate.
 extension Tensor {
     /// The same elements in a new shape (one dimension may be -1). Shares memory.
     public func reshaped(_ newShape: [Int]) -> Tensor {
@@ -14,6 +15,31 @@ extension Tensor {
             let gx = self.gradData(), pg = g.data
             for i in 0..<g.count { gx[i] += pg[i] }
         }
+    }
+
+    /// Removes dimension `axis` if it has size 1 and returns the same shape
+    /// otherwise, as PyTorch's `squeeze(dim)` (a no-op there, not an error).
+    /// Shares memory.
+    public func squeezed(axis: Int) -> Tensor {
+        let a = resolve(axis: axis)
+        var newShape = shape
+        if shape[a] == 1 { newShape.remove(at: a) }
+        return reshaped(newShape)
+    }
+
+    /// Removes every dimension of size 1 (PyTorch's `squeeze()`). Shares memory.
+    public func squeezed() -> Tensor { reshaped(shape.filter { $0 != 1 }) }
+
+    /// Inserts a dimension of size 1 at `axis`, which ranges over
+    /// -(rank + 1)...rank because the result has one more dimension
+    /// (PyTorch's `unsqueeze(dim)`: -1 appends). Shares memory.
+    public func unsqueezed(axis: Int) -> Tensor {
+        let a = axis < 0 ? axis + rank + 1 : axis
+        precondition(a >= 0 && a <= rank,
+                     "unsqueezed(axis: \(axis)) on shape \(shape): axis must be in \(-(rank + 1))...\(rank)")
+        var newShape = shape
+        newShape.insert(1, at: a)
+        return reshaped(newShape)
     }
 
     /// Keeps dimension 0 (the batch) and flattens the rest: [B, ...] -> [B, n].
@@ -40,6 +66,40 @@ extension Tensor {
             gStrides.swapAt(a0, a1)
             Tensor.permuteCopy(from: g.data, strides: gStrides, to: self.gradData(), shape: self.shape, accumulate: true)
         }
+    }
+
+    /// Reorders the dimensions: dimension `d` of the result is dimension
+    /// `dims[d]` of `self` (PyTorch's `permute`; negative entries count from
+    /// the end). Copies. Backward applies the inverse permutation to the
+    /// gradient.
+    public func permuted(_ dims: [Int]) -> Tensor {
+        precondition(dims.count == rank,
+                     "permuted(\(dims)) on shape \(shape): needs one entry per dimension (\(rank)), got \(dims.count)")
+        let order = dims.map { $0 < 0 ? $0 + rank : $0 }
+        precondition(order.sorted() == Array(0..<rank),
+                     "permuted(\(dims)) on shape \(shape): not a permutation of 0..<\(rank)")
+        let outShape = order.map { shape[$0] }
+        // Strides of the input, read in the output's dimension order.
+        let inStrides = Tensor.contiguousStrides(shape)
+        let out = Tensor.uninitialized(outShape)
+        Tensor.permuteCopy(from: data, strides: order.map { inStrides[$0] }, to: out.data, shape: outShape,
+                           accumulate: false)
+        return out.recorded([self]) { [self] g in
+            // Input dimension order[d] is output dimension d: read g with the
+            // inverse permutation to walk it in the input's order.
+            let gStrides = Tensor.contiguousStrides(outShape)
+            var inverse = [Int](repeating: 0, count: order.count)
+            for (d, source) in order.enumerated() { inverse[source] = d }
+            Tensor.permuteCopy(from: g.data, strides: inverse.map { gStrides[$0] }, to: self.gradData(),
+                               shape: self.shape, accumulate: true)
+        }
+    }
+
+    /// Row-major element strides of `shape` (the last dimension has stride 1).
+    static func contiguousStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for d in stride(from: shape.count - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
+        return strides
     }
 
     /// Writes (or adds) `source` read with `strides` into contiguous `destination` of `shape`.

@@ -1,6 +1,7 @@
 import CKernels
 
-/// Elementwise unary ops: neg, exp, log, pow, relu, sigmoid, tanh.
+/// Elementwise unary ops: neg, exp, log, pow, abs, clamp, relu, leakyReLU,
+/// gelu, sigmoid, tanh.
 extension Tensor {
     /// Applies `f` to every element and records `dOut/dx = derivative(x, y)`.
     @inline(__always)
@@ -32,6 +33,22 @@ extension Tensor {
         return unary({ fpow($0, exponent) }, derivative: { x, _ in exponent * fpow(x, exponent - 1) })
     }
 
+    /// |x|. The gradient is sign(x), and 0 at x = 0 as in PyTorch.
+    public func abs() -> Tensor {
+        unary({ Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) })
+    }
+
+    /// x limited to [min, max] (PyTorch's `clamp`; either bound may be
+    /// omitted, not both). The gradient passes where min <= x <= max, the
+    /// bounds included, and is 0 outside, as in PyTorch. With min > max every
+    /// element becomes max and no gradient passes (PyTorch again). NaN stays NaN.
+    public func clamp(min: Float? = nil, max: Float? = nil) -> Tensor {
+        precondition(min != nil || max != nil, "clamp on shape \(shape) needs min, max or both; got neither")
+        let low = min ?? -.infinity, high = max ?? .infinity
+        return unary({ x in x.isNaN ? x : Swift.min(Swift.max(x, low), high) },
+                     derivative: { x, _ in x >= low && x <= high ? 1 : 0 })
+    }
+
     /// max(x, 0). Written out (not through `unary`) because it is on the hot
     /// path of every model: the forward loop vectorises in Swift; the
     /// backward one does not (Swift cannot rule out aliasing), so it is in C.
@@ -42,6 +59,23 @@ extension Tensor {
         return out.recorded([self]) { [self] g in
             ck_relu_backward(self.data, g.data, self.gradData(), g.count)
         }
+    }
+
+    /// x for x > 0, negativeSlope * x otherwise (PyTorch's F.leaky_relu,
+    /// default slope 0.01). The gradient at 0 is negativeSlope, as in PyTorch.
+    public func leakyReLU(negativeSlope: Float = 0.01) -> Tensor {
+        unary({ $0 > 0 ? $0 : negativeSlope * $0 }, derivative: { x, _ in x > 0 ? 1 : negativeSlope })
+    }
+
+    /// x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, PyTorch's exact F.gelu
+    /// (approximate='none'). The tanh approximation is not offered: it differs
+    /// by up to about 5e-4 and PyTorch's default is this form. The gradient is
+    /// Phi(x) + x phi(x), with phi the standard normal density.
+    public func gelu() -> Tensor {
+        let invSqrt2: Float = 0.70710678118654752
+        let invSqrt2Pi: Float = 0.39894228040143268
+        return unary({ x in 0.5 * x * (1 + ferf(x * invSqrt2)) },
+                     derivative: { x, _ in 0.5 * (1 + ferf(x * invSqrt2)) + x * invSqrt2Pi * fexp(-0.5 * x * x) })
     }
 
     /// 1 / (1 + e^-x), computed without overflow for large |x|. Written out
