@@ -1,0 +1,102 @@
+import Checkpoint
+import Foundation
+import Testing
+import Training
+
+/// Messages for options that are refused: each names the flag or the
+/// argument, says what is wrong, and comes before the run does any work or
+/// leaves anything behind.
+@Suite("Option messages", .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+struct OptionMessagesTests {
+    let trainer: URL
+    let directory: URL
+
+    init() throws {
+        trainer = try #require(TestSupport.trainerExecutable)
+        directory = try TestSupport.temporaryDirectory()
+    }
+
+    /// A small --data file of three classes (`DataFileTests.blobs`), with a test set unless `test` is false.
+    func dataFile(_ name: String = "d.h5", test: Bool = true) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        let f = try HDF5File.create(path)
+        let (x, y) = DataFileTests.blobs(300, seed: 1)
+        try f.writeDataset("x", shape: [300, 20], values: x)
+        try f.writeDataset("y", shape: [300], values: y)
+        if test {
+            let (xt, yt) = DataFileTests.blobs(60, seed: 2)
+            try f.writeDataset("x_test", shape: [60, 20], values: xt)
+            try f.writeDataset("y_test", shape: [60], values: yt)
+        }
+        try f.close()
+        return path
+    }
+
+    func train(_ arguments: [String], checkpoints: String? = nil) throws -> TestSupport.Output {
+        try TestSupport.run(trainer, ["train", "--checkpoint-dir", checkpoints ?? directory.appendingPathComponent("c-\(UUID().uuidString)").path,
+                                      "--threads", "1", "--model", "mlp", "--hidden", "8", "--batch-size", "30"] + arguments)
+    }
+
+    // MARK: Output files
+
+    // MARK: The checkpoint directory
+
+    // MARK: Resume checks that agree
+
+    // MARK: Label types of --data files
+
+    /// Whether python3 with h5py is installed (it writes the numpy dtypes the project's writer has no type for).
+    static let hasH5py: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import h5py, numpy"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    /// A --data file written by h5py: 300 samples of three classes (the
+    /// values of `DataFileTests.blobs`), y stored as numpy's `dtype`.
+    func h5pyFile(labels dtype: String) throws -> String {
+        let path = directory.appendingPathComponent("y-\(dtype).h5").path
+        let (x, y) = DataFileTests.blobs(300, seed: 1)
+        try Data(x.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: path + ".x"))
+        let script = """
+            import sys, h5py, numpy as np
+            x = np.fromfile(sys.argv[1] + ".x", dtype="<f4").reshape(300, 20)
+            y = np.array([\(y.map(String.init).joined(separator: ","))])
+            with h5py.File(sys.argv[1], "w") as f:
+                f["x"] = x
+                f["y"] = y.astype("\(dtype)") if "\(dtype)" != "S4" else np.array([str(v).encode() for v in y], dtype="S4")
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "h5py could not write \(path)")
+        return path
+    }
+
+    // MARK: Arguments that are not UTF-8
+
+    @Test("An argument that is not UTF-8 is refused naming its position, and nothing is created")
+    func argumentNotUTF8() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.currentDirectoryURL = directory
+        // printf makes the byte 0xff, which no Swift String can carry.
+        process.arguments = ["-c", "exec \"$0\" train --max-steps 1 --checkpoint-dir \"$(printf 'run\\377')\"", trainer.path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(stderr.contains("argument 5 (after '--checkpoint-dir'), 'run\\xff', is not valid UTF-8"), "\(stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+}
