@@ -172,6 +172,8 @@ public final class Trainer {
         let communicator = try world.resolve()
         do {
             try options.validate()  // before anything is built from the numbers
+            // Found now, not when the file is written after the whole run.
+            try OutputPaths.check(options, rank: communicator?.rank ?? 0)
             // Found now, not as a trap at the first evaluation after an epoch of training.
             guard evaluation.sampleShape == train.sampleShape && evaluation.targetShape == train.targetShape else {
                 func shape(_ d: any Dataset) -> String {
@@ -608,7 +610,7 @@ public final class Trainer {
         do {
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw TrainingError.cannotWrite(path: path, reason: error.localizedDescription)
+            throw TrainingError.cannotWrite(path: path, reason: "--save-parameters: \(fileSystemReason(error))")
         }
     }
 

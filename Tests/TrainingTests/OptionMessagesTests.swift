@@ -39,6 +39,17 @@ struct OptionMessagesTests {
 
     // MARK: Output files
 
+    @Test("--save-parameters and --record-samples into a missing directory are refused before training, naming the flag",
+          arguments: ["--save-parameters", "--record-samples"])
+    func outputFileInMissingDirectory(flag: String) throws {
+        let path = directory.appendingPathComponent("missing/out.bin").path
+        let out = try train(["--data", try dataFile(), "--max-steps", "3", flag, path])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("\(flag): \(path)") && out.stderr.contains("does not exist"), "\(out.stderr)")
+        #expect(!out.stdout.contains("epoch 1/1") && !out.stderr.contains("epoch 1/1"), "the run trained first")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("missing").path))
+    }
+
     // MARK: The checkpoint directory
 
     // MARK: Resume checks that agree
