@@ -52,6 +52,56 @@ struct OptionMessagesTests {
 
     // MARK: The checkpoint directory
 
+    @Test("A run refused for its options leaves no checkpoint directory it created (parents included)")
+    func refusedRunLeavesNoDirectory() throws {
+        let parent = directory.appendingPathComponent("new")
+        let out = try train(["--data", try dataFile(), "--resume", directory.appendingPathComponent("none.h5").path],
+                            checkpoints: parent.appendingPathComponent("run").path)
+        #expect(out.status != 0 && out.stderr.contains("--resume"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: parent.path), "left \(parent.path) behind")
+        // A directory that was there before stays, empty or not.
+        let existing = directory.appendingPathComponent("existing")
+        try FileManager.default.createDirectory(at: existing, withIntermediateDirectories: true)
+        _ = try train(["--data", try dataFile(), "--resume", directory.appendingPathComponent("none.h5").path],
+                      checkpoints: existing.path)
+        #expect(FileManager.default.fileExists(atPath: existing.path))
+    }
+
+    @Test("A --checkpoint-dir that is a file or a dangling link is one line naming the flag and what it is")
+    func checkpointDirectoryNotADirectory() throws {
+        let file = directory.appendingPathComponent("plain")
+        try Data("x".utf8).write(to: file)
+        let link = directory.appendingPathComponent("dangling")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: directory.appendingPathComponent("gone").path)
+        for (path, what) in [(file.path, "is a regular file, not a directory"), (link.path, "which does not exist"),
+                             (file.appendingPathComponent("sub").path, "\(file.path) is a regular file")] {
+            let out = try train(["--data", try dataFile(), "--max-steps", "1"], checkpoints: path)
+            #expect(out.status != 0)
+            #expect(out.stderr.contains("--checkpoint-dir: \(path) ") && out.stderr.contains(what), "\(out.stderr)")
+            #expect(!out.stderr.contains("NSCocoaErrorDomain") && !out.stderr.contains("Error Domain"), "\(out.stderr)")
+        }
+    }
+
+    @Test("A FIFO or a directory named like an event file is named as such, never opened",
+          arguments: ["fifo", "directory"])
+    func tensorBoardSpecialFile(kind: String) throws {
+        let path = directory.appendingPathComponent("events.out.tfevents.1.host.1.0").path
+        if kind == "fifo" {
+            #expect(mkfifo(path, 0o644) == 0)
+        } else {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        }
+        #expect(throws: TensorBoardError.self) { _ = try TensorBoardEventFile.scan(path) }
+        do {
+            _ = try TensorBoardEventFile.scan(path)
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("--tensorboard") && message.contains(path)
+                    && message.contains(kind == "fifo" ? "is a FIFO" : "is a directory"), "\(message)")
+            #expect(!message.contains("permission") && !message.contains("NSCocoaErrorDomain"), "\(message)")
+        }
+    }
+
     // MARK: Resume checks that agree
 
     // MARK: Label types of --data files
