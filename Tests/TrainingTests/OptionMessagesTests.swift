@@ -141,6 +141,36 @@ struct OptionMessagesTests {
         return path
     }
 
+    @Test("Class labels of every integer type train", .enabled(if: hasH5py, "python3 with h5py is not installed"),
+          arguments: ["int8", "int16", "uint16", "int32", "uint64", ">i2"])
+    func integerLabels(dtype: String) throws {
+        let out = try train(["--data", try h5pyFile(labels: dtype), "--max-steps", "2"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("test_accuracy") || out.stderr.contains("test_accuracy"), "\(out.stdout)")
+    }
+
+    @Test("Labels that are not integers or floats are refused naming their type", .enabled(if: hasH5py, "python3 with h5py is not installed"),
+          arguments: [("bool", "an enum type"), ("S4", "a fixed-length string")])
+    func nonLabelTypes(dtype: String, described: String) throws {
+        let out = try train(["--data", try h5pyFile(labels: dtype), "--max-steps", "2"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("'y' holds \(described), which is neither integer class labels"), "\(out.stderr)")
+    }
+
+    @Test("A label out of range in a narrow type is refused naming it and the type", .enabled(if: hasH5py, "python3 with h5py is not installed"))
+    func negativeNarrowLabel() throws {
+        let path = try h5pyFile(labels: "int8")
+        let script = "import sys, h5py\nwith h5py.File(sys.argv[1], 'a') as f: f['y'][0] = -3"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path]
+        try process.run()
+        process.waitUntilExit()
+        let out = try train(["--data", path, "--max-steps", "2"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("'y' (int8) holds the class label -3"), "\(out.stderr)")
+    }
+
     // MARK: Arguments that are not UTF-8
 
     @Test("An argument that is not UTF-8 is refused naming its position, and nothing is created")
