@@ -112,7 +112,15 @@ extension TrainCommand {
         }
         var options = c.options
         options.checkpointDirectory = c.resolvedCheckpointDirectory
-        if splits.note != nil { options.validationFraction = 0 }  // --val-fraction made the test set
+        if splits.note != nil {  // --val-fraction made the test set
+            if let metric = options.keepBest, metric.split == .validation {
+                throw TrainingError.invalidOption("--keep-best", "\(metric) needs a validation set, but \(path) has no x_test, so "
+                                                  + "--val-fraction holds out its last samples as the test set instead; watch "
+                                                  + "test_\(metric.name), or add x_test and y_test to the file "
+                                                  + "(--val-fraction then holds out a validation set)")
+            }
+            options.validationFraction = 0
+        }
         return try Trainer(zoo: spec, train: splits.train, evaluation: splits.test, options: options,
                            datasetName: path, note: splits.note, world: communicator.map { .communicator($0) } ?? .alone)
     }

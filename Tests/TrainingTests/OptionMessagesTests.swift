@@ -104,6 +104,53 @@ struct OptionMessagesTests {
 
     // MARK: Resume checks that agree
 
+    @Test("A --data file is the same data set however its path is spelled")
+    func dataPathSpelling() throws {
+        let path = try dataFile()
+        let checkpoints = directory.appendingPathComponent("spelling").path
+        let first = try train(["--data", path, "--max-steps", "2"], checkpoints: checkpoints)
+        #expect(first.status == 0, "\(first.stderr)")
+        let respelled = directory.appendingPathComponent(".").appendingPathComponent("d.h5").path
+        #expect(respelled != path)
+        let second = try train(["--data", respelled, "--max-steps", "4"], checkpoints: checkpoints)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(!second.stderr.contains("--dataset"), "\(second.stderr)")
+        // Another file's contents under the same kind of name are still refused.
+        let other = directory.appendingPathComponent("other.h5").path
+        let f = try HDF5File.create(other)
+        let (x, y) = DataFileTests.blobs(300, seed: 9)
+        try f.writeDataset("x", shape: [300, 20], values: x)
+        try f.writeDataset("y", shape: [300], values: y)
+        try f.writeDataset("x_test", shape: [60, 20], values: Array(x.prefix(1200)))
+        try f.writeDataset("y_test", shape: [60], values: Array(y.prefix(60)))
+        try f.close()
+        let third = try train(["--data", other, "--max-steps", "6"], checkpoints: checkpoints)
+        #expect(third.status != 0 && third.stderr.contains("--dataset"), "\(third.stderr)")
+    }
+
+    @Test("--keep-best val_loss on a file without x_test says why --val-fraction makes no validation set")
+    func keepBestWithoutValidationSet() throws {
+        let out = try train(["--data", try dataFile(test: false), "--max-steps", "2", "--keep-best", "val_loss", "--val-fraction", "0.2"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("--keep-best") && out.stderr.contains("no x_test") && out.stderr.contains("test_loss"),
+                "\(out.stderr)")
+        #expect(!out.stderr.contains("add --val-fraction"), "\(out.stderr)")
+    }
+
+    @Test("A zoo option the model does not use is refused on a fresh run, naming the models that take it", arguments: [
+        (["--model", "mlp", "--latent", "10"], "--latent: applies to autoencoder, tied-autoencoder, highway"),
+        (["--model", "softmax", "--hidden", "10"], "--hidden: applies to mlp, highway"),
+        (["--model", "mlp", "--depth", "2"], "--depth: applies to highway"),
+        (["--model", "autoencoder", "--layers", "30"], "--layers: applies to deep-autoencoder"),
+        (["--model", "highway", "--latent", "10"], "--latent: highway uses the code size only with --task reconstruct"),
+    ])
+    func unusedZooOption(arguments: [String], message: String) throws {
+        let out = try TestSupport.run(trainer, ["train", "--checkpoint-dir", directory.appendingPathComponent("zoo").path,
+                                                "--max-steps", "1"] + arguments)
+        #expect(out.status != 0)
+        #expect(out.stderr.contains(message), "\(out.stderr)")
+    }
+
     // MARK: Label types of --data files
 
     /// Whether python3 with h5py is installed (it writes the numpy dtypes the project's writer has no type for).
