@@ -48,7 +48,7 @@ let package = Package(
         // MARK: Figures and experiment campaigns (PNG through zlib; the course's campaigns as reports)
         .target(name: "Plotting", dependencies: ["CZlib"]),
         .target(name: "Experiments",
-                dependencies: ["Training", "NN", "TensorCore", "DataLoading", "Collective", "Plotting"]),
+                dependencies: ["Training", "NN", "TensorCore", "DataLoading", "Collective", "Plotting", "Checkpoint"]),
 
         // MARK: Executable
         .executableTarget(name: "trainer", dependencies: [
