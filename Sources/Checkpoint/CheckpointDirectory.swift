@@ -46,10 +46,56 @@ public struct CheckpointDirectory: Sendable {
         (path as NSString).appendingPathComponent(name)
     }
 
-    /// Creates the directory (mode 0755 less the umask) and its parents if
-    /// they are missing (`createOwnDirectory(at:)`).
-    public func create() throws {
-        try createOwnDirectory(at: path)
+    /// Creates the directory (mode 0755) and its parents if they are missing, and
+    /// returns the ones it created, innermost first (for `removeIfEmpty`).
+    /// A path that is not a directory, or whose parent is not, throws
+    /// `CheckpointError.directory` saying what it is.
+    @discardableResult
+    public func create() throws -> [String] {
+        var missing: [String] = []
+        var current = (path as NSString).standardizingPath
+        while !current.isEmpty && current != "/" && current != "." {
+            if let problem = Self.notADirectory(current) {
+                throw CheckpointError.directory(path: path, reason: current == (path as NSString).standardizingPath
+                                                ? problem : "cannot be created: \(current) \(problem)")
+            }
+            if FileManager.default.fileExists(atPath: current) { break }
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        do {
+            try createOwnDirectory(at: path)  // 0755 whatever the umask: see OwnDirectory.swift
+        } catch let error as FileSystemError {
+            throw CheckpointError.directory(path: path, reason: "cannot be created: \(String(cString: strerror(error.code)))")
+        } catch {
+            throw CheckpointError.directory(path: path, reason: "cannot be created: \(fileSystemReason(error))")
+        }
+        return missing
+    }
+
+    /// Removes `created` (from `create()`), innermost first, each only if
+    /// it is still empty: a run refused before it wrote anything leaves no
+    /// directory behind, and nothing of anyone else's is touched.
+    public static func removeIfEmpty(_ created: [String]) {
+        for directory in created where rmdir(directory) != 0 { return }
+    }
+
+    /// What `path` is when it exists but is not a directory (after links),
+    /// in words: "is a regular file, not a directory", "is a symbolic link
+    /// to T, which does not exist". Nil for a directory or nothing at all.
+    static func notADirectory(_ path: String) -> String? {
+        var link = stat()
+        guard lstat(path, &link) == 0 else { return nil }
+        var target = stat()
+        if stat(path, &target) != 0 {
+            let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+            return "is a symbolic link to \(destination), which does not exist"
+        }
+        switch target.st_mode & S_IFMT {
+        case S_IFDIR: return nil
+        case S_IFREG: return "is a regular file, not a directory"
+        default: return "is a \(specialFileKind(path) ?? "special file"), not a directory"
+        }
     }
 
     // MARK: Listing

@@ -446,6 +446,35 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
+    /// The shape and values of an integer dataset of any width and sign
+    /// (int8 ... int64, uint8 ... uint64, as numpy stores them), converted
+    /// by the library to Int64: the file's type need not be one of
+    /// `HDF5ElementType`. Throws `.wrongType`, naming the stored type, for
+    /// anything but integers. A uint64 above `Int64.max` reads as
+    /// `Int64.max` (the library's conversion saturates).
+    public func readIntegerDataset(_ path: String) throws -> (shape: [Int], values: [Int64]) {
+        let path = normalized(path)
+        return try withHDF5 {
+            let dataset = try openDataset(path, "read dataset")
+            defer { _ = H5Dclose(dataset) }
+            let stored = try check(H5Dget_type(dataset), "read dataset", "H5Dget_type", path)
+            defer { _ = H5Tclose(stored) }
+            guard H5Tget_class(stored) == H5T_INTEGER else {
+                throw error(.wrongType, path, "read dataset", "it holds \(describe(type: stored)), expected integers")
+            }
+            let shape = try shapeOf(dataset: dataset, path, "read dataset")
+            let count = shape.reduce(1, *)
+            let values = try [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if let base = buffer.baseAddress, count > 0 {
+                    try check(H5Dread(dataset, chdf5_native_int64(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), base),
+                              "read dataset", "H5Dread", path)
+                }
+                initialized = count
+            }
+            return (shape, values)
+        }
+    }
+
     /// Reads the dataset at `path` straight into `buffer` (for example a view
     /// into one contiguous parameter buffer) and returns its shape; throws
     /// `.wrongShape` unless it holds exactly `buffer.count` values.

@@ -1,3 +1,4 @@
+import Checkpoint
 import Collective
 import DataLoading
 import Foundation
@@ -30,7 +31,11 @@ final class CampaignRunner {
         }
         if isRoot {
             for sub in ["", "metrics", "runs"] {
-                try FileManager.default.createDirectory(atPath: path(sub), withIntermediateDirectories: true)
+                do {
+                    try FileManager.default.createDirectory(atPath: path(sub), withIntermediateDirectories: true)
+                } catch {
+                    throw ExperimentError.invalidOption("--out", "cannot create \(path(sub)): \(fileSystemReason(error))")
+                }
             }
         }
     }

@@ -102,25 +102,20 @@ public enum HDF5DataFile {
             throw fail("'\(y)' has \(yShape.first.map(String.init) ?? "no") rows but '\(x)' has \(n) samples")
         }
         let yType = try file.datasetElementType(y)
-        switch yType.type {
-        case .int32, .int64, .uint8, .uint32, .uint64:
+        if yType.description.hasPrefix("int") || yType.description.hasPrefix("uint") {
             guard yShape.count == 1 else {
-                throw fail("'\(y)' holds integers of shape \(yShape); class labels are [N] (float targets are [N, k])")
+                throw fail("'\(y)' holds integers (\(yType.description)) of shape \(yShape); class labels are [N] (float targets are [N, k])")
             }
-            let values: [Int64]
-            switch yType.type {
-            case .int32: values = try file.readDataset(y, as: Int32.self).values.map(Int64.init)
-            case .uint8: values = try file.readDataset(y, as: UInt8.self).values.map(Int64.init)
-            case .uint32: values = try file.readDataset(y, as: UInt32.self).values.map(Int64.init)
-            case .uint64: values = try file.readDataset(y, as: UInt64.self).values.map { Int64(clamping: $0) }
-            default: values = try file.readDataset(y, as: Int64.self).values
-            }
+            // Any width and sign: the library converts to Int64 (uint64 beyond Int64.max saturates, and is refused below).
+            let values = try file.readIntegerDataset(y).values
             // More classes than this would be an output layer of millions of units per feature.
             let most: Int64 = 100_000
             if let bad = values.first(where: { $0 < 0 || $0 >= most }) {
-                throw fail("'\(y)' holds the class label \(bad); labels must be from 0 to \(most - 1)")
+                throw fail("'\(y)' (\(yType.description)) holds the class label \(bad); labels must be from 0 to \(most - 1)")
             }
             return (features, Array(xShape.dropFirst()), values.map { Int32($0) }, nil, [])
+        }
+        switch yType.type {
         case .float32, .float64:
             guard yShape.count == 2, yShape[1] > 0 else {
                 throw fail("'\(y)' holds floats of shape \(yShape); float targets are [N, k] (for one target per sample, [N, 1])")
@@ -130,7 +125,8 @@ public enum HDF5DataFile {
             guard targets.allSatisfy({ $0.isFinite }) else { throw fail("'\(y)' holds a NaN or infinite target") }
             return (features, Array(xShape.dropFirst()), nil, targets, [yShape[1]])
         default:
-            throw fail("'\(y)' holds \(yType.description); expected integer class labels or float targets")
+            throw fail("'\(y)' holds \(yType.description), which is neither integer class labels (int8 to int64, uint8 to "
+                       + "uint64) nor float targets (float32 or float64); store y as numpy integers or floats")
         }
     }
 }

@@ -214,6 +214,22 @@ public struct ModelSpec: Sendable, Codable, Equatable {
             throw TrainingError.invalidOption("--dropout", "applies to \(ModelKind.all.filter { $0.options.contains("--dropout") }.map(\.name).joined(separator: ", ")); "
                                               + "\(name) has no dropout")
         }
+        // A shaping flag the model does not read would be accepted now and
+        // refused on resume (the checkpoint's model_config records it).
+        let defaults = ModelSpec(name: name)
+        for (flag, changed) in [("--hidden", hidden != defaults.hidden), ("--latent", latent != defaults.latent),
+                                ("--layers", layers != defaults.layers), ("--depth", depth != defaults.depth)] where changed {
+            let takers = ModelKind.all.filter { $0.options.contains(flag) }.map(\.name)
+            if !kind.options.contains(flag) {
+                throw TrainingError.invalidOption(flag, "applies to \(takers.joined(separator: ", "))"
+                                                  + (flag == "--latent" ? " (highway with --task reconstruct)" : "")
+                                                  + "; \(name) does not use it")
+            }
+            if flag == "--latent" && name == "highway" && task != .reconstruct {
+                throw TrainingError.invalidOption(flag, "highway uses the code size only with --task reconstruct; "
+                                                  + "it \(task.rawValue == "classify" ? "classifies" : "regresses") here")
+            }
+        }
         if task != .reconstruct && loss != .bce {
             throw TrainingError.invalidOption("--loss", "applies to reconstruction models; \(name) learns to \(task.rawValue)")
         }

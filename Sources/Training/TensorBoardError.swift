@@ -35,7 +35,7 @@ public enum TensorBoardError: Error, CustomStringConvertible, Equatable, Sendabl
         case let .cannotWrite(path, reason):
             "cannot write the TensorBoard event file \(path): \(reason)"
         case let .cannotRead(path, reason):
-            "cannot read the TensorBoard event file \(path): \(reason)"
+            "--tensorboard: cannot read the event file \(path): \(reason)"
         case let .truncatedRecord(path, offset):
             "\(path): the record at byte \(offset) is cut short (the writer was probably killed while writing it)"
         case let .lengthChecksumMismatch(path, offset):

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// The on-disk format of a TensorBoard event file, and its reader.
@@ -81,11 +82,16 @@ public enum TensorBoardEventFile {
     /// The records of `path` up to the first damaged one; throws only if the
     /// file cannot be read at all. The resume logic keeps what this returns.
     public static func scan(_ path: String) throws(TensorBoardError) -> Scan {
+        // Never opened: a FIFO would block until a writer came, a directory
+        // gives Foundation's "permission" error.
+        if let kind = specialFileKind(path) {
+            throw .cannotRead(path: path, reason: "it is a \(kind), not an event file; move it out of the directory")
+        }
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw .cannotRead(path: path, reason: error.localizedDescription)
+            throw .cannotRead(path: path, reason: fileSystemReason(error))
         }
         var scan = Scan(path: path, records: [], damage: nil)
         var offset = 0
@@ -135,7 +141,7 @@ public enum TensorBoardEventFile {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw .cannotListDirectory(path: directory, reason: error.localizedDescription)
+            throw .cannotListDirectory(path: directory, reason: fileSystemReason(error))
         }
         return names.filter { $0.hasPrefix(namePrefix) }.sorted()
             .map { URL(fileURLWithPath: directory).appendingPathComponent($0).path }

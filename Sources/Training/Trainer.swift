@@ -142,6 +142,9 @@ public final class Trainer {
     private let writer: CheckpointWriter?
     /// Rank 0's hold on the checkpoint directory for the trainer's life.
     private let lock: DirectoryLock?
+    /// The directories this trainer created for its checkpoints (innermost
+    /// first): removed again, if still empty, when the run is refused.
+    private var createdDirectories: [String] = []
     /// The initialisation generator's state after building the model (saved in checkpoints).
     var generatorState: [UInt64]
     /// Optimizer steps taken so far (restored on resume).
@@ -176,6 +179,8 @@ public final class Trainer {
         let communicator = try world.resolve()
         do {
             try options.validate()  // before anything is built from the numbers
+            // Found now, not when the file is written after the whole run.
+            try OutputPaths.check(options, rank: communicator?.rank ?? 0)
             // Found now, not as a trap at the first evaluation after an epoch of training.
             guard evaluation.sampleShape == train.sampleShape && evaluation.targetShape == train.targetShape else {
                 func shape(_ d: any Dataset) -> String {
@@ -269,16 +274,20 @@ public final class Trainer {
             self.metrics = rank == 0 ? try options.metricsPath.map { try MetricsLog(path: $0) } : nil
             if rank == 0 {
                 let directory = CheckpointDirectory(options.checkpointDirectory ?? "runs/\(identity.name)", keep: options.keep)
+                let created: [String]
                 do {
-                    try directory.create()
-                } catch {
-                    throw TrainingError.invalidOption("--checkpoint-dir", "cannot create \(directory.path): \(error)")
+                    created = try directory.create()
+                } catch CheckpointError.directory(let path, let reason) {
+                    throw TrainingError.invalidOption("--checkpoint-dir", "\(path) \(reason); give a directory (it is created "
+                                                      + "if missing) or a path where one can be created")
                 }
+                createdDirectories = created
                 do {
                     // Found now, not at the first save minutes later; and one writer per directory.
                     try directory.probeWritable()
                     lock = try DirectoryLock(directory: directory.path)
                 } catch {
+                    CheckpointDirectory.removeIfEmpty(created)
                     throw TrainingError.invalidOption("--checkpoint-dir", "\(error)")
                 }
                 writer = CheckpointWriter(directory: directory)
@@ -378,6 +387,8 @@ public final class Trainer {
             return outcome
         } catch {
             _ = try? writer?.waitUntilIdle()
+            // A run refused before it saved anything leaves no new directory behind.
+            CheckpointDirectory.removeIfEmpty(createdDirectories)
             Trainer.endJob(communicator, error)
             throw error
         }
@@ -632,7 +643,7 @@ public final class Trainer {
         do {
             try replaceFile(at: path, with: bytes)
         } catch {
-            throw TrainingError.cannotWrite(path: path, reason: "\(error)")
+            throw TrainingError.cannotWrite(path: path, reason: "--save-parameters: \(error is FileSystemError ? "\(error)" : fileSystemReason(error))")
         }
     }
 

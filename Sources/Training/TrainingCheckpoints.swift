@@ -1,5 +1,6 @@
 import Checkpoint
 import Collective
+import DataLoading
 import Foundation
 import NN
 import Optim
@@ -303,7 +304,16 @@ extension Trainer {
             differences.append("--seed: the checkpoint's data order comes from seed \(state.seed), this run asks for \(c.seed)")
         }
         if state.dataset != datasetName {
-            differences.append("--dataset: the checkpoint was trained on \(state.dataset), this run asks for \(datasetName)")
+            // A file's data set (--data) is its contents, however its path is
+            // spelled: the fingerprint of the training set decides.
+            let catalog = Set(DatasetCatalog.names)
+            if !catalog.contains(state.dataset) && !catalog.contains(datasetName),
+               let saved = state.extra["data_fingerprint"], saved == trainingFingerprint {
+                progress.log("note: the checkpoint was trained on \(state.dataset), this run reads \(datasetName): the same "
+                             + "training set (fingerprint \(saved))")
+            } else {
+                differences.append("--dataset: the checkpoint was trained on \(state.dataset), this run asks for \(datasetName)")
+            }
         }
         if let saved = state.extra["shuffle"], saved != String(c.shuffle) {
             differences.append("--no-shuffle: the checkpoint's run \(saved == "true" ? "shuffled" : "kept the data set's order"), "

@@ -29,10 +29,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training throughput (mlp, ae, cnn) and sgemm GFLOP/s; prints JSON lines.")
 
-    @Option(help: "BLAS threads per rank.")
+    @Option(parsing: .unconditional, help: "BLAS threads per rank.")
     var threads = 1
 
-    @Option(help: "Global batch size.")
+    @Option(parsing: .unconditional, help: "Global batch size.")
     var batchSize = TrainingOptions().batchSize
 
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
@@ -40,16 +40,16 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Training mode: default, deterministic, or both (each workload in both modes, one after the other).")
     var mode: BenchMode = .both
 
-    @Option(help: "Seconds to time each workload (after a warm-up).")
+    @Option(parsing: .unconditional, help: "Seconds to time each workload (after a warm-up).")
     var seconds: Double = 3
 
-    @Option(help: "Time exactly this many steps instead of --seconds (for profilers).")
+    @Option(parsing: .unconditional, help: "Time exactly this many steps instead of --seconds (for profilers).")
     var steps: Int?
 
     @Option(parsing: .upToNextOption, help: "Workloads to run: \(Benchmark.workloads.joined(separator: ", ")).")
     var workload: [String] = Benchmark.workloads
 
-    @Option(help: "Measure each workload this many times and print the median and the spread (min-max) after the runs (default 1; 5 with --scaling).")
+    @Option(parsing: .unconditional, help: "Measure each workload this many times and print the median and the spread (min-max) after the runs (default 1; 5 with --scaling).")
     var `repeat`: Int?
 
     @Flag(help: "Compare the layouts of this machine's cores (np=1 with 1 and with N threads, np=N with and without --shard-optimizer) in alternating runs, and print the medians beside the scaling targets. Run it alone, not under mpirun.")

@@ -11,7 +11,7 @@ struct CheckDataCommand: ParsableCommand {
 
     @Argument var path: String
 
-    @Option var valFraction = 0.1
+    @Option(parsing: .unconditional) var valFraction = 0.1
 
     func run() throws {
         _ = try HDF5DataFile.load(path, validationFraction: valFraction)

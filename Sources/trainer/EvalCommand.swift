@@ -21,7 +21,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Directory holding the data set's files.")
     var dataDir: String?
 
-    @Option(help: "Evaluation batch size.")
+    @Option(parsing: .unconditional, help: "Evaluation batch size.")
     var batchSize = 1000
 
     func validate() throws {

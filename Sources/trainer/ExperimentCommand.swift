@@ -19,7 +19,7 @@ struct ExperimentCommand: ParsableCommand {
     /// (for classifiers: of MNIST).
     @OptionGroup(title: "Data") var source: DataOptions
 
-    @Option(help: "Epochs per run (default: 15, or 30 with --full).")
+    @Option(parsing: .unconditional, help: "Epochs per run (default: 15, or 30 with --full).")
     var epochs: Int?
 
     @Option(help: "Output directory (default: experiments/NAME).")
@@ -31,10 +31,10 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(help: "A few steps on a few hundred images, to check that everything runs.")
     var tiny = false
 
-    @Option(help: "Seed for initialisation and shuffling.")
+    @Option(parsing: .unconditional, help: "Seed for initialisation and shuffling.")
     var seed: UInt64 = 0
 
-    @Option(help: "BLAS threads per process (default: 1 per rank under mpirun, all cores when alone).")
+    @Option(parsing: .unconditional, help: "BLAS threads per process (default: 1 per rank under mpirun, all cores when alone).")
     var threads: Int?
 
     func run() throws {

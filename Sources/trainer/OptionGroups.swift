@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DataLoading
 import Training
 
@@ -21,28 +22,28 @@ struct DataOptions: ParsableArguments {
 
 /// What is optimised, and for how long.
 struct OptimizationOptions: ParsableArguments {
-    @Option(help: "Number of epochs.")
+    @Option(parsing: .unconditional, help: "Number of epochs.")
     var epochs = defaults.epochs
 
-    @Option(help: "Stop after this many optimizer steps in total.")
+    @Option(parsing: .unconditional, help: "Stop after this many optimizer steps in total.")
     var maxSteps: Int?
 
-    @Option(help: "Global batch size (summed over all ranks). The last partial batch of an epoch is dropped.")
+    @Option(parsing: .unconditional, help: "Global batch size (summed over all ranks). The last partial batch of an epoch is dropped.")
     var batchSize = defaults.batchSize
 
     @Option(help: "Optimizer: sgd, adam, adamw or rmsprop (torch.optim's formulas).")
     var optimizer = defaults.optimizer
 
-    @Option(help: "Learning rate.")
+    @Option(parsing: .unconditional, help: "Learning rate.", transform: NumberArgument.float32)
     var lr = defaults.learningRate
 
-    @Option(help: "SGD's or RMSprop's momentum (0 for none).")
+    @Option(parsing: .unconditional, help: "SGD's or RMSprop's momentum (0 for none).", transform: NumberArgument.float32)
     var momentum = defaults.momentum
 
-    @Option(help: "torch.optim's weight_decay: L2 for sgd, adam and rmsprop, decoupled for adamw (default 0; 0.01 for adamw, as torch).")
+    @Option(parsing: .unconditional, help: "torch.optim's weight_decay: L2 for sgd, adam and rmsprop, decoupled for adamw (default 0; 0.01 for adamw, as torch).", transform: NumberArgument.float32)
     var weightDecay: Float?
 
-    @Option(help: "RMSprop's smoothing constant.")
+    @Option(parsing: .unconditional, help: "RMSprop's smoothing constant.", transform: NumberArgument.float32)
     var alpha = defaults.alpha
 
     @Flag(help: "Centered RMSprop (normalises by an estimate of the gradient's variance).")
@@ -54,31 +55,31 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "What the schedule counts: epoch (scheduler.step() after each epoch) or step (after each optimizer step).")
     var lrScheduleUnit = defaults.schedule.unit
 
-    @Option(help: "StepLR: decay the rate every N units.")
+    @Option(parsing: .unconditional, help: "StepLR: decay the rate every N units.")
     var lrStepSize: Int?
 
-    @Option(help: "StepLR and MultiStepLR: the decay factor.")
+    @Option(parsing: .unconditional, help: "StepLR and MultiStepLR: the decay factor.", transform: NumberArgument.float32Double)
     var lrGamma = defaults.schedule.gamma
 
-    @Option(help: "MultiStepLR: the units at which to decay, e.g. 30,80.")
+    @Option(parsing: .unconditional, help: "MultiStepLR: the units at which to decay, e.g. 30,80.")
     var lrMilestones: String?
 
-    @Option(help: "cosine: T_max, the units of one half-period; warmup-cosine: the whole length, warm-up included.")
+    @Option(parsing: .unconditional, help: "cosine: T_max, the units of one half-period; warmup-cosine: the whole length, warm-up included.")
     var lrTMax: Int?
 
-    @Option(help: "cosine and warmup-cosine: the rate's minimum (eta_min).")
+    @Option(parsing: .unconditional, help: "cosine and warmup-cosine: the rate's minimum (eta_min).", transform: NumberArgument.float32Double)
     var lrEtaMin = defaults.schedule.etaMin
 
-    @Option(help: "warmup-cosine: the units of the linear warm-up (from 1/3 of --lr, torch's LinearLR default).")
+    @Option(parsing: .unconditional, help: "warmup-cosine: the units of the linear warm-up (from 1/3 of --lr, torch's LinearLR default).")
     var lrWarmup: Int?
 
-    @Option(help: "Clip the averaged gradient to this global 2-norm before each step (clip_grad_norm_); logs the epoch's mean norm.")
+    @Option(parsing: .unconditional, help: "Clip the averaged gradient to this global 2-norm before each step (clip_grad_norm_); logs the epoch's mean norm.")
     var clipGradNorm: Double?
 
-    @Option(help: "Gradient accumulation: K forward/backward passes per optimizer step, each on a K-th of every rank's share of --batch-size (less memory, the same global batch).")
+    @Option(parsing: .unconditional, help: "Gradient accumulation: K forward/backward passes per optimizer step, each on a K-th of every rank's share of --batch-size (less memory, the same global batch).")
     var accumulate = defaults.accumulate
 
-    @Option(help: "Seed for initialisation and shuffling; the same seed gives the same run.")
+    @Option(parsing: .unconditional, help: "Seed for initialisation and shuffling; the same seed gives the same run.")
     var seed = defaults.seed
 
     @Flag(help: "Keep the data set's order instead of shuffling each epoch.")
@@ -121,10 +122,10 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "Checkpoint directory (default: runs/<model>).")
     var checkpointDir: String?
 
-    @Option(help: "Save a checkpoint every N optimizer steps (0: only at epoch ends and at the end).")
+    @Option(parsing: .unconditional, help: "Save a checkpoint every N optimizer steps (0: only at epoch ends and at the end).")
     var checkpointEvery = defaults.checkpointEvery
 
-    @Option(help: "Checkpoints to keep; older ones are deleted once a new one is complete.")
+    @Option(parsing: .unconditional, help: "Checkpoints to keep; older ones are deleted once a new one is complete.")
     var keep = defaults.keep
 
     @Option(help: "auto (the newest valid checkpoint in --checkpoint-dir, if any), never, or a checkpoint file (./auto for a file called auto).")
@@ -139,7 +140,7 @@ struct CheckpointOptions: ParsableArguments {
     @Option(help: "Also write best.h5 in --checkpoint-dir: the epoch-end state with the best value so far of this metric (val_loss, val_accuracy, test_loss, test_accuracy, train_loss); never pruned by --keep.")
     var keepBest: String?
 
-    @Option(help: "End the run when --keep-best's metric has not improved for this many epochs.")
+    @Option(parsing: .unconditional, help: "End the run when --keep-best's metric has not improved for this many epochs.")
     var earlyStop: Int?
 
     func apply(to o: inout TrainingOptions) throws {
@@ -157,16 +158,16 @@ struct CheckpointOptions: ParsableArguments {
 /// How the work is spread over threads, ranks and gradient buckets: what
 /// `train` and `bench` share.
 struct ParallelOptions: ParsableArguments {
-    @Option(help: "Batches assembled ahead on a background thread (0: on the training thread).")
+    @Option(parsing: .unconditional, help: "Batches assembled ahead on a background thread (0: on the training thread).")
     var prefetch = defaults.prefetch
 
-    @Option(help: "Size in MB of the gradient buckets whose reduction overlaps backward (under mpirun).")
+    @Option(parsing: .unconditional, help: "Size in MB of the gradient buckets whose reduction overlaps backward (under mpirun).")
     var bucketMb = defaults.bucketMegabytes
 
     @Flag(inversion: .prefixedNo, help: "Under mpirun, shard the optimizer (ZeRO stage 1): each rank updates and keeps optimizer state for 1/np of the parameters, gradients are reduce-scattered and parameters allgathered. Same results; checkpoints keep the full layout.")
     var shardOptimizer = defaults.shardOptimizer
 
-    @Option(help: "With --deterministic (bench: --mode deterministic): micro-batches per global batch, a power of two dividing --batch-size; the run can then resume at every world size that divides it (default: the checkpoint's when resuming, else the world size).")
+    @Option(parsing: .unconditional, help: "With --deterministic (bench: --mode deterministic): micro-batches per global batch, a power of two dividing --batch-size; the run can then resume at every world size that divides it (default: the checkpoint's when resuming, else the world size).")
     var microBatches: Int?
 
     func apply(to o: inout TrainingOptions) {
@@ -182,7 +183,7 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(help: "Bitwise the same parameters, optimizer state, losses and test figures at every supported world size (powers of two dividing --micro-batches), and so on resuming at another world size. One BLAS thread per rank unless --threads says otherwise.")
     var deterministic = false
 
-    @Option(help: "Abort the job when a step makes no progress for this many seconds (0: never).")
+    @Option(parsing: .unconditional, help: "Abort the job when a step makes no progress for this many seconds (0: never).")
     var stepTimeout = defaults.stepTimeout
 
     @Option(help: "Append one JSON object per epoch to this file.")
@@ -208,5 +209,43 @@ struct RuntimeOptions: ParsableArguments {
         o.sampleLogPath = recordSamples
         o.saveParametersPath = saveParameters
         o.tensorboardDirectory = tensorboard
+    }
+}
+
+/// The one place where a number the user typed becomes a float32 (or a
+/// Double that the training arithmetic turns into one): a value that float32
+/// would turn into 0 or infinity is refused with the text as typed, instead
+/// of reaching the validation as "got 0.0" or "got inf". ArgumentParser's
+/// error names the flag: "The value '1e-300' is invalid for '--lr <lr>': ...".
+enum NumberArgument {
+    /// A problem with a typed number; the description is the whole reason.
+    struct Problem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// `text` as a float32.
+    static func float32(_ text: String) throws -> Float {
+        Float(try float32Double(text))
+    }
+
+    /// `text` as a Double that float32 represents without flushing it to 0
+    /// or overflowing it to infinity. NaN and "inf" pass: the options'
+    /// validation says what they accept.
+    static func float32Double(_ text: String) throws -> Double {
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)) else {
+            throw Problem(description: "'\(text)' is not a number")
+        }
+        let typedInfinity = text.lowercased().contains("inf")
+        let typedZero = !text.lowercased().split(separator: "e", maxSplits: 1).first.map { $0.contains { "123456789".contains($0) } }!
+        if value.isNaN || typedInfinity { return value }
+        if !value.isFinite || abs(value) > Double(Float.greatestFiniteMagnitude) {
+            throw Problem(description: "\(text) is above float32's range (largest \(Float.greatestFiniteMagnitude)); "
+                          + "the value is used as a float32")
+        }
+        if !typedZero && Float(value) == 0 {
+            throw Problem(description: "\(text) is below float32's range (smallest positive \(Float.leastNonzeroMagnitude)) "
+                          + "and would be 0; the value is used as a float32")
+        }
+        return value
     }
 }

@@ -20,19 +20,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model: \(ModelKind.all.map { $0.options.isEmpty ? $0.name : "\($0.name) (\($0.options.joined(separator: " ")))" }.joined(separator: ", ")).")
     var model = "mlp"
 
-    @Option(help: "Hidden width of the mlp, and the width of highway's layers.")
+    @Option(parsing: .unconditional, help: "Hidden width of the mlp, and the width of highway's layers.")
     var hidden = 128
 
-    @Option(help: "Dropout probability after the mlp's hidden activation, in [0, 1) (0: no Dropout layer).")
+    @Option(parsing: .unconditional, help: "Dropout probability after the mlp's hidden activation, in [0, 1) (0: no Dropout layer).", transform: NumberArgument.float32Double)
     var dropout = 0.0
 
-    @Option(help: "Code size of autoencoder, tied-autoencoder and highway --task reconstruct.")
+    @Option(parsing: .unconditional, help: "Code size of autoencoder, tied-autoencoder and highway --task reconstruct.")
     var latent = 64
 
     @Option(help: "Encoder widths of deep-autoencoder, comma-separated; the decoder mirrors them.")
     var layers = "500,100,30"
 
-    @Option(help: "Number of highway layers (in each of encoder and decoder when reconstructing).")
+    @Option(parsing: .unconditional, help: "Number of highway layers (in each of encoder and decoder when reconstructing).")
     var depth = 3
 
     @Option(help: "What the model learns: classify, reconstruct (auto-encoders and highway) or regress (float targets of a --data file; the classifiers and highway). Default: the model's own.")
@@ -49,14 +49,14 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Train on your own HDF5 file instead: datasets x [N, ...] (uint8 or float32) and y [N] (integer classes) or [N, k] (float targets: the model regresses), optionally x_test and y_test.")
     var data: String?
 
-    @Option(help: "Hold out this fraction of the training set (drawn from the seed, the same at any world size) and evaluate it after every epoch (val_loss, val_accuracy). With --data and no x_test in the file, the fraction (default 0.1) of its last samples is the test set instead.")
+    @Option(parsing: .unconditional, help: "Hold out this fraction of the training set (drawn from the seed, the same at any world size) and evaluate it after every epoch (val_loss, val_accuracy). With --data and no x_test in the file, the fraction (default 0.1) of its last samples is the test set instead.")
     var valFraction: Double?
 
     @OptionGroup(title: "Optimization") var optimization: OptimizationOptions
 
     @OptionGroup(title: "Checkpoints") var checkpoints: CheckpointOptions
 
-    @Option(help: "BLAS threads for this process (default: 1 per rank under mpirun or with --deterministic, all cores when alone).")
+    @Option(parsing: .unconditional, help: "BLAS threads for this process (default: 1 per rank under mpirun or with --deterministic, all cores when alone).")
     var threads: Int?
 
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
@@ -112,7 +112,15 @@ extension TrainCommand {
         }
         var options = c.options
         options.checkpointDirectory = c.resolvedCheckpointDirectory
-        if splits.note != nil { options.validationFraction = 0 }  // --val-fraction made the test set
+        if splits.note != nil {  // --val-fraction made the test set
+            if let metric = options.keepBest, metric.split == .validation {
+                throw TrainingError.invalidOption("--keep-best", "\(metric) needs a validation set, but \(path) has no x_test, so "
+                                                  + "--val-fraction holds out its last samples as the test set instead; watch "
+                                                  + "test_\(metric.name), or add x_test and y_test to the file "
+                                                  + "(--val-fraction then holds out a validation set)")
+            }
+            options.validationFraction = 0
+        }
         return try Trainer(zoo: spec, train: splits.train, evaluation: splits.test, options: options,
                            datasetName: path, note: splits.note, world: communicator.map { .communicator($0) } ?? .alone)
     }

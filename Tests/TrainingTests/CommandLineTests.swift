@@ -79,6 +79,15 @@ struct CommandLineTests {
         (["--deterministic", "--accumulate", "4", "--micro-batches", "2"], "--accumulate"),
         (["--optimizer", "sgd", "--momentum", "nan"], "--momentum"), (["--weight-decay", "inf"], "--weight-decay"),
         (["--step-timeout", "nan"], "--step-timeout"), (["--bucket-mb", "nan"], "--bucket-mb"),
+        // A value starting with '-' is the option's value, not a flag: the validation names the number.
+        (["--hidden", "-5"], "--hidden: must be positive, got -5"), (["--hidden=-5"], "--hidden: must be positive, got -5"),
+        (["--max-steps", "-3"], "--max-steps: must be at least 1, got -3"), (["--keep", "-1"], "--keep: must be at least 1, got -1"),
+        (["--optimizer", "sgd", "--momentum", "-0.5"], "--momentum: must be in [0, 1), got -0.5"),
+        (["--lr", "-1"], "--lr: must be a positive number, got -1.0"),
+        // float32 options: what the user typed, not the 0 or inf it would become.
+        (["--lr", "1e-300"], "'1e-300' is invalid for '--lr <lr>': 1e-300 is below float32's range"),
+        (["--lr", "1e300"], "'1e300' is invalid for '--lr <lr>': 1e300 is above float32's range"),
+        (["--weight-decay", "1e-60"], "1e-60 is below float32's range"),
     ])
     func badNumbers(arguments: [String], flag: String) throws {
         let out = try TestSupport.run(trainer, ["train", "--checkpoint-dir", "/tmp/trainer-tests-unused"] + arguments)

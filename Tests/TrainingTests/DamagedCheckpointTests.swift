@@ -100,7 +100,8 @@ extension RestartTests {
 
             let cases: [(change: [String: String], np: Int, message: String)] = [
                 (["--hidden": "64"], 1, "model_config.hidden: the checkpoint has 32, this run has 64"),
-                (["--model": "softmax"], 1, "model: the checkpoint has 'mlp', this run has 'softmax'"),
+                // highway: a model that takes --hidden (softmax would be refused for it before the checkpoint is read).
+                (["--model": "highway"], 1, "model: the checkpoint has 'mlp', this run has 'highway'"),
                 (["--optimizer": "sgd"], 1, "optimizer: the checkpoint has 'adam', this run has 'sgd'"),
                 (["--batch-size": "128"], 2, "--batch-size: the checkpoint was trained with global batch 64, this run asks for 128"),
                 (["--no-shuffle": ""], 1, "--no-shuffle: the checkpoint's run shuffled, this run keeps the order"),
