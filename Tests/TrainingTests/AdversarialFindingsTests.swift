@@ -1,0 +1,62 @@
+import Checkpoint
+import Foundation
+import Testing
+import Training
+
+/// Failures found by trying crafted input on the trainer: each was a trap,
+/// a run continuing from a wrong state with exit 0, or an error that named
+/// neither the flag nor the file.
+@Suite("Adversarial findings", .serialized)
+final class AdversarialFindingsTests {
+    let scratch: URL
+
+    init() throws { scratch = try TestSupport.temporaryDirectory() }
+    deinit { try? FileManager.default.removeItem(at: scratch) }
+
+    /// A 20-step run of a small MLP with checkpoints at steps 10 and 20.
+    func finishedRun(_ name: String) throws -> RunFolder {
+        let run = try RunFolder(scratch, name, flags: ["--model", "mlp", "--hidden", "16", "--checkpoint-every", "10"])
+        let first = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "20"], log: run.log("first"))
+        try #require(first.status == 0, "\(first.stdout)")
+        return run
+    }
+
+    @Test("A checkpoint whose running records are crafted (optimizer step Int.max or -5, a NaN or negative epoch loss sum or sample count, a best value that is not a number or NaN, best epochs out of range, more gradient-norm steps than steps) is refused on resume, naming what is wrong, instead of a trap, a NaN loss or a best.h5 replaced by a worse model",
+          .enabled(if: TestSupport.canRunRestartTests, "needs mpirun, Fashion-MNIST and the trainer"))
+    func craftedRecordsAreRefused() throws {
+        let cases: [(String, (inout TrainingState) -> Void, String)] = [
+            ("step-max", { $0.optimizer.step = Int.max }, "optimizer: step \(Int.max), but the run has taken 20"),
+            ("step-negative", { $0.optimizer.step = -5 }, "optimizer: step -5, but the run has taken 20"),
+            ("loss-nan", { $0.extra["epoch_loss_sum"] = "nan" }, "the epoch's loss sum is nan"),
+            ("samples-negative", { $0.extra["epoch_samples"] = "-1e308" }, "the epoch's samples are -1e+308"),
+            ("samples-too-many", { $0.extra["epoch_samples"] = "1e9" }, "the epoch's samples are 1000000000.0"),
+            ("best-junk", { $0.extra["best_value_bits"] = "zz" }, "extra 'best_value_bits' is 'zz', not a number"),
+            ("best-nan", { $0.extra["best_value_bits"] = String(Double.nan.bitPattern) }, "the best value so far is nan"),
+            ("best-epoch", { $0.extra["best_epoch"] = String(Int.max) }, "extra 'best_epoch' is \(Int.max)"),
+            ("patience", { $0.extra["epochs_without_improvement"] = "-5" }, "extra 'epochs_without_improvement' is -5"),
+            ("norm-steps", { $0.extra["gradient_norm_steps"] = "99" }, "99 gradient-norm steps in an epoch at step 20"),
+        ]
+        for (name, craft, message) in cases {
+            let run = try finishedRun(name)
+            var state = try CheckpointFile.read(run.checkpoint(20))
+            craft(&state)
+            try CheckpointFile.write(state, to: run.checkpoint(20))
+            let before = try DirectorySnapshot(run.checkpoints)
+            let out = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "40"], log: run.log("again"))
+            #expect(out.status != 0 && out.status != 132, "\(name): exit \(out.status)")
+            #expect(out.stdout.contains("\(run.checkpoint(20)) does not match this run: "), "\(name): \(out.stdout)")
+            #expect(out.stdout.contains(message), "\(name): \(out.stdout)")
+            #expect(try DirectorySnapshot(run.checkpoints) == before, "\(name): the refused resume changed the directory")
+        }
+    }
+
+    @Test("An unchanged checkpoint's records pass the checks: the same run resumes",
+          .enabled(if: TestSupport.canRunRestartTests, "needs mpirun, Fashion-MNIST and the trainer"))
+    func honestRecordsResume() throws {
+        let run = try finishedRun("honest")
+        let out = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "30"], log: run.log("again"))
+        #expect(out.status == 0, "exit \(out.status): \(out.stdout)")
+        #expect(out.stdout.contains("resuming from \(run.checkpoint(20))"), "\(out.stdout)")
+    }
+
+}
