@@ -59,4 +59,16 @@ final class AdversarialFindingsTests {
         #expect(out.stdout.contains("resuming from \(run.checkpoint(20))"), "\(out.stdout)")
     }
 
+    @Test("A --data file with a dataset HDF5 cannot read (a shape the file stores no values for) is a permanent error naming --data and the file, not exit 1 with a bare HDF5 message",
+          .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+    func unreadableDataset() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/unwritten-dataset-datafile.h5").path
+        let out = try TestSupport.run(trainer, ["train", "--data", fixture, "--max-steps", "1", "--threads", "1",
+                                                "--checkpoint-dir", scratch.appendingPathComponent("c").path])
+        #expect(out.status == TrainingError.permanentExitStatus, "exit \(out.status): \(out.stderr)")
+        #expect(out.stderr.contains("--data: \(fixture): object '/x': cannot read dataset shape"), "\(out.stderr)")
+    }
+
 }
