@@ -71,4 +71,20 @@ final class AdversarialFindingsTests {
         #expect(out.stderr.contains("--data: \(fixture): object '/x': cannot read dataset shape"), "\(out.stderr)")
     }
 
+    @Test("trainer experiment --out naming a file, or a directory that cannot be made, is an error naming --out and the reason, not a Foundation dump; the file is left alone",
+          .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+    func experimentOutThatIsAFile() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let file = scratch.appendingPathComponent("notes.txt")
+        try Data("keep\n".utf8).write(to: file)
+        let reason = "\(file.path) exists and is not a directory"
+        for out in [file.path, file.appendingPathComponent("sub").path] {
+            let result = try TestSupport.run(trainer, ["experiment", "momentum", "--tiny", "--threads", "1", "--out", out])
+            #expect(result.status != 0 && result.status != 132, "exit \(result.status)")
+            #expect(result.stderr.contains("--out: cannot create the directory \(out): \(reason)"), "\(result.stderr)")
+            #expect(!result.stderr.contains("NSCocoaErrorDomain"), "\(result.stderr)")
+        }
+        #expect(try String(contentsOf: file, encoding: .utf8) == "keep\n")
+    }
+
 }
