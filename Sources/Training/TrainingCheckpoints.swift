@@ -235,8 +235,11 @@ extension Trainer {
                         || entry.globalStep > loaded.state.globalStep)
             }
             let best = directory.path(of: Self.bestFileName)
+            // best.h5 of another run, or of this run's epochs after the
+            // chosen file: the resumed run would replace it with a worse model.
             let foreignBest = FileManager.default.fileExists(atPath: best)
-                && !Self.sameRun(CheckpointFile.peek(best).runID, loaded.runID)
+                && (!Self.sameRun(CheckpointFile.peek(best).runID, loaded.runID)
+                    || Self.globalStep(of: best).map { $0 > loaded.state.globalStep } ?? false)
             if !conflicts.isEmpty || foreignBest {
                 try takeOver(directory, conflicts: conflicts, best: foreignBest,
                              why: "--resume \(path): \(directory.path) holds files that this run would not continue "
@@ -248,6 +251,14 @@ extension Trainer {
         try check(loaded)
         runID = loaded.runID ?? Self.newRunID()
         return loaded
+    }
+
+    /// The `global_step` a checkpoint says it holds, unverified (nil when
+    /// it cannot be read).
+    private static func globalStep(of path: String) -> Int? {
+        guard let file = try? HDF5File.open(path) else { return nil }
+        defer { try? file.close() }
+        return (try? file.attribute("global_step", as: Int64.self)).map(Int.init)
     }
 
     /// Two run ids belong to the same run; a file written before run ids

@@ -87,4 +87,42 @@ final class AdversarialFindingsTests {
         #expect(try String(contentsOf: file, encoding: .utf8) == "keep\n")
     }
 
+    @Test("--resume PATH --overwrite from an earlier epoch moves aside best.h5 of the run's later epochs with the later checkpoints, instead of letting the resumed run replace it with a worse model; without --overwrite it is named in the refusal",
+          .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+    func laterBestIsMovedAside() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let data = scratch.appendingPathComponent("blobs.h5").path
+        let (x, y) = DataFileTests.blobs(96, seed: 3)
+        let f = try HDF5File.create(data)
+        try f.writeDataset("x", shape: [96, 20], values: x)
+        try f.writeDataset("y", shape: [96], values: y)
+        try f.close()
+        let checkpoints = scratch.appendingPathComponent("best").path
+        let flags = ["train", "--data", data, "--model", "mlp", "--hidden", "8", "--batch-size", "32", "--lr", "0.05",
+                     "--threads", "1", "--checkpoint-every", "0", "--keep", "5", "--keep-best", "train_loss",
+                     "--checkpoint-dir", checkpoints]
+        let initial = try TestSupport.run(trainer, flags + ["--epochs", "3"])
+        try #require(initial.status == 0, "\(initial.stderr)")
+        let best = checkpoints + "/best.h5"
+        let first = try #require(try FileManager.default.contentsOfDirectory(atPath: checkpoints)
+            .filter { $0.hasPrefix("ckpt-") }.sorted().first)
+        let firstStep = try CheckpointFile.read(checkpoints + "/" + first).globalStep
+        let later = try CheckpointFile.read(best)
+        try #require(later.globalStep > firstStep, "the best epoch is the first: \(later.globalStep)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: best))
+
+        let refused = try TestSupport.run(trainer, flags + ["--epochs", "3", "--resume", checkpoints + "/" + first])
+        #expect(refused.status != 0 && refused.stderr.contains(best), "exit \(refused.status): \(refused.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: best)) == bytes)
+
+        let again = try TestSupport.run(trainer, flags + ["--epochs", "2", "--resume", checkpoints + "/" + first,
+                                                          "--overwrite"])
+        #expect(again.status == 0, "exit \(again.status): \(again.stderr)")
+        #expect(again.stdout.contains("and the best model"), "\(again.stdout)")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: checkpoints).filter { $0.hasPrefix("replaced-") }
+        let folder = try #require(folders.first, "no replaced-<time> folder")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(checkpoints)/\(folder)/best.h5")) == bytes,
+                "the later epochs' best.h5 was not kept")
+    }
+
 }
