@@ -125,4 +125,25 @@ final class AdversarialFindingsTests {
                 "the later epochs' best.h5 was not kept")
     }
 
+    @Test("Two runs sharing one --metrics file: a line one appends after the other's resume rewrote the file lands in the new file, not in the replaced one where it would be lost")
+    func sharedMetricsFileKeepsEveryLine() throws {
+        let path = scratch.appendingPathComponent("shared.jsonl").path
+        func record(_ run: String, _ epoch: Int) -> JSONRecord {
+            var record = JSONRecord()
+            record.add("event", "epoch")
+            record.add("run", run)
+            record.add("epoch", epoch)
+            return record
+        }
+        let a = try MetricsLog(path: path), b = try MetricsLog(path: path)
+        for epoch in 1...3 { try a.append(record("a", epoch)) }
+        try b.append(record("b", 1))
+        let dropped = try a.dropRecords(ofRun: "a") { ($0["epoch"] as? Int ?? 0) > 1 }
+        #expect(dropped == 2)
+        try b.append(record("b", 2))
+        try a.append(record("a", 2))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines == [record("a", 1), record("b", 1), record("b", 2), record("a", 2)].map(\.text), "\(lines)")
+    }
+
 }
