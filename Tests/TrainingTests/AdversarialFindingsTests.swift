@@ -146,4 +146,41 @@ final class AdversarialFindingsTests {
         #expect(lines == [record("a", 1), record("b", 1), record("b", 2), record("a", 2)].map(\.text), "\(lines)")
     }
 
+    /// A small --data file: 96 samples of 20 values in three classes.
+    func blobsFile() throws -> String {
+        let data = scratch.appendingPathComponent("blobs-\(UUID().uuidString).h5").path
+        let (x, y) = DataFileTests.blobs(96, seed: 3)
+        let f = try HDF5File.create(data)
+        try f.writeDataset("x", shape: [96, 20], values: x)
+        try f.writeDataset("y", shape: [96], values: y)
+        try f.close()
+        return data
+    }
+
+    @Test("--save-parameters naming an HDF5 file (a checkpoint, the --data file, or the best.h5 the run itself writes) is refused naming the flag, and the file is left as it was",
+          .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+    func saveParametersOverHDF5() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let data = try blobsFile()
+        let checkpoints = scratch.appendingPathComponent("save").path
+        let flags = ["train", "--data", data, "--model", "mlp", "--hidden", "8", "--batch-size", "32", "--threads", "1",
+                     "--checkpoint-every", "0", "--keep-best", "train_loss", "--checkpoint-dir", checkpoints]
+        let first = try TestSupport.run(trainer, flags + ["--epochs", "1"])
+        try #require(first.status == 0, "\(first.stderr)")
+        for target in [checkpoints + "/ckpt-00000002.h5", data] {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: target))
+            let out = try TestSupport.run(trainer, flags + ["--epochs", "2", "--save-parameters", target])
+            #expect(out.status == TrainingError.permanentExitStatus, "exit \(out.status): \(out.stderr)")
+            #expect(out.stderr.contains("--save-parameters: \(target) is an HDF5 file"), "\(out.stderr)")
+            #expect(!out.stdout.contains("epoch 2/2"), "trained before refusing: \(out.stdout)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == bytes, "\(target) was changed")
+        }
+        // best.h5 does not exist before this run; the run writes it, then must not replace it.
+        let fresh = scratch.appendingPathComponent("save-fresh").path
+        let freshFlags = flags.map { $0 == checkpoints ? fresh : $0 }
+        let out = try TestSupport.run(trainer, freshFlags + ["--epochs", "1", "--save-parameters", fresh + "/best.h5"])
+        #expect(out.status != 0 && out.stderr.contains("--save-parameters: \(fresh)/best.h5 is an HDF5 file"), "exit \(out.status): \(out.stderr)")
+        #expect(try CheckpointFile.read(fresh + "/best.h5").globalStep == 2)
+    }
+
 }
