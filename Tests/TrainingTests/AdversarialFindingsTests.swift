@@ -183,4 +183,15 @@ final class AdversarialFindingsTests {
         #expect(try CheckpointFile.read(fresh + "/best.h5").globalStep == 2)
     }
 
+    @Test("A bad --layers is a permanent error (exit 64, which ./launch does not retry), as every other bad option is",
+          .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+    func badLayersIsPermanent() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        for layers in ["0", ",", "10,x"] {
+            let out = try TestSupport.run(trainer, ["train", "--model", "deep-autoencoder", "--layers", layers,
+                                                    "--checkpoint-dir", scratch.appendingPathComponent("layers").path])
+            #expect(out.status == TrainingError.permanentExitStatus, "\(layers): exit \(out.status): \(out.stderr)")
+            #expect(out.stderr.contains("--layers: expected positive widths"), "\(out.stderr)")
+        }
+    }
 }
