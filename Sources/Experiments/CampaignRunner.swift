@@ -30,13 +30,23 @@ final class CampaignRunner {
             throw ExperimentError.invalidOption("--epochs", "must be at least 1, got \(epochs)")
         }
         if isRoot {
-            for sub in ["", "metrics", "runs"] {
-                do {
-                    try FileManager.default.createDirectory(atPath: path(sub), withIntermediateDirectories: true)
-                } catch {
-                    throw ExperimentError.invalidOption("--out", "cannot create \(path(sub)): \(fileSystemReason(error))")
-                }
-            }
+            for sub in ["", "metrics", "runs"] { try Self.makeDirectory(path(sub)) }
+        }
+    }
+
+    /// `mkdir -p path`; the error names --out, the component that failed
+    /// and why (the system's words), not Foundation's dump of it.
+    static func makeDirectory(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if mkdir(prefix, 0o755) == 0 { continue }
+            let code = errno
+            var info = stat()
+            if code == EEXIST && stat(prefix, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { continue }
+            throw ExperimentError.invalidOption("--out", "cannot create the directory \(path): "
+                                                + (code == EEXIST ? "\(prefix) exists and is not a directory"
+                                                   : "\(prefix): \(String(cString: strerror(code)))"))
         }
     }
 

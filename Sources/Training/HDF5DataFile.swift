@@ -34,6 +34,19 @@ public enum HDF5DataFile {
             throw fail("cannot read it as HDF5: \(error)")
         }
         defer { try? file.close() }
+        do {
+            return try load(file, path: path, validationFraction: validationFraction, fail)
+        } catch let error as HDF5Error {
+            // A dataset HDF5 cannot read (damaged, or a shape the file has no
+            // room for) is the file's fault: name --data, and exit as a
+            // permanent error, which ./launch does not retry.
+            throw fail("object '\(error.objectPath)': cannot \(error.operation): \(error.detail)")
+        }
+    }
+
+    /// `load(_:validationFraction:)` on the opened `file`.
+    private static func load(_ file: HDF5File, path: String, validationFraction: Double,
+                             _ fail: (String) -> TrainingError) throws -> Splits {
         guard try file.exists("x") else { throw fail("no dataset 'x' (the samples, [N, ...])") }
         guard try file.exists("y") else { throw fail("no dataset 'y' (class labels [N], or float targets [N, k])") }
         let hasTest = try file.exists("x_test"), hasTestLabels = try file.exists("y_test")

@@ -10,7 +10,7 @@ import Foundation
 /// again, and touches no other run's lines: the file reads as if the run
 /// had never been interrupted, as TensorBoard's does.
 public final class MetricsLog {
-    private var handle: FileHandle
+    fileprivate var handle: FileHandle
     public let path: String
 
     /// Opens `path` for appending, creating it (and its directory) if needed.
@@ -32,6 +32,8 @@ public final class MetricsLog {
     /// naming the file.
     public func append(_ record: JSONRecord) throws {
         do {
+            try lockCurrentFile()
+            defer { _ = flock(handle.fileDescriptor, LOCK_UN) }
             try handle.write(contentsOf: Data((record.text + "\n").utf8))
         } catch {
             throw TrainingError.invalidOption("--metrics", "cannot append to \(path): \(error.localizedDescription)")
@@ -46,6 +48,13 @@ public final class MetricsLog {
     /// renamed over it), and later lines are appended to the new file.
     public func dropRecords(ofRun run: String, where drop: ([String: Any]) -> Bool) throws -> Int {
         let text: String
+        do {
+            try lockCurrentFile()
+        } catch {
+            throw TrainingError.invalidOption("--metrics", "cannot lock \(path) to resume it: \(error)")
+        }
+        // Closing the handle (below, after the rename) releases the lock.
+        defer { _ = flock(handle.fileDescriptor, LOCK_UN) }
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
@@ -70,6 +79,31 @@ public final class MetricsLog {
             throw TrainingError.invalidOption("--metrics", "cannot rewrite \(path) to resume it: \(error)")
         }
         return dropped
+    }
+}
+
+extension MetricsLog {
+    /// Takes an exclusive lock on the file `path` names now, reopening the
+    /// handle first when another run's `dropRecords` has replaced the file
+    /// (renamed a new one over it): several runs may share one --metrics
+    /// file, and lines appended to the replaced file would be lost. Every
+    /// append and rewrite holds the lock, so a rewrite reads every line
+    /// appended before it and none is appended to the old file after it.
+    fileprivate func lockCurrentFile() throws {
+        for _ in 0..<1000 {
+            guard flock(handle.fileDescriptor, LOCK_EX) == 0 else {
+                throw FileSystemError(path: path, operation: "lock", code: errno)
+            }
+            var held = stat(), named = stat()
+            if fstat(handle.fileDescriptor, &held) == 0, lstat(path, &named) == 0,
+               held.st_dev == named.st_dev && held.st_ino == named.st_ino {
+                return
+            }
+            _ = flock(handle.fileDescriptor, LOCK_UN)
+            try handle.close()
+            handle = FileHandle(fileDescriptor: try openForAppending(at: path), closeOnDealloc: true)
+        }
+        throw FileSystemError(path: path, operation: "lock (the file kept being replaced)", code: EAGAIN)
     }
 }
 

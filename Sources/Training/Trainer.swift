@@ -640,6 +640,7 @@ public final class Trainer {
     /// replacing the file durably and never through a link (`replaceFile`).
     public func saveParameters(to path: String) throws {
         let bytes = Array(UnsafeRawBufferPointer(UnsafeBufferPointer(parameters.values.buffer)))
+        try TrainingOptions.refuseHDF5(path)
         do {
             try replaceFile(at: path, with: bytes)
         } catch {

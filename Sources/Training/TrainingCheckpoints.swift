@@ -236,8 +236,11 @@ extension Trainer {
                         || entry.globalStep > loaded.state.globalStep)
             }
             let best = directory.path(of: Self.bestFileName)
+            // best.h5 of another run, or of this run's epochs after the
+            // chosen file: the resumed run would replace it with a worse model.
             let foreignBest = FileManager.default.fileExists(atPath: best)
-                && !Self.sameRun(CheckpointFile.peek(best).runID, loaded.runID)
+                && (!Self.sameRun(CheckpointFile.peek(best).runID, loaded.runID)
+                    || Self.globalStep(of: best).map { $0 > loaded.state.globalStep } ?? false)
             if !conflicts.isEmpty || foreignBest {
                 try takeOver(directory, conflicts: conflicts, best: foreignBest,
                              why: "--resume \(path): \(directory.path) holds files that this run would not continue "
@@ -249,6 +252,14 @@ extension Trainer {
         try check(loaded)
         runID = loaded.runID ?? Self.newRunID()
         return loaded
+    }
+
+    /// The `global_step` a checkpoint says it holds, unverified (nil when
+    /// it cannot be read).
+    private static func globalStep(of path: String) -> Int? {
+        guard let file = try? HDF5File.open(path) else { return nil }
+        defer { try? file.close() }
+        return (try? file.attribute("global_step", as: Int64.self)).map(Int.init)
     }
 
     /// Two run ids belong to the same run; a file written before run ids
@@ -353,6 +364,7 @@ extension Trainer {
                             + "--accumulate \(saved) to continue it exactly)" : "equal up to rounding"))
         }
         differences += Self.positionProblems(of: loaded, stepsPerEpoch: stepsPerEpoch)
+        differences += Self.recordProblems(of: loaded.state)
         guard differences.isEmpty else {
             throw TrainingError.checkpoint("checkpoint \(loaded.path) does not match this run: " + differences.joined(separator: "; ")
                                            + ". Nothing was changed; use --resume never --overwrite or another --checkpoint-dir to start afresh")
@@ -383,6 +395,59 @@ extension Trainer {
         if let named = CheckpointDirectory.globalStep(fromFileName: URL(fileURLWithPath: loaded.path).lastPathComponent),
            named != state.globalStep {
             problems.append("position: the file is named for step \(named) but holds global step \(state.globalStep)")
+        }
+        return problems
+    }
+
+    /// What is wrong with the running records `state` carries, read from a
+    /// file that may have been crafted: the optimizer has taken one step per
+    /// global step (Adam's bias correction divides by a power of its step
+    /// count), the epoch's loss sum and samples are finite and fit the steps
+    /// taken in it, the gradient-norm steps fit them too, and `--keep-best`'s
+    /// record names a finite value and epochs the run has evaluated. A record
+    /// read as something else would continue the run from another state
+    /// (a NaN loss, a wrong train_loss, a best.h5 replaced by a worse model).
+    static func recordProblems(of state: TrainingState) -> [String] {
+        var problems: [String] = []
+        if state.optimizer.step != state.globalStep {
+            problems.append("optimizer: step \(state.optimizer.step), but the run has taken \(state.globalStep) optimizer steps "
+                            + "(global step); they are always equal")
+        }
+        func number<T: LosslessStringConvertible>(_ key: String, as type: T.Type) -> T?? {
+            guard let text = state.extra[key] else { return .some(nil) }
+            guard let value = T(text) else {
+                problems.append("record: extra '\(key)' is '\(text.prefix(40))', not a number")
+                return nil
+            }
+            return .some(value)
+        }
+        let iterations = max(state.iteration, 0)
+        let (batchSamples, overflow) = iterations.multipliedReportingOverflow(by: max(state.batchSize, 0))
+        if case let value?? = number("epoch_loss_sum", as: Double.self), !value.isFinite || value < 0 {
+            problems.append("record: the epoch's loss sum is \(value); it is finite and not negative")
+        }
+        if case let value?? = number("epoch_samples", as: Double.self),
+           !(value >= 0 && (overflow || value <= Double(batchSamples))) {
+            problems.append("record: the epoch's samples are \(value), not from 0 to \(batchSamples) "
+                            + "(\(iterations) steps of global batch \(state.batchSize))")
+        }
+        if case let value?? = number("gradient_norm_steps", as: Int.self), !(0...iterations).contains(value) {
+            problems.append("record: \(value) gradient-norm steps in an epoch at step \(iterations)")
+        }
+        if case let bits?? = number("gradient_norm_sum", as: UInt64.self) {
+            let value = Double(bitPattern: bits)
+            if !value.isFinite || value < 0 {
+                problems.append("record: the epoch's gradient-norm sum is \(value); it is finite and not negative")
+            }
+        }
+        let evaluated = max(state.epoch, 0)
+        if case let bits?? = number("best_value_bits", as: UInt64.self), !Double(bitPattern: bits).isFinite {
+            problems.append("--keep-best: the best value so far is \(Double(bitPattern: bits)); it is finite")
+        }
+        for key in ["best_epoch", "epochs_without_improvement"] {
+            if case let value?? = number(key, as: Int.self), !(0...evaluated).contains(value) {
+                problems.append("--keep-best: extra '\(key)' is \(value), not from 0 to the \(evaluated) epoch(s) evaluated")
+            }
         }
         return problems
     }

@@ -1,3 +1,4 @@
+import Foundation
 /// How a run treats the checkpoints already in its directory.
 public enum ResumePolicy: Sendable, Codable, Equatable {
     /// The newest valid checkpoint in the directory, if any.
@@ -151,6 +152,22 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     /// The weight decay in effect: `weightDecay`, or the optimizer's torch default.
     public var resolvedWeightDecay: Float { weightDecay ?? (optimizer == .adamw ? 0.01 : 0) }
 
+    /// Refuses `--save-parameters PATH` when PATH is an HDF5 file (a
+    /// checkpoint, best.h5, a --data file): the raw float32 parameters
+    /// would replace it. Checked before the run and again before the write,
+    /// as the run itself may have made the file (best.h5, a checkpoint).
+    public static func refuseHDF5(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return }
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        defer { _ = close(descriptor) }
+        var head = [UInt8](repeating: 0, count: 8)
+        guard read(descriptor, &head, 8) == 8, head == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] else { return }
+        throw TrainingError.invalidOption("--save-parameters", "\(path) is an HDF5 file (a checkpoint or a data file?), which the "
+                                          + "raw float32 parameters would replace; choose another path")
+    }
+
     /// Checks the numbers; the error names the flag and the problem.
     public func validate() throws {
         if epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
@@ -192,6 +209,7 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         }
         if checkpointEvery < 0 { throw TrainingError.invalidOption("--checkpoint-every", "must be 0 or more, got \(checkpointEvery)") }
         if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
+        if let saveParametersPath { try Self.refuseHDF5(saveParametersPath) }
         if !(stepTimeout == 0 || (stepTimeout >= 1 && stepTimeout <= 1e7)) {
             throw TrainingError.invalidOption("--step-timeout", "must be 0 (never) or between 1 and 1e7 seconds, got \(stepTimeout)")
         }

@@ -64,7 +64,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
 
     func run() throws {
-        let spec = ModelSpec(name: model, hidden: hidden, latent: latent, layers: try parsedLayers(),
+        // A bad --layers is a permanent error (exit 64), as the other options' are.
+        var layers: [Int] = []
+        try Job.run(nil) { layers = try parsedLayers() }
+        let spec = ModelSpec(name: model, hidden: hidden, latent: latent, layers: layers,
                              depth: depth, task: task, loss: loss, dropout: dropout)
         var c = TrainingConfiguration(model: spec)
         c.dataset = source.dataset ?? "fashion-mnist"
