@@ -178,6 +178,8 @@ final class AdversarialFindingsTests {
         // best.h5 does not exist before this run; the run writes it, then must not replace it.
         let fresh = scratch.appendingPathComponent("save-fresh").path
         let freshFlags = flags.map { $0 == checkpoints ? fresh : $0 }
+        // The folder exists (--save-parameters' folder is checked at start), best.h5 does not.
+        try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: true)
         let out = try TestSupport.run(trainer, freshFlags + ["--epochs", "1", "--save-parameters", fresh + "/best.h5"])
         #expect(out.status != 0 && out.stderr.contains("--save-parameters: \(fresh)/best.h5 is an HDF5 file"), "exit \(out.status): \(out.stderr)")
         #expect(try CheckpointFile.read(fresh + "/best.h5").globalStep == 2)

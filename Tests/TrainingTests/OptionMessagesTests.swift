@@ -108,7 +108,8 @@ struct OptionMessagesTests {
         try Data("x".utf8).write(to: file)
         let out = try TestSupport.run(trainer, ["experiment", "momentum", "--tiny", "--out", file.appendingPathComponent("x").path])
         #expect(out.status != 0)
-        #expect(out.stderr.contains("--out: cannot create \(file.path)/x: Not a directory"), "\(out.stderr)")
+        #expect(out.stderr.contains("--out: cannot create the directory \(file.path)/x: \(file.path) exists and is not a directory"),
+                "\(out.stderr)")
         #expect(!out.stderr.contains("Error Domain"), "\(out.stderr)")
     }
 
