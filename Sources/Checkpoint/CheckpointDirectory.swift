@@ -52,25 +52,11 @@ public struct CheckpointDirectory: Sendable {
     /// `CheckpointError.directory` saying what it is.
     @discardableResult
     public func create() throws -> [String] {
-        var missing: [String] = []
-        var current = (path as NSString).standardizingPath
-        while !current.isEmpty && current != "/" && current != "." {
-            if let problem = Self.notADirectory(current) {
-                throw CheckpointError.directory(path: path, reason: current == (path as NSString).standardizingPath
-                                                ? problem : "cannot be created: \(current) \(problem)")
-            }
-            if FileManager.default.fileExists(atPath: current) { break }
-            missing.append(current)
-            current = (current as NSString).deletingLastPathComponent
-        }
         do {
-            try createOwnDirectory(at: path)  // 0755 whatever the umask: see OwnDirectory.swift
-        } catch let error as FileSystemError {
-            throw CheckpointError.directory(path: path, reason: "cannot be created: \(String(cString: strerror(error.code)))")
+            return try createDirectories(at: path).reversed()
         } catch {
-            throw CheckpointError.directory(path: path, reason: "cannot be created: \(fileSystemReason(error))")
+            throw CheckpointError.directory(path: path, reason: error.isLast ? error.problem : "cannot be created: \(error)")
         }
-        return missing
     }
 
     /// Removes `created` (from `create()`), innermost first, each only if
@@ -78,24 +64,6 @@ public struct CheckpointDirectory: Sendable {
     /// directory behind, and nothing of anyone else's is touched.
     public static func removeIfEmpty(_ created: [String]) {
         for directory in created where rmdir(directory) != 0 { return }
-    }
-
-    /// What `path` is when it exists but is not a directory (after links),
-    /// in words: "is a regular file, not a directory", "is a symbolic link
-    /// to T, which does not exist". Nil for a directory or nothing at all.
-    static func notADirectory(_ path: String) -> String? {
-        var link = stat()
-        guard lstat(path, &link) == 0 else { return nil }
-        var target = stat()
-        if stat(path, &target) != 0 {
-            let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
-            return "is a symbolic link to \(destination), which does not exist"
-        }
-        switch target.st_mode & S_IFMT {
-        case S_IFDIR: return nil
-        case S_IFREG: return "is a regular file, not a directory"
-        default: return "is a \(specialFileKind(path) ?? "special file"), not a directory"
-        }
     }
 
     // MARK: Listing

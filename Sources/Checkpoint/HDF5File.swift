@@ -614,11 +614,15 @@ public final class HDF5File: @unchecked Sendable {
                 var pointer: UnsafeMutablePointer<CChar>? = nil
                 try check(H5Aread(attribute, memory, &pointer), "read attribute", "H5Aread", location)
                 defer { _ = H5free_memory(pointer) }
-                return pointer.map { String(cString: $0) } ?? ""
+                guard let pointer else { return "" }
+                let length = strnlen(pointer, HDF5File.stringAttributeLimit + 1)
+                try requireStringLength(length, location)
+                return String(cString: pointer)
             }
             // Fixed length: null-padded in memory, so a string that fills
             // every byte (h5py's default for bytes) keeps its last character.
             let size = H5Tget_size(stored)
+            try requireStringLength(size, location)
             try check(H5Tset_size(memory, size), "read attribute", "H5Tset_size", location)
             try check(H5Tset_strpad(memory, H5T_STR_NULLPAD), "read attribute", "H5Tset_strpad", location)
             var bytes = [UInt8](repeating: 0, count: size)
@@ -771,7 +775,22 @@ public final class HDF5File: @unchecked Sendable {
         }
         let found = try objectKind(file, path)
         guard found == kind else {
-            throw error(.wrongType, path, operation, "it is a \(found), not a \(kind)")
+            throw error(.wrongType, path, operation, found == .other
+                        ? "it is not a \(kind) (a link that leads nowhere, or an object this HDF5 library cannot open)"
+                        : "it is a \(found), not a \(kind)")
+        }
+    }
+
+    /// The longest string attribute read, in bytes. This program writes
+    /// model configurations and run records of a few KB; a crafted file's
+    /// 50 MB string made `inspect` print it all and a resume spend 17 s on
+    /// it (issue 23), so anything past 1 MiB is refused as damaged.
+    public static let stringAttributeLimit = 1 << 20
+
+    private func requireStringLength(_ length: Int, _ location: String) throws {
+        guard length <= HDF5File.stringAttributeLimit else {
+            throw error(.wrongShape, location, "read string attribute",
+                        "it holds more than \(HDF5File.stringAttributeLimit) bytes (damaged or not written by this program)")
         }
     }
 
@@ -820,7 +839,16 @@ public final class HDF5File: @unchecked Sendable {
         // crashed H5Dread (found by fuzzing, issue 12).
         let creation = try check(H5Dget_create_plist(dataset), operation, "H5Dget_create_plist", path)
         let layout = H5Pget_layout(creation)
+        let externalFiles = H5Pget_external_count(creation)
         _ = H5Pclose(creation)
+        // External storage and virtual datasets keep their values in other
+        // files named inside this one: reading them would read whatever
+        // those names point to (any file the reader may open), so a data
+        // file or checkpoint must hold its own values (issue 23).
+        guard externalFiles == 0, layout != H5D_VIRTUAL else {
+            throw error(.wrongType, path, operation,
+                        "its values are stored in other files (HDF5 external or virtual storage), which is not read")
+        }
         guard layout != H5D_COMPACT || stored == bytes else {
             throw error(.wrongShape, path, operation,
                         "its shape \(dims) needs \(bytes) bytes but its compact storage holds \(stored) (damaged)")

@@ -6,22 +6,68 @@ import Glibc
 import Darwin
 #endif
 
-/// Creates the directory at `path` with mode 0755 (less the umask), and its
-/// missing parents as `FileManager` does; an existing directory is left as it
-/// is. The last component gets an explicit 0755 so that a umask of 002
-/// (usual for users with their own group) does not give the trainer a
-/// group-writable directory that `foreignDirectoryProblem(_:)` would refuse.
-public func createOwnDirectory(at path: String) throws {
-    let parent = (path as NSString).deletingLastPathComponent
-    if !parent.isEmpty && !FileManager.default.fileExists(atPath: parent) {
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-    }
-    if mkdir(path, 0o755) != 0 {
-        let code = errno
-        var info = stat()
-        guard code == EEXIST, stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw FileSystemError(path: path, operation: "create directory", code: code)
+/// Why `createDirectories(at:)` failed: the component of the path that
+/// could not be a directory, and what it is or what the system said.
+public struct DirectoryCreationError: Error, CustomStringConvertible {
+    /// The directory asked for.
+    public let path: String
+    /// The prefix of `path` that failed (`path` itself when it is the last).
+    public let component: String
+    /// "is a regular file, not a directory", "Permission denied", ...
+    public let problem: String
+    /// Whether the failing component is the directory asked for itself.
+    public let isLast: Bool
+
+    /// The component and its problem in one phrase, e.g.
+    /// `/data/x is a regular file, not a directory`.
+    public var description: String { "\(component)\(problem.hasPrefix("is ") ? " " : ": ")\(problem)" }
+}
+
+/// `mkdir -p path`, the one way this program makes directories: each
+/// missing component is created with mode 0755 (less the umask; a umask of
+/// 002 still gives 0755, so `foreignDirectoryProblem(_:)` never refuses a
+/// directory this program made), existing directories (or links to them)
+/// are left as they are, and a component that is something else is named.
+/// Returns the directories it created, outermost first, so that a run
+/// refused before it wrote anything can remove them again.
+@discardableResult
+public func createDirectories(at path: String) throws(DirectoryCreationError) -> [String] {
+    let components = path.split(separator: "/")
+    var created: [String] = []
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for (index, component) in components.enumerated() {
+        prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+        if mkdir(prefix, 0o755) == 0 {
+            created.append(prefix)
+            continue
         }
+        let code = errno
+        let isLast = index == components.count - 1
+        if let problem = notADirectoryProblem(prefix) {
+            throw DirectoryCreationError(path: path, component: prefix, problem: problem, isLast: isLast)
+        }
+        var info = stat()
+        if code == EEXIST && stat(prefix, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { continue }
+        throw DirectoryCreationError(path: path, component: prefix, problem: String(cString: strerror(code)), isLast: isLast)
+    }
+    return created
+}
+
+/// What `path` is when it exists but is not a directory (after links),
+/// in words: "is a regular file, not a directory", "is a symbolic link
+/// to T, which does not exist". Nil for a directory or nothing at all.
+public func notADirectoryProblem(_ path: String) -> String? {
+    var link = stat()
+    guard lstat(path, &link) == 0 else { return nil }
+    var target = stat()
+    if stat(path, &target) != 0 {
+        let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+        return "is a symbolic link to \(destination), which does not exist"
+    }
+    switch target.st_mode & S_IFMT {
+    case S_IFDIR: return nil
+    case S_IFREG: return "is a regular file, not a directory"
+    default: return "is a \(specialFileKind(path) ?? "special file"), not a directory"
     }
 }
 

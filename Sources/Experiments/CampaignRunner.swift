@@ -35,18 +35,12 @@ final class CampaignRunner {
     }
 
     /// `mkdir -p path`; the error names --out, the component that failed
-    /// and why (the system's words), not Foundation's dump of it.
+    /// and why, not Foundation's dump of it.
     static func makeDirectory(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
-            if mkdir(prefix, 0o755) == 0 { continue }
-            let code = errno
-            var info = stat()
-            if code == EEXIST && stat(prefix, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { continue }
-            throw ExperimentError.invalidOption("--out", "cannot create the directory \(path): "
-                                                + (code == EEXIST ? "\(prefix) exists and is not a directory"
-                                                   : "\(prefix): \(String(cString: strerror(code)))"))
+        do {
+            try createDirectories(at: path)
+        } catch {
+            throw ExperimentError.invalidOption("--out", "cannot create the directory \(path): \(error)")
         }
     }
 
@@ -116,10 +110,11 @@ final class CampaignRunner {
         return RunResult(name: run, trainer: trainer, epochs: epochs, seconds: seconds)
     }
 
-    /// Writes `image` as DIR/`file` (rank 0).
+    /// Writes `image` as DIR/`file` (rank 0), as every file this program
+    /// writes: `replaceFile`, never through a link planted at the name.
     func save(_ image: RGBImage, _ file: String) throws {
         guard isRoot else { return }
-        try PNGEncoder.write(image, to: path(file))
+        try replaceFile(at: path(file), with: PNGEncoder.encode(image))
     }
 
     /// Writes the report (rank 0), with the campaign's wall time at the end.

@@ -4,12 +4,10 @@ import Foundation
 /// Errors writing a PNG.
 public enum PNGError: Error, CustomStringConvertible {
     case compression(code: Int32)
-    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .compression(let code): "zlib compress2 failed with code \(code)"
-        case .cannotWrite(let path, let reason): "cannot write \(path): \(reason)"
         }
     }
 }
@@ -32,16 +30,6 @@ public enum PNGEncoder {
         appendChunk("IDAT", try compress(scanlines(image)), to: &bytes)
         appendChunk("IEND", [], to: &bytes)
         return bytes
-    }
-
-    /// Writes `image` to `path` as PNG.
-    public static func write(_ image: RGBImage, to path: String) throws {
-        let bytes = try encode(image)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw PNGError.cannotWrite(path: path, reason: error.localizedDescription)
-        }
     }
 
     /// Each row prefixed by its filter byte (0: none).

@@ -16,8 +16,14 @@ public final class MetricsLog {
     /// Opens `path` for appending, creating it (and its directory) if needed.
     public init(path: String) throws {
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try createDirectories(at: directory)
+            } catch {
+                throw TrainingError.invalidOption("--metrics", "cannot create the directory \(directory) for \(path): \(error)")
+            }
+        }
         // Never through a link planted at the name (`openForAppending(at:mode:)`).
         do {
             handle = FileHandle(fileDescriptor: try openForAppending(at: path), closeOnDealloc: true)
@@ -36,17 +42,20 @@ public final class MetricsLog {
             defer { _ = flock(handle.fileDescriptor, LOCK_UN) }
             try handle.write(contentsOf: Data((record.text + "\n").utf8))
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot append to \(path): \(error.localizedDescription)")
+            throw TrainingError.invalidOption("--metrics", "cannot append to \(path): \(fileSystemReason(error))")
         }
     }
 
     /// Rewrites the file without run `run`'s lines for which `drop` holds
     /// (given the line's fields), and without an unfinished last line (a
     /// write cut short by a kill); returns how many lines went. Other runs'
-    /// lines, and lines that are not JSON objects, stay as they are. The
-    /// rewrite replaces the file atomically (a temporary copy, fsynced,
+    /// lines, and lines that are not JSON objects, stay as they are; lines
+    /// without a run (written before runs had ids) count as `run`'s only
+    /// when `includingUnmarked` (the resumed checkpoint has no id either).
+    /// The rewrite replaces the file atomically (a temporary copy, fsynced,
     /// renamed over it), and later lines are appended to the new file.
-    public func dropRecords(ofRun run: String, where drop: ([String: Any]) -> Bool) throws -> Int {
+    public func dropRecords(ofRun run: String, includingUnmarked: Bool = false,
+                            where drop: ([String: Any]) -> Bool) throws -> Int {
         let text: String
         do {
             try lockCurrentFile()
@@ -55,18 +64,26 @@ public final class MetricsLog {
         }
         // Closing the handle (below, after the rename) releases the lock.
         defer { _ = flock(handle.fileDescriptor, LOCK_UN) }
+        let bytes: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot read \(path) to resume it: \(error.localizedDescription)")
+            throw TrainingError.invalidOption("--metrics", "cannot read \(path) to resume it: \(fileSystemReason(error))")
         }
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
+            throw TrainingError.invalidOption("--metrics", "\(path) is not text (not UTF-8), so not a metrics file of JSON "
+                                              + "lines; it was left as it is: choose another --metrics path")
+        }
+        text = decoded
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let unfinished = lines.last.map { !$0.isEmpty } ?? false  // the text did not end with a newline
         lines.removeLast()
         var kept: [String] = []
         for line in lines {
             let fields = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            if let fields, fields["run"] as? String == run, drop(fields) { continue }
+            if let fields, fields["run"] as? String == run || (includingUnmarked && fields["run"] == nil), drop(fields) {
+                continue
+            }
             kept.append(line)
         }
         let dropped = lines.count - kept.count + (unfinished ? 1 : 0)

@@ -68,15 +68,18 @@ public final class TensorBoardWriter {
     ///   - directory: where the event files go (`--tensorboard DIR`).
     ///   - resumingAfterStep: the global step of the checkpoint being resumed,
     ///     or nil for a fresh run.
+    ///   - ownsUnmarkedFiles: the resumed checkpoint was written before runs
+    ///     had ids, so files marked with no run are this run's to trim too.
     ///   - hostname: the `<hostname>` part of the file name.
     ///   - wallTime: the time the file is started, in seconds since 1970.
-    public init(directory: String, run: String = "", resumingAfterStep: Int? = nil,
+    public init(directory: String, run: String = "", resumingAfterStep: Int? = nil, ownsUnmarkedFiles: Bool = false,
                 hostname: String = TensorBoardWriter.hostname(),
                 wallTime: Double = Date().timeIntervalSince1970) throws(TensorBoardError) {
         self.directory = directory
         try Self.createDirectory(directory)
         if let step = resumingAfterStep {
-            resumeRepairs = try Self.dropRecords(after: step, in: directory, run: run)
+            let marks = Set([Self.writerMark(run: run)] + (ownsUnmarkedFiles ? [Self.writerMark(run: "")] : []))
+            resumeRepairs = try Self.dropRecords(after: step, in: directory, writtenBy: marks)
         } else {
             resumeRepairs = []
         }
@@ -157,24 +160,17 @@ public final class TensorBoardWriter {
 
     // MARK: Opening
 
-    /// Creates `directory` if it is missing (`createOwnDirectory(at:)`);
+    /// Creates `directory` if it is missing (`createDirectories(at:)`);
     /// refuses one that another user owns or can write to
     /// (`foreignDirectoryProblem(_:)`), whose files others could replace.
     private static func createDirectory(_ directory: String) throws(TensorBoardError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw .cannotCreateDirectory(path: directory, reason: "a file of that name exists")
-            }
-            if let problem = foreignDirectoryProblem(directory) {
-                throw .foreignDirectory(path: directory, reason: problem)
-            }
-            return
-        }
         do {
-            try createOwnDirectory(at: directory)
+            try createDirectories(at: directory)
         } catch {
             throw .cannotCreateDirectory(path: directory, reason: "\(error)")
+        }
+        if let problem = foreignDirectoryProblem(directory) {
+            throw .foreignDirectory(path: directory, reason: problem)
         }
     }
 
@@ -209,13 +205,14 @@ public final class TensorBoardWriter {
         run.isEmpty ? writerName : "\(writerName) run \(run)"
     }
 
-    /// Rewrites run `run`'s event files in `directory` without the records
-    /// after `step` and without a damaged tail; returns one line per file changed.
-    static func dropRecords(after step: Int, in directory: String, run: String) throws(TensorBoardError) -> [String] {
+    /// Rewrites the event files in `directory` whose writer mark is one of
+    /// `marks` without the records after `step` and without a damaged
+    /// tail; returns one line per file changed.
+    static func dropRecords(after step: Int, in directory: String, writtenBy marks: Set<String>) throws(TensorBoardError) -> [String] {
         var repairs: [String] = []
         for file in try TensorBoardEventFile.files(in: directory) {
             let scan = try TensorBoardEventFile.scan(file)
-            guard let first = scan.records.first?.event, first.fileVersion != nil, first.writer == writerMark(run: run) else {
+            guard let first = scan.records.first?.event, first.fileVersion != nil, let writer = first.writer, marks.contains(writer) else {
                 continue  // another run's, not ours, or not even one readable record: leave it as it is
             }
             let kept = scan.records.filter { $0.event.fileVersion != nil || $0.event.step <= step }

@@ -152,6 +152,10 @@ public final class Trainer {
     /// The run every checkpoint of this job belongs to (`/extra@run_id`):
     /// the resumed checkpoint's, or a new random id. Rank 0 only.
     var runID = Trainer.newRunID()
+    /// Whether the resumed checkpoint was written before runs had ids: its
+    /// metrics lines and TensorBoard files carry none either, and they are
+    /// this run's own to trim on resume. Rank 0 only.
+    var resumesUnmarkedRun = false
     /// Seconds the training thread spent in checkpoint saves (snapshot and hand-off).
     public private(set) var checkpointStallSeconds = 0.0
     /// Checkpoints written by this run.
@@ -421,7 +425,8 @@ public final class Trainer {
         if rank == 0, let directory = c.tensorboardDirectory {
             do {
                 tensorboard = try TensorBoardWriter(directory: directory, run: runID,
-                                                    resumingAfterStep: globalStep > 0 ? globalStep : nil)
+                                                    resumingAfterStep: globalStep > 0 ? globalStep : nil,
+                                                    ownsUnmarkedFiles: resumesUnmarkedRun)
             } catch {
                 throw TrainingError.checkpoint("\(error)")  // names --tensorboard and the path
             }
@@ -432,7 +437,7 @@ public final class Trainer {
             // lines of later steps, and of the epoch it resumes inside (a line
             // for part of it, written when --max-steps ended the run there).
             let resumedEpoch = position.epoch + 1, step = globalStep
-            let dropped = try metrics.dropRecords(ofRun: runID) { fields in
+            let dropped = try metrics.dropRecords(ofRun: runID, includingUnmarked: resumesUnmarkedRun) { fields in
                 (fields["step"] as? Int).map { $0 > step } == true || (fields["epoch"] as? Int).map { $0 >= resumedEpoch } == true
             }
             if dropped > 0 {

@@ -222,6 +222,7 @@ extension Trainer {
                     + "belong\(foreign.count == 1 ? "s" : "") to another. Nothing was changed; move one run's files to "
                     + "another directory, or resume one file with --resume PATH --overwrite")
             }
+            try moveLaterBestAside(directory, resumingFrom: found)
             loaded = found
         case .path(let path):
             do {
@@ -251,7 +252,21 @@ extension Trainer {
         }
         try check(loaded)
         runID = loaded.runID ?? Self.newRunID()
+        resumesUnmarkedRun = loaded.runID == nil
         return loaded
+    }
+
+    /// `--resume auto` past damaged checkpoints repeats their epochs, and
+    /// `best.h5` may be the best of those epochs: the repeat would replace
+    /// it. It is moved into a `replaced-<time>` folder first (with a note;
+    /// nothing deleted), as `--overwrite` does for `--resume PATH`, but
+    /// without asking: auto is how `./launch` restarts, unattended.
+    private func moveLaterBestAside(_ directory: CheckpointDirectory, resumingFrom found: LoadedCheckpoint) throws {
+        let best = directory.path(of: Self.bestFileName)
+        guard let bestStep = Self.globalStep(of: best), bestStep > found.state.globalStep else { return }
+        let folder = try directory.moveAside([], alongWith: [Self.bestFileName])
+        progress.log("note: \(best) holds step \(bestStep), past \(found.path), the newest valid checkpoint; the run repeats "
+                     + "those steps and could replace it, so it was moved into \(folder) (nothing deleted)")
     }
 
     /// The `global_step` a checkpoint says it holds, unverified (nil when
@@ -409,6 +424,18 @@ extension Trainer {
     /// (a NaN loss, a wrong train_loss, a best.h5 replaced by a worse model).
     static func recordProblems(of state: TrainingState) -> [String] {
         var problems: [String] = []
+        if !(1...Int(Int32.max)).contains(state.worldSize) {
+            problems.append("record: world size \(state.worldSize); an MPI job has from 1 to \(Int32.max) ranks")
+        }
+        let (seenAtMost, seenOverflow) = max(state.globalStep, 0).multipliedReportingOverflow(by: max(state.batchSize, 0))
+        if state.samplesSeen < 0 || (!seenOverflow && state.samplesSeen > seenAtMost) {
+            problems.append("record: \(state.samplesSeen) samples seen, not from 0 to \(seenAtMost) "
+                            + "(\(state.globalStep) steps of global batch \(state.batchSize))")
+        }
+        if state.rngState.count != 4 || state.rngState.allSatisfy({ $0 == 0 }) {
+            problems.append("record: the generator state holds \(state.rngState.count) word(s)"
+                            + (state.rngState.count == 4 ? ", all zero" : "") + "; xoshiro256** keeps 4, not all zero")
+        }
         if state.optimizer.step != state.globalStep {
             problems.append("optimizer: step \(state.optimizer.step), but the run has taken \(state.globalStep) optimizer steps "
                             + "(global step); they are always equal")

@@ -68,7 +68,8 @@ struct BenchCommand: ParsableCommand {
         return o
     }
 
-    func validate() throws {
+    /// Inside `Job.run` (see `run`), so that a bad option exits 64.
+    func checkOptions() throws {
         try options.validate()
         if !(seconds > 0 && seconds <= 86_400) { throw TrainingError.invalidOption("--seconds", "must be a positive number up to 86400, got \(seconds)") }
         if let steps, steps < 1 { throw TrainingError.invalidOption("--steps", "must be at least 1, got \(steps)") }
@@ -84,6 +85,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        try Job.run(nil) { try checkOptions() }
         if scaling {
             var forwarded = ["--prefetch", String(parallel.prefetch), "--bucket-mb", String(parallel.bucketMb)]
             if let dataDir { forwarded += ["--data-dir", dataDir] }

@@ -24,15 +24,12 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Evaluation batch size.")
     var batchSize = 1000
 
-    func validate() throws {
-        if batchSize < 1 || batchSize > TrainingOptions.maximumBatch {
-            throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
-        }
-    }
-
     func run() throws {
         let communicator = try Job.communicator()
         try Job.run(communicator) {
+            if batchSize < 1 || batchSize > TrainingOptions.maximumBatch {
+                throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
+            }
             let result = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: dataset, dataDirectory: dataDir,
                                                       batchSize: batchSize, communicator: communicator)
             if (communicator?.rank ?? 0) == 0 { print(result) }

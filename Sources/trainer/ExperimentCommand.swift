@@ -38,16 +38,20 @@ struct ExperimentCommand: ParsableCommand {
     var threads: Int?
 
     func run() throws {
-        let campaign: Campaign
-        do {
-            campaign = try Campaign(named: name)
-        } catch {
-            throw TrainingError.invalidOption("NAME", "\(error)")
-        }
-        if full && tiny { throw TrainingError.invalidOption("--full", "and --tiny exclude each other") }
-        if let epochs, epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
-        if let threads, threads < 1 || threads > TrainingOptions.maximumThreads {
-            throw TrainingError.invalidOption("--threads", "must be between 1 and \(TrainingOptions.maximumThreads), got \(threads)")
+        // Inside Job.run, a bad option is a permanent error (exit 64).
+        let campaign = try Job.run(nil) {
+            let campaign: Campaign
+            do {
+                campaign = try Campaign(named: name)
+            } catch {
+                throw TrainingError.invalidOption("NAME", "\(error)")
+            }
+            if full && tiny { throw TrainingError.invalidOption("--full", "and --tiny exclude each other") }
+            if let epochs, epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
+            if let threads, threads < 1 || threads > TrainingOptions.maximumThreads {
+                throw TrainingError.invalidOption("--threads", "must be between 1 and \(TrainingOptions.maximumThreads), got \(threads)")
+            }
+            return campaign
         }
         var options = ExperimentOptions(outputDirectory: out ?? "experiments/\(campaign.rawValue)")
         options.scale = full ? .full : tiny ? .tiny : .standard

@@ -19,9 +19,10 @@ enum Job {
     /// except one that the same command would meet again: printed as
     /// swift-argument-parser prints errors, it exits with
     /// `TrainingError.permanentExitStatus` (64), which ./launch does not restart.
-    static func run(_ communicator: Communicator?, _ body: () throws -> Void) throws {
+    @discardableResult
+    static func run<Result>(_ communicator: Communicator?, _ body: () throws -> Result) throws -> Result {
         do {
-            try body()
+            return try body()
         } catch {
             Trainer.endJob(communicator, error)
             guard TrainingError.isPermanent(error) else { throw error }

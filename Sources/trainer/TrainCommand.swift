@@ -64,19 +64,21 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Runtime") var runtime: RuntimeOptions
 
     func run() throws {
-        // A bad --layers is a permanent error (exit 64), as the other options' are.
-        var layers: [Int] = []
-        try Job.run(nil) { layers = try parsedLayers() }
-        let spec = ModelSpec(name: model, hidden: hidden, latent: latent, layers: layers,
-                             depth: depth, task: task, loss: loss, dropout: dropout)
-        var c = TrainingConfiguration(model: spec)
-        c.dataset = source.dataset ?? "fashion-mnist"
-        c.dataDirectory = source.dataDir
-        try optimization.apply(to: &c.options)
-        try checkpoints.apply(to: &c.options)
-        c.validationFraction = valFraction ?? 0
-        parallel.apply(to: &c.options)
-        runtime.apply(to: &c.options)
+        // Inside Job.run, a bad option is a permanent error (exit 64).
+        let (spec, configured) = try Job.run(nil) {
+            let spec = ModelSpec(name: model, hidden: hidden, latent: latent, layers: try parsedLayers(),
+                                 depth: depth, task: task, loss: loss, dropout: dropout)
+            var c = TrainingConfiguration(model: spec)
+            c.dataset = source.dataset ?? "fashion-mnist"
+            c.dataDirectory = source.dataDir
+            try optimization.apply(to: &c.options)
+            try checkpoints.apply(to: &c.options)
+            c.validationFraction = valFraction ?? 0
+            parallel.apply(to: &c.options)
+            runtime.apply(to: &c.options)
+            return (spec, c)
+        }
+        var c = configured
         let communicator = try Job.communicator()
         // Deterministic mode keeps the thread count out of the arithmetic.
         c.threads = threads ?? (runtime.deterministic ? 1 : Job.defaultThreads(communicator))

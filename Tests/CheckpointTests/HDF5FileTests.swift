@@ -210,6 +210,26 @@ struct HDF5FileTests {
         #expect(error.kind == .closed)
     }
 
+    /// A crafted file's 50 MB string once made `inspect` print it all and a
+    /// resume spend 17 s on it (issue 23): past the limit it is an error,
+    /// for both kinds of string h5py writes.
+    @Test func stringAttributesPastTheLimitAreRefused() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("long.h5").path
+        let limit = HDF5File.stringAttributeLimit
+        let file = try HDF5File.create(path)
+        try file.setAttribute("fits", String(repeating: "a", count: limit))
+        try file.setAttribute("long", String(repeating: "a", count: limit + 1))
+        try file.close()
+        let reopened = try HDF5File.open(path)
+        #expect(try reopened.stringAttribute("fits").utf8.count == limit)
+        let error = try #require(throws: HDF5Error.self) { _ = try reopened.stringAttribute("long") }
+        #expect(error.kind == .wrongShape && error.objectPath == "/@long")
+        #expect(error.description.contains("more than \(limit) bytes"))
+        try reopened.close()
+    }
+
     @Test func writingOverAnExistingDatasetThrows() throws {
         let directory = try makeScratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

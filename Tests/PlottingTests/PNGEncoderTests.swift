@@ -75,12 +75,4 @@ enum PNGReader {
         let last = (3 * 5 + 4) * 3
         #expect(Array(decoded.pixels[last..<(last + 3)]) == [200, 100, 50])
     }
-
-    @Test func writesAFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("png-\(UUID().uuidString).png").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try PNGEncoder.write(RGBImage(width: 2, height: 2), to: path)
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        #expect(Array(data.prefix(8)) == PNGEncoder.signature)
-    }
 }

@@ -19,13 +19,7 @@ extension RestartTests {
         init() throws { scratch = try TestSupport.temporaryDirectory() }
         deinit { try? FileManager.default.removeItem(at: scratch) }
 
-        /// A finished 20-step run of a small MLP with a checkpoint at steps 10 and 20.
-        func finishedRun(_ name: String) throws -> RunFolder {
-            let run = try RunFolder(scratch, name, flags: ["--model", "mlp", "--hidden", "16", "--checkpoint-every", "10"])
-            let first = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "20"], log: run.log("first"))
-            try #require(first.status == 0, "\(first.stdout)")
-            return run
-        }
+        func finishedRun(_ name: String) throws -> RunFolder { try RunFolder.finishedMLP(scratch, name) }
 
         @Test("A checkpoint whose position is crafted (epoch Int.max, step -7, global step -5, a global step other than its name's) is refused on resume, naming the position, with nothing changed",
               .enabled(if: TestSupport.canRunRestartTests, "needs mpirun, Fashion-MNIST and the trainer"))
@@ -36,18 +30,7 @@ extension RestartTests {
                 ("global-step", { $0.globalStep = -5 }, "none may be negative"),
                 ("renamed", { $0.globalStep = 25; $0.iteration = 25 }, "the file is named for step 20 but holds global step 25"),
             ]
-            for (name, craft, message) in cases {
-                let run = try finishedRun(name)
-                var state = try CheckpointFile.read(run.checkpoint(20))
-                craft(&state)
-                try CheckpointFile.write(state, to: run.checkpoint(20))
-                let before = try DirectorySnapshot(run.checkpoints)
-                let out = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "40"], log: run.log("again"))
-                #expect(out.status != 0 && out.status != 132, "\(name): exit \(out.status)")
-                #expect(out.stdout.contains("\(run.checkpoint(20)) does not match this run: position: "), "\(name): \(out.stdout)")
-                #expect(out.stdout.contains(message), "\(name): \(out.stdout)")
-                #expect(try DirectorySnapshot(run.checkpoints) == before, "\(name): the refused resume changed the directory")
-            }
+            try RunFolder.expectCraftedResumesRefused(scratch, prefix: "position: ", cases)
         }
 
         @Test("--max-steps near Int.max on resume trains to the end of the epoch",

@@ -102,17 +102,6 @@ struct OptionMessagesTests {
         }
     }
 
-    @Test("experiment --out under a regular file is one line naming the flag and the reason")
-    func experimentOutputUnderFile() throws {
-        let file = directory.appendingPathComponent("plain")
-        try Data("x".utf8).write(to: file)
-        let out = try TestSupport.run(trainer, ["experiment", "momentum", "--tiny", "--out", file.appendingPathComponent("x").path])
-        #expect(out.status != 0)
-        #expect(out.stderr.contains("--out: cannot create the directory \(file.path)/x: \(file.path) exists and is not a directory"),
-                "\(out.stderr)")
-        #expect(!out.stderr.contains("Error Domain"), "\(out.stderr)")
-    }
-
     // MARK: Resume checks that agree
 
     @Test("A --data file is the same data set however its path is spelled")

@@ -293,6 +293,36 @@ struct RunFolder {
         return try #require(object["train_loss"] as? Double)
     }
 
+    /// A finished 20-step run of a small MLP in `parent/name`, with
+    /// checkpoints at steps 10 and 20: what the crafted-file tests edit.
+    static func finishedMLP(_ parent: URL, _ name: String) throws -> RunFolder {
+        let run = try RunFolder(parent, name, flags: ["--model", "mlp", "--hidden", "16", "--checkpoint-every", "10"])
+        let first = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "20"], log: run.log("first"))
+        try #require(first.status == 0, "\(first.stdout)")
+        return run
+    }
+
+    /// For each case, a finished run whose step-20 checkpoint `craft`
+    /// edits (rewritten with a valid checksum) is resumed: the resume must
+    /// be refused with an error saying `does not match this run: ` then
+    /// `prefix` and holding `message`, not a trap, and change nothing in
+    /// the checkpoint directory.
+    static func expectCraftedResumesRefused(_ parent: URL, prefix: String = "",
+                                            _ cases: [(String, (inout TrainingState) -> Void, String)]) throws {
+        for (name, craft, message) in cases {
+            let run = try finishedMLP(parent, name)
+            var state = try CheckpointFile.read(run.checkpoint(20))
+            craft(&state)
+            try CheckpointFile.write(state, to: run.checkpoint(20))
+            let before = try DirectorySnapshot(run.checkpoints)
+            let out = try TestSupport.runTrainer(np: 1, run.command + ["--max-steps", "40"], log: run.log("again"))
+            #expect(out.status != 0 && out.status != 132, "\(name): exit \(out.status)")
+            #expect(out.stdout.contains("\(run.checkpoint(20)) does not match this run: \(prefix)"), "\(name): \(out.stdout)")
+            #expect(out.stdout.contains(message), "\(name): \(out.stdout)")
+            #expect(try DirectorySnapshot(run.checkpoints) == before, "\(name): the refused resume changed the directory")
+        }
+    }
+
     /// The checkpoint directory's `latest` pointer as a step.
     var latestStep: Int? {
         CheckpointDirectory(checkpoints).latest().flatMap(CheckpointDirectory.globalStep(fromFileName:))
