@@ -3,15 +3,15 @@
 ///
 /// A sampler describes an epoch as one global order of the data set plus, for
 /// each step, the range of positions in that order that this rank takes. The
-/// split lets `DataLoader` compute an epoch's order (a 60,000-element
-/// permutation) once instead of once per batch.
+/// split lets `DataLoader` make an epoch's order (its keys) once instead of
+/// once per batch.
 public protocol BatchSampler: Sendable {
     /// Size of the data set sampled from; indices are in `0..<count`.
     var count: Int { get }
     /// How many batches this rank sees per epoch.
     var stepsPerEpoch: Int { get }
     /// The epoch's order of all `count` indices, identical on every rank.
-    func order(epoch: Int) -> [Int]
+    func order(epoch: Int) -> SampleOrder
     /// The positions in `order(epoch:)` that form this rank's batch at `step`.
     func positions(step: Int) -> Range<Int>
 }

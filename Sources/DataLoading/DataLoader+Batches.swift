@@ -23,7 +23,7 @@ extension DataLoader {
         private let epoch: Int
         private var nextStep: Int
         /// The epoch's order, computed on first use when not prefetching.
-        private var order: [Int]?
+        private var order: SampleOrder?
         private let producer: BatchProducer?
 
         init(loader: DataLoader, epoch: Int, firstStep: Int) {

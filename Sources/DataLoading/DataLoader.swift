@@ -62,7 +62,7 @@ public struct DataLoader: Sendable {
     }
 
     /// Gathers the samples at `order[sampler.positions(step:)]` into one batch.
-    func makeBatch(epoch: Int, step: Int, order: [Int]) -> Batch {
+    func makeBatch(epoch: Int, step: Int, order: SampleOrder) -> Batch {
         let indices = Array(order[sampler.positions(step: step)])
         let count = indices.count
         let sampleSize = sampleSize

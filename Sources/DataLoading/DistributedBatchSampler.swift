@@ -4,7 +4,8 @@ import TensorCore
 /// many processes share the work.
 ///
 /// Each epoch has ONE order of the data set, a permutation drawn from
-/// `(seed, epoch)` alone. Global step `s` is the `globalBatchSize` positions
+/// `(seed, epoch)` alone and evaluated per position (`SampleOrder`: no
+/// N-sized array on any rank). Global step `s` is the `globalBatchSize` positions
 /// `[s*B, (s+1)*B)` of that order, and rank `r` of `W` takes its contiguous
 /// `B/W` of them. So concatenating every rank's batch in rank order gives the
 /// same global batch for any `W`: a run on 8 processes averages gradients
@@ -29,11 +30,14 @@ public struct DistributedBatchSampler: BatchSampler {
     public let seed: UInt64
     public let shuffle: Bool
     public let dropLast: Bool
+    /// How the epoch's shuffled order is drawn (a checkpoint's `sample_order`).
+    public let scheme: SampleOrder.Scheme
 
     /// - Throws: `DataError` (`invalidConfiguration`) when `globalBatchSize`
     ///   is not a multiple of `worldSize`, or a value is out of range.
     public init(count: Int, globalBatchSize: Int, rank: Int = 0, worldSize: Int = 1,
-                seed: UInt64 = 0, shuffle: Bool = true, dropLast: Bool = false) throws {
+                seed: UInt64 = 0, shuffle: Bool = true, dropLast: Bool = false,
+                scheme: SampleOrder.Scheme = .keyedBijection) throws {
         guard count >= 0 else {
             throw DataError(.invalidConfiguration, "data set size must not be negative, got \(count)")
         }
@@ -61,6 +65,7 @@ public struct DistributedBatchSampler: BatchSampler {
         self.seed = seed
         self.shuffle = shuffle
         self.dropLast = dropLast
+        self.scheme = scheme
     }
 
     /// B/W: samples per rank in every full step.
@@ -71,14 +76,15 @@ public struct DistributedBatchSampler: BatchSampler {
         dropLast ? count / globalBatchSize : (count + globalBatchSize - 1) / globalBatchSize
     }
 
-    /// The epoch's order: `RandomGenerator(seed: seed, stream: epoch + 1)`'s
-    /// permutation of `0..<count` when shuffling, else `0..<count` in order.
-    /// Depends on `seed` and `epoch` only, never on rank or world size.
-    public func order(epoch: Int) -> [Int] {
+    /// The epoch's order: a permutation of `0..<count` drawn by `scheme`
+    /// from `RandomGenerator(seed: seed, stream: epoch + 1)` when
+    /// shuffling, else `0..<count` in order. Depends on `seed` and `epoch`
+    /// only, never on rank or world size.
+    public func order(epoch: Int) -> SampleOrder {
         precondition(epoch >= 0, "Epoch must not be negative, got \(epoch)")
-        guard shuffle else { return Array(0..<count) }
+        guard shuffle else { return SampleOrder(0..<count) }
         var generator = RandomGenerator(seed: seed, stream: UInt64(epoch) + 1)
-        return generator.permutation(count)
+        return SampleOrder(shuffling: count, by: scheme, using: &generator)
     }
 
     /// The positions in the epoch's order that make up global step `step`,

@@ -50,7 +50,7 @@ public struct EvaluationSampler: BatchSampler {
     public var stepsPerEpoch: Int { (shard.count + batchSize - 1) / batchSize }
 
     /// The natural order; evaluation never shuffles.
-    public func order(epoch: Int) -> [Int] { Array(0..<count) }
+    public func order(epoch: Int) -> SampleOrder { SampleOrder(0..<count) }
 
     public func positions(step: Int) -> Range<Int> {
         precondition(step >= 0 && step < stepsPerEpoch, "Step \(step) is outside 0..<\(stepsPerEpoch)")

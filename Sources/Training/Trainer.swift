@@ -102,10 +102,12 @@ public final class Trainer {
     /// every rank updates all of them).
     public let shards: OptimizerShards?
     /// What the model trains on: the training set, less `validationSet`.
-    public let trainSet: any Dataset
+    public internal(set) var trainSet: any Dataset
     public let evaluationSet: any Dataset
     /// The held-out part of the training set (`validationFraction` > 0).
-    public let validationSet: (any Dataset)?
+    public internal(set) var validationSet: (any Dataset)?
+    /// The training set as given, before the validation split.
+    let givenTrainSet: any Dataset
     /// The learning-rate schedule (`options.schedule`), nil for a constant rate.
     let schedule: LearningRateSchedule?
     /// `--keep-best` and `--early-stop`: the best value so far, its epoch and
@@ -132,7 +134,7 @@ public final class Trainer {
     public private(set) var data: DatasetSplits?
     private var note: String?
     private let metrics: MetricsLog?
-    private let sampler: DistributedBatchSampler
+    var sampler: DistributedBatchSampler
     /// Made by `restore()`, once the micro-batches are known (a resumed
     /// deterministic run keeps its checkpoint's).
     private var step: TrainingStep?
@@ -209,12 +211,8 @@ public final class Trainer {
         self.options = options
         self.identity = identity
         self.model = model
-        if options.validationFraction > 0 {
-            let split = try ValidationSplit.split(train, fraction: options.validationFraction, seed: options.seed)
-            (trainSet, validationSet) = (split.train, split.validation)
-        } else {
-            (trainSet, validationSet) = (train, nil)
-        }
+        givenTrainSet = train
+        (trainSet, validationSet) = try Self.split(train, options, scheme: .keyedBijection)
         evaluationSet = evaluation
         schedule = try options.schedule.schedule()
         self.datasetName = datasetName
@@ -239,13 +237,7 @@ public final class Trainer {
         }
         do {
             BLAS.setThreads(options.threads)
-            do {
-                sampler = try DistributedBatchSampler(count: trainSet.count, globalBatchSize: options.batchSize,
-                                                      rank: rank, worldSize: worldSize, seed: options.seed,
-                                                      shuffle: options.shuffle, dropLast: true)
-            } catch {
-                throw TrainingError.invalidOption("--batch-size", "\(error)")
-            }
+            sampler = try Self.sampler(trainSet.count, options, rank: rank, worldSize: worldSize, scheme: .keyedBijection)
             guard sampler.stepsPerEpoch > 0 else {
                 throw TrainingError.invalidOption("--batch-size", "\(options.batchSize) is larger than the \(trainSet.count) training samples")
             }

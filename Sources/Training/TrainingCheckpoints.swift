@@ -144,6 +144,7 @@ extension Trainer {
         if let plan { extra["micro_batches"] = String(plan.microBatches) }
         extra["bits_blas_threads"] = String(options.threads)
         extra[CheckpointFile.runIDKey] = runID
+        extra[Self.sampleOrderKey] = sampler.scheme.rawValue
         if let dataChecksums {
             extra["data_checksum"] = dataChecksums.train
             extra["test_checksum"] = dataChecksums.test
@@ -250,6 +251,10 @@ extension Trainer {
                              resumeHint: "")
             }
         }
+        // Before the checks: the training set's fingerprint depends on the
+        // validation split, drawn in the checkpoint's order (an unknown order
+        // is refused by the checks).
+        if let scheme = Self.sampleOrderScheme(ofCheckpointExtras: loaded.state.extra) { try adopt(scheme) }
         try check(loaded)
         runID = loaded.runID ?? Self.newRunID()
         resumesUnmarkedRun = loaded.runID == nil
@@ -377,6 +382,11 @@ extension Trainer {
                          + (batchStatistics ? "but this model's BatchNorm normalises each pass by its own samples, so the "
                             + "continuation is not the uninterrupted run's: it differs beyond rounding (resume with "
                             + "--accumulate \(saved) to continue it exactly)" : "equal up to rounding"))
+        }
+        if Self.sampleOrderScheme(ofCheckpointExtras: state.extra) == nil {
+            differences.append("sample order: the checkpoint's run draws its samples in the order "
+                               + "'\(state.extra[Self.sampleOrderKey] ?? "")', which this program does not know (a newer "
+                               + "SwiftDDP wrote it; this one knows \(SampleOrder.Scheme.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         differences += Self.positionProblems(of: loaded, stepsPerEpoch: stepsPerEpoch)
         differences += Self.recordProblems(of: loaded.state)
@@ -515,6 +525,8 @@ extension Trainer {
         var epochsWithoutImprovement = 0
         /// The checkpoint's micro-batches when it was trained deterministically.
         var microBatches: Int?
+        /// The order the checkpoint's run drew its samples in.
+        var sampleOrder = SampleOrder.Scheme.keyedBijection
     }
 
     /// Loads `--resume`'s checkpoint on rank 0 and gives it to every rank,
@@ -548,7 +560,8 @@ extension Trainer {
                                   bestValueBits: best.value?.bitPattern, bestEpoch: best.epoch,
                                   epochsWithoutImprovement: best.epochsWithoutImprovement,
                                   microBatches: state.extra["deterministic"] == "true"
-                                      ? state.extra["micro_batches"].flatMap { Int($0) } : nil)
+                                      ? state.extra["micro_batches"].flatMap { Int($0) } : nil,
+                                  sampleOrder: sampler.scheme)
             rng = state.rngState
             progress.log("resuming from \(loaded.path): epoch \(state.epoch + 1), step \(state.iteration) of the epoch, "
                          + "global step \(state.globalStep) (saved at world size \(state.worldSize), now \(worldSize))")
@@ -563,7 +576,10 @@ extension Trainer {
                 try Self.broadcastBuffers(of: model, communicator: communicator)
             }
         }
-        if header.found { try distribute(wholeOptimizerState) }
+        if header.found {
+            try adopt(header.sampleOrder)  // rank 0 adopted it before checking the checkpoint
+            try distribute(wholeOptimizerState)
+        }
         plan = try microBatchPlan(checkpointMicroBatches: header.microBatches)
         guard header.found else { return Position() }
         globalStep = header.globalStep

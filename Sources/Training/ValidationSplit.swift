@@ -9,15 +9,25 @@ enum ValidationSplit {
     static let stream: UInt64 = 0x7661_6c69_6461_7465  // "validate"
 
     /// `fraction` of `data` (rounded up) for validation, the rest for
-    /// training, each in the data set's order.
-    static func split(_ data: any Dataset, fraction: Double, seed: UInt64) throws -> (train: Subset, validation: Subset) {
+    /// training: the first positions of a permutation drawn by `scheme`
+    /// and the others. The keyed scheme keeps each part in the
+    /// permutation's order, in constant memory; the drawn one (checkpoints
+    /// made before 2026-12-03) sorts each part into the data set's order,
+    /// as it always did.
+    static func split(_ data: any Dataset, fraction: Double, seed: UInt64,
+                      scheme: SampleOrder.Scheme) throws -> (train: Subset, validation: Subset) {
         let n = data.count
         let held = Int((Double(n) * fraction).rounded(.up))
         guard held >= 1 && held < n else {
             throw TrainingError.invalidOption("--val-fraction", "\(fraction) of \(n) training samples leaves no validation or no training samples")
         }
         var generator = RandomGenerator(seed: seed, stream: stream)
-        let order = generator.permutation(n)
-        return (Subset(data, indices: order[held...].sorted()), Subset(data, indices: order[..<held].sorted()))
+        let order = SampleOrder(shuffling: n, by: scheme, using: &generator)
+        switch scheme {
+        case .keyedBijection:
+            return (Subset(data, order: order[held..<n]), Subset(data, order: order[0..<held]))
+        case .drawnPermutation:
+            return (Subset(data, indices: order[held...].sorted()), Subset(data, indices: order[..<held].sorted()))
+        }
     }
 }
