@@ -78,9 +78,11 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "TensorCore", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        // Test helpers shared by more than one test target.
+        .target(name: "PlantedLinks", path: "Tests/PlantedLinks"),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "PlantedLinks"]),
         .testTarget(name: "TrainingTests",
-                    dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading", "Checkpoint"]),
+                    dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading", "Checkpoint", "PlantedLinks"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "CZlib"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Plotting"]),
     ]

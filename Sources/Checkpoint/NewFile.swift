@@ -32,14 +32,8 @@ public func createNewFile(at path: String, mode: mode_t = 0o644, replacingStale:
     if replacingStale && unlink(path) != 0 && errno != ENOENT {
         throw FileSystemError(path: path, operation: "remove the stale file before creating", code: errno)
     }
-    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-    guard descriptor >= 0 else {
-        let code = errno
-        let operation = code == EEXIST ? "create (something else put a file or link of that name there; not writing through it)"
-                                       : "create"
-        throw FileSystemError(path: path, operation: operation, code: code)
-    }
-    return descriptor
+    return try openOrThrow(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode, operation: "create",
+                           refusal: (EEXIST, "something else put a file or link of that name there"))
 }
 
 /// Opens `path` for appending, creating it if it is missing: a log that a
@@ -50,13 +44,8 @@ public func createNewFile(at path: String, mode: mode_t = 0o644, replacingStale:
 /// hard link (more than one name) is refused, naming the path, since
 /// appending would write into whatever other file it shares its inode with.
 public func openForAppending(at path: String, mode: mode_t = 0o644) throws -> Int32 {
-    let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode)
-    guard descriptor >= 0 else {
-        let code = errno
-        let operation = code == ELOOP ? "open for appending (it is a symbolic link; not writing through it)"
-                                      : "open for appending"
-        throw FileSystemError(path: path, operation: operation, code: code)
-    }
+    let descriptor = try openOrThrow(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode,
+                                     operation: "open for appending", refusal: (ELOOP, "it is a symbolic link"))
     var info = stat()
     guard fstat(descriptor, &info) == 0 else {
         let code = errno
@@ -67,6 +56,20 @@ public func openForAppending(at path: String, mode: mode_t = 0o644) throws -> In
         _ = close(descriptor)
         let what = (info.st_mode & S_IFMT) == S_IFREG ? "it has \(info.st_nlink) hard links" : "it is not a regular file"
         throw FileSystemError(path: path, operation: "open for appending (\(what); not writing through it)", code: EPERM)
+    }
+    return descriptor
+}
+
+/// `open(2)`, or a `FileSystemError` naming `operation`; when it fails with
+/// `refusal`'s code (the guard against a planted link firing), the error
+/// says why and that nothing was written through it.
+private func openOrThrow(_ path: String, _ flags: Int32, _ mode: mode_t, operation: String,
+                         refusal: (code: Int32, why: String)) throws -> Int32 {
+    let descriptor = open(path, flags, mode)
+    guard descriptor >= 0 else {
+        let code = errno
+        throw FileSystemError(path: path, operation: code == refusal.code ? "\(operation) (\(refusal.why); not writing through it)"
+                                                                          : operation, code: code)
     }
     return descriptor
 }

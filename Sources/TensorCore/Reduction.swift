@@ -5,6 +5,13 @@ extension Tensor {
         (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
     }
 
+    /// `shape` after reducing `axis`: removed, or kept as 1 with `keepDim`.
+    static func reduced(_ shape: [Int], axis: Int, keepDim: Bool) -> [Int] {
+        var result = shape
+        if keepDim { result[axis] = 1 } else { result.remove(at: axis) }
+        return result
+    }
+
     /// Resolves a possibly negative axis (-1 is the last).
     func resolve(axis: Int) -> Int {
         let a = axis < 0 ? axis + rank : axis
@@ -31,9 +38,7 @@ extension Tensor {
     public func sum(axis: Int, keepDim: Bool = false) -> Tensor {
         let axis = resolve(axis: axis)
         let (outer, length, inner) = Tensor.split(shape, axis: axis)
-        var outShape = shape
-        if keepDim { outShape[axis] = 1 } else { outShape.remove(at: axis) }
-        let out = Tensor.zeros(outShape)
+        let out = Tensor.zeros(Tensor.reduced(shape, axis: axis, keepDim: keepDim))
         let px = data, po = out.data
         for o in 0..<outer {
             for l in 0..<length {
@@ -67,9 +72,7 @@ extension Tensor {
         let axis = resolve(axis: axis)
         let (outer, length, inner) = Tensor.split(shape, axis: axis)
         precondition(length > 0, "argmax(axis: \(axis)) on shape \(shape): the axis is empty")
-        var outShape = shape
-        if keepDim { outShape[axis] = 1 } else { outShape.remove(at: axis) }
-        let out = Tensor.uninitialized(outShape)
+        let out = Tensor.uninitialized(Tensor.reduced(shape, axis: axis, keepDim: keepDim))
         let px = data, po = out.data
         for o in 0..<outer {
             for i in 0..<inner {

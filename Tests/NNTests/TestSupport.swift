@@ -25,35 +25,11 @@ func expectClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e-6,
 }
 
 /// Expects the gradient of every input (and parameter) in `inputs` to match
-/// central differences of L = sum(f() * w), w fixed random weights, L
-/// evaluated in Double (TensorCoreTests/FiniteDifference.swift, compact).
+/// central differences (`gradientCheck`).
 func expectGradientsMatch(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 2e-3,
                           sourceLocation: SourceLocation = #_sourceLocation, _ f: () -> Tensor) {
-    for x in inputs {
-        x.requiresGrad = true
-        x.zeroGrad()
-    }
-    let out = f()
-    let weights = randomTensor(out.shape, seed: 0xC0FFEE)
-    out.backward(gradient: weights)
-    let w = weights.scalars.map(Double.init)
-    func loss() -> Double { withNoGrad { zip(f().scalars, w).reduce(0) { $0 + Double($1.0) * $1.1 } } }
-    for (k, x) in inputs.enumerated() {
-        let analytic = x.grad?.scalars ?? [Float](repeating: 0, count: x.count)
-        for i in 0..<x.count {
-            let v = x.data[i], up = v + epsilon, down = v - epsilon
-            x.data[i] = up
-            let lossUp = loss()
-            x.data[i] = down
-            let lossDown = loss()
-            x.data[i] = v
-            let numeric = (lossUp - lossDown) / (Double(up) - Double(down))
-            let error = abs(Double(analytic[i]) - numeric) / (1 + abs(numeric))
-            if error > tolerance {
-                Issue.record("input \(k) element \(i): analytic \(analytic[i]), numeric \(numeric)",
-                             sourceLocation: sourceLocation)
-                break
-            }
-        }
+    for (k, worst) in gradientCheck(inputs, epsilon: epsilon, { _ in f() }).enumerated() where worst.error > tolerance {
+        Issue.record("input \(k) element \(worst.element): analytic \(worst.analytic), numeric \(worst.numeric)",
+                     sourceLocation: sourceLocation)
     }
 }

@@ -1,4 +1,5 @@
 import Checkpoint
+import PlantedLinks
 import Foundation
 import Testing
 import Training
@@ -7,40 +8,10 @@ import Training
 import Glibc
 #endif
 
-/// A victim file (mode 0600, known bytes) and links to it planted where a
-/// writer is about to write: what another user of a shared directory can do.
-private struct Victim {
-    static let contents = "victim: must never be written through a link\n"
-    let path: String
-
-    init(in scratch: URL) throws {
-        path = scratch.appendingPathComponent("victim-\(UUID().uuidString)").path
-        try Data(Self.contents.utf8).write(to: URL(fileURLWithPath: path))
-        chmod(path, 0o600)
-    }
-
-    /// Plants a symbolic link (or, with `hard`, a hard link) to the victim at `name`.
-    func plant(at name: String, hard: Bool) throws {
-        if hard {
-            try FileManager.default.linkItem(atPath: path, toPath: name)
-        } else {
-            try FileManager.default.createSymbolicLink(atPath: name, withDestinationPath: path)
-        }
-    }
-
-    var isUnchanged: Bool { (try? String(contentsOfFile: path, encoding: .utf8)) == Self.contents }
-}
-
-/// Whether `path` itself (not what it links to) is a regular file with one name.
-private func isOwnRegularFile(_ path: String) -> Bool {
-    var info = stat()
-    return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_nlink == 1
-}
-
 @Suite("Training's writers never follow a link planted at the name they write")
 struct NoFollowTrainingTests {
-    @Test("The TensorBoard resume rewrite replaces a link at its temporary name", arguments: [false, true])
-    func tensorBoardRewrite(hard: Bool) throws {
+    @Test("The TensorBoard resume rewrite replaces a link at its temporary name", arguments: PlantedLink.allCases)
+    func tensorBoardRewrite(kind: PlantedLink) throws {
         let scratch = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
         let victim = try Victim(in: scratch)
@@ -49,7 +20,7 @@ struct NoFollowTrainingTests {
         for step in 1...20 { try first.addScalar("train/loss", Double(step), step: step) }
         try first.close()
         let temporary = (directory as NSString).appendingPathComponent(".tensorboard-rewrite.\(getpid()).tmp")
-        try victim.plant(at: temporary, hard: hard)
+        try victim.plant(kind, at: temporary)
 
         let resumed = try TensorBoardWriter(directory: directory, resumingAfterStep: 10)
         try resumed.close()
@@ -60,13 +31,13 @@ struct NoFollowTrainingTests {
         #expect(steps == Array(1...10))
     }
 
-    @Test("--metrics refuses a link at its path rather than appending through it", arguments: [false, true])
-    func metricsLink(hard: Bool) throws {
+    @Test("--metrics refuses a link at its path rather than appending through it", arguments: PlantedLink.allCases)
+    func metricsLink(kind: PlantedLink) throws {
         let scratch = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
         let victim = try Victim(in: scratch)
         let path = scratch.appendingPathComponent("metrics.jsonl").path
-        try victim.plant(at: path, hard: hard)
+        try victim.plant(kind, at: path)
 
         var record = JSONRecord()
         record.add("step", 1)
@@ -113,15 +84,15 @@ struct NoFollowTrainerTests {
     }
 
     @Test("A link at .ckpt-00000010.h5.tmp or .best.h5.tmp: the victim is untouched, the checkpoints are regular files",
-          arguments: [false, true])
-    func plantedTemporaries(hard: Bool) throws {
+          arguments: PlantedLink.allCases)
+    func plantedTemporaries(kind: PlantedLink) throws {
         let scratch = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
         let victim = try Victim(in: scratch)
         let checkpoints = scratch.appendingPathComponent("checkpoints").path
         try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: false)
-        try victim.plant(at: (checkpoints as NSString).appendingPathComponent(".ckpt-00000010.h5.tmp"), hard: hard)
-        try victim.plant(at: (checkpoints as NSString).appendingPathComponent(".best.h5.tmp"), hard: hard)
+        try victim.plant(kind, at: (checkpoints as NSString).appendingPathComponent(".ckpt-00000010.h5.tmp"))
+        try victim.plant(kind, at: (checkpoints as NSString).appendingPathComponent(".best.h5.tmp"))
 
         let out = try train(checkpoints)
 

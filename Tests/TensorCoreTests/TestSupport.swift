@@ -1,61 +1,13 @@
 import Testing
 import TensorCore
 
-// Central-difference gradient checking, shared by the TensorCore tests.
-//
-// The scalar loss is L = sum(f(inputs) * w) for fixed random weights w, so
-// every output element matters. The analytic gradient comes from
-// `backward(gradient: w)`; the numeric one perturbs each input element by
-// ±epsilon (in Float, the tensors' type) and evaluates L in Double.
+// Test helpers shared by the TensorCore tests.
 
-/// The largest disagreement per input between analytic and numeric gradients,
-/// each measured as |analytic - numeric| / (1 + |numeric|).
-func gradientErrors(_ inputs: [Tensor], epsilon: Float = 1e-2, seed: UInt64 = 0xC0FFEE,
-                    _ f: ([Tensor]) -> Tensor) -> [(error: Double, element: Int, analytic: Double, numeric: Double)] {
-    for x in inputs {
-        x.requiresGrad = true
-        x.zeroGrad()  // an input may come from an earlier check
-    }
-    let out = f(inputs)
-    var generator = RandomGenerator(seed: seed)
-    let weights = Tensor.uniform(out.shape, low: -1, high: 1, generator: &generator)
-    out.backward(gradient: weights)
-    let w = weights.scalars.map(Double.init)
-
-    func loss() -> Double {
-        withNoGrad {
-            zip(f(inputs).scalars, w).reduce(0) { $0 + Double($1.0) * $1.1 }
-        }
-    }
-
-    var result: [(error: Double, element: Int, analytic: Double, numeric: Double)] = []
-    for x in inputs {
-        let analytic = x.grad?.scalars ?? [Float](repeating: 0, count: x.count)
-        var worst = (error: 0.0, element: -1, analytic: 0.0, numeric: 0.0)
-        for i in 0..<x.count {
-            let v = x.data[i]
-            let up = v + epsilon, down = v - epsilon
-            x.data[i] = up
-            let lossUp = loss()
-            x.data[i] = down
-            let lossDown = loss()
-            x.data[i] = v
-            // The step actually taken in Float, not the nominal 2 epsilon.
-            let numeric = (lossUp - lossDown) / (Double(up) - Double(down))
-            let a = Double(analytic[i])
-            let error = abs(a - numeric) / (1 + abs(numeric))
-            if error > worst.error || worst.element < 0 { worst = (error, i, a, numeric) }
-        }
-        result.append(worst)
-    }
-    return result
-}
-
-/// Expects the gradient of every input to match central differences.
+/// Expects the gradient of every input to match central differences (`gradientCheck`).
 func expectGradientsMatch(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 2e-3,
                           sourceLocation: SourceLocation = #_sourceLocation,
                           _ f: ([Tensor]) -> Tensor) {
-    for (k, worst) in gradientErrors(inputs, epsilon: epsilon, f).enumerated() {
+    for (k, worst) in gradientCheck(inputs, epsilon: epsilon, f).enumerated() {
         #expect(worst.error <= tolerance,
                 "input \(k) element \(worst.element): analytic \(worst.analytic), numeric \(worst.numeric)",
                 sourceLocation: sourceLocation)
