@@ -19,8 +19,8 @@ final class Highway: Module {
         let t = gate(x).sigmoid()
         return h * t + x * (1 - t)
     }
-
-    var children: [(name: String, module: any Module)] { [("transform", transform), ("gate", gate)] }
+    // No list of children or parameters: `transform` and `gate` are found
+    // in the stored properties (named after them, in declaration order).
 }
 
 /// What checkpoints record about the model; resuming checks it.

@@ -9,23 +9,24 @@ import TensorCore
 public protocol Module: AnyObject {
     /// The computation. Call the module itself (`callAsFunction`) instead.
     func forward(_ input: Tensor) -> Tensor
-    /// Parameters owned directly by this module, with local names (`weight`).
+    /// Parameters owned directly by this module, with local names (`weight`);
+    /// by default its stored tensors that require a gradient
+    /// (Module+Reflection.swift).
     var localParameters: [(name: String, tensor: Tensor)] { get }
     /// Non-trainable state owned directly by this module (PyTorch's
     /// `register_buffer`: BatchNorm's `running_mean`). Buffers are saved and
     /// loaded with the state dict but are not parameters: no gradient, no
     /// optimizer, no gradient allreduce.
     var localBuffers: [(name: String, tensor: Tensor)] { get }
-    /// Sub-modules with local names (`0`, `encoder`).
+    /// Sub-modules with local names (`0`, `encoder`); by default the modules
+    /// its stored properties hold (Module+Reflection.swift).
     var children: [(name: String, module: any Module)] { get }
     /// Constructor arguments shown in summaries, e.g. "784 -> 128".
     var configurationDescription: String { get }
 }
 
 extension Module {
-    public var localParameters: [(name: String, tensor: Tensor)] { [] }
     public var localBuffers: [(name: String, tensor: Tensor)] { [] }
-    public var children: [(name: String, module: any Module)] { [] }
     public var configurationDescription: String { "" }
 
     /// Runs `forward`, reporting the output to a summary in progress.
@@ -48,9 +49,11 @@ extension Module {
     /// The tensors `local` lists in every module of the tree, depth first,
     /// with dotted names; each tensor once, under its first name.
     private func named(_ local: (any Module) -> [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
-        var seen = Set<ObjectIdentifier>()
+        var seen = Set<ObjectIdentifier>(), visited = Set<ObjectIdentifier>()
         var result: [(name: String, tensor: Tensor)] = []
         func walk(_ module: any Module, prefix: String) {
+            // A module reached again (shared, or a property pointing back up the tree) is walked once.
+            guard visited.insert(ObjectIdentifier(module)).inserted else { return }
             for (name, tensor) in local(module) where seen.insert(ObjectIdentifier(tensor)).inserted {
                 result.append((prefix + name, tensor))
             }

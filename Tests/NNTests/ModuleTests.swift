@@ -86,3 +86,47 @@ final class TiedPair: Module {
     #expect(Lambda("double") { $0 * 2 }(x).scalars == [-2, 1, 4, -6])
     #expect(ReLU().namedParameters().isEmpty)
 }
+
+/// A model that lists nothing: its layers, a list of layers, an optional
+/// layer, a parameter tensor and a constant are found in its properties.
+class ReflectedBase: Module {
+    let stem: Linear
+    init(generator: inout RandomGenerator) { stem = Linear(3, 3, generator: &generator) }
+    func forward(_ input: Tensor) -> Tensor { stem(input) }
+}
+
+final class ReflectedModel: ReflectedBase {
+    let blocks: [Linear]
+    let skipped: Linear?
+    let extra: Linear?
+    let scale: Tensor
+    let constant = Tensor(shape: [3], values: [1, 2, 3])
+    var parent: ReflectedModel?
+
+    override init(generator: inout RandomGenerator) {
+        blocks = [Linear(3, 3, generator: &generator), Linear(3, 3, bias: false, generator: &generator)]
+        skipped = nil
+        extra = Linear(3, 1, generator: &generator)
+        scale = Tensor(shape: [1], values: [0.5])
+        scale.requiresGrad = true
+        super.init(generator: &generator)
+    }
+
+    override func forward(_ input: Tensor) -> Tensor {
+        extra!(blocks.reduce(super.forward(input)) { $1($0) }) * scale
+    }
+}
+
+@Test("A module that lists no children or parameters has them found in its stored properties, superclass first, in declaration order: arrays as name.0, name.1, set optionals, tensors that require a gradient; a property pointing back up the tree is walked once")
+func parametersFoundByReflection() {
+    var generator = RandomGenerator(seed: 3)
+    let model = ReflectedModel(generator: &generator)
+    model.parent = model
+    #expect(model.namedParameters().map(\.name) == ["scale", "stem.weight", "stem.bias", "blocks.0.weight", "blocks.0.bias",
+                                                    "blocks.1.weight", "extra.weight", "extra.bias"])
+    #expect(model.children.map(\.name) == ["stem", "blocks.0", "blocks.1", "extra", "parent"])
+    // Every parameter gets a gradient through backward.
+    let x = randomTensor([2, 3], seed: 4)
+    model(x).sum().backward()
+    #expect(model.parameters().allSatisfy { $0.grad != nil })
+}
