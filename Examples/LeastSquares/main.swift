@@ -36,21 +36,24 @@ struct LeastSquares: Dataset {
     }
 }
 
-var generator = RandomGenerator(seed: 0)
-let model = Linear(3, 1, generator: &generator)
-var options = TrainingOptions()
-options.optimizer = .sgd
-options.learningRate = 0.05
-options.batchSize = 16
-options.epochs = 6
-options.checkpointDirectory = "runs/least-squares"
-options.checkpointEvery = 200
+Trainer.main {
+    var generator = RandomGenerator(seed: 0)
+    let model = Linear(3, 1, generator: &generator)
+    var options = TrainingOptions()
+    options.optimizer = .sgd
+    options.learningRate = 0.05
+    options.batchSize = 16
+    options.epochs = 6
+    options.checkpointDirectory = "runs/least-squares"
+    options.checkpointEvery = 200
 
-let trainer = try Trainer(model: model, identity: ModelIdentity(name: "least-squares"),
-                          train: LeastSquares(count: 8_000, seed: 1), evaluation: LeastSquares(count: 1_000, seed: 2),
-                          loss: .meanSquaredError, metrics: [.meanSquaredError], options: options,
-                          datasetName: "least-squares", generatorState: generator.state)
-try trainer.fit()
-if trainer.rank == 0 {
-    print("least-squares: beta \(model.weight.scalars) (true \(LeastSquares.beta)), bias \(model.bias!.scalars)")
+    let trainer = try Trainer(model: model, identity: ModelIdentity(name: "least-squares"),
+                              train: LeastSquares(count: 8_000, seed: 1), evaluation: LeastSquares(count: 1_000, seed: 2),
+                              loss: .meanSquaredError, metrics: [.meanSquaredError], options: options,
+                              datasetName: "least-squares", generatorState: generator.state)
+    let outcome = try trainer.fit()
+    if trainer.rank == 0 {
+        print("least-squares: \(outcome)")
+        print("least-squares: beta \(model.weight.scalars) (true \(LeastSquares.beta)), bias \(model.bias!.scalars)")
+    }
 }

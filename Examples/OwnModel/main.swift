@@ -29,23 +29,30 @@ struct HighwayConfig: Codable {
     var depth = 3
 }
 
-let config = HighwayConfig()
-var generator = RandomGenerator(seed: 0)
-let model = Sequential([Flatten(), Linear(784, config.width, generator: &generator), ReLU()]
-    + (0..<config.depth).map { _ in Highway(config.width, generator: &generator) }
-    + [Linear(config.width, 10, generator: &generator)])
+// Trainer.main prints an error as the trainer command does (one line, exit
+// 64 or 1), where a top-level `try` would crash with a backtrace.
+Trainer.main {
+    let config = HighwayConfig()
+    var generator = RandomGenerator(seed: 0)
+    let model = Sequential([Flatten(), Linear(784, config.width, generator: &generator), ReLU()]
+        + (0..<config.depth).map { _ in Highway(config.width, generator: &generator) }
+        + [Linear(config.width, 10, generator: &generator)])
 
-let data = try DatasetCatalog.load(name: "fashion-mnist")  // /usr/share/datasets/fashion-mnist
-var options = TrainingOptions()
-options.epochs = 2
-options.checkpointDirectory = "runs/highway"  // in the current directory: run again to resume
-options.checkpointEvery = 100
+    let data = try DatasetCatalog.load(name: "fashion-mnist")  // /usr/share/datasets/fashion-mnist
+    var options = TrainingOptions()
+    options.epochs = 2
+    options.checkpointDirectory = "runs/highway"  // in the current directory: run again to resume
+    options.checkpointEvery = 100
 
-let trainer = try Trainer(model: model, identity: ModelIdentity(name: "highway", config: config),
-                          train: data.train, evaluation: data.test,
-                          loss: .crossEntropy, metrics: [.accuracy], options: options,
-                          datasetName: "fashion-mnist", generatorState: generator.state)
-try trainer.fit()  // alone, or every rank of `mpirun -np N`
-if trainer.rank == 0, let last = trainer.records.last {
-    print("highway: test accuracy \(last.test.accuracy) after epoch \(last.epoch)")
+    let trainer = try Trainer(model: model, identity: ModelIdentity(name: "highway", config: config),
+                              train: data.train, evaluation: data.test,
+                              loss: .crossEntropy, metrics: [.accuracy], options: options,
+                              datasetName: "fashion-mnist", generatorState: generator.state)
+    let outcome = try trainer.fit()  // alone, or every rank of `mpirun -np N`
+    if trainer.rank == 0 {
+        print("highway: \(outcome)")  // trained(steps:), resumed(fromStep:steps:) or nothingToDo(reason:)
+        if let last = trainer.records.last {
+            print("highway: test accuracy \(last.test.accuracy) after epoch \(last.epoch)")
+        }
+    }
 }

@@ -29,9 +29,20 @@ public struct EpochRecord: Sendable {
 }
 
 /// How a run ended.
+///
+/// Running a finished run's program again is common (a job script run
+/// twice, a restart after the last save): the outcome tells the code after
+/// `fit()` whether anything was trained, which empty `records` cannot.
 public enum TrainingOutcome: Sendable, Equatable {
-    /// Every epoch (or `--max-steps`) done.
-    case finished
+    /// Trained from the start to the end (every epoch, `maxSteps`, or early
+    /// stopping): `steps` optimizer steps.
+    case trained(steps: Int)
+    /// Continued a checkpoint's run from global step `fromStep` to the end:
+    /// `steps` more optimizer steps.
+    case resumed(fromStep: Int, steps: Int)
+    /// The checkpoint's run had already reached its end (or stopped early):
+    /// nothing was trained; `reason` says why, as the log does.
+    case nothingToDo(reason: String)
     /// SIGTERM or SIGINT: the current step finished and a checkpoint was written.
     case stopped(signal: Int32, checkpoint: String?)
 }
@@ -404,15 +415,19 @@ public final class Trainer {
             progress.log("note: --threads \(c.threads) with --deterministic: OpenBLAS splits a product across threads in "
                          + "its own way, so the bits match only runs with the same --threads per rank (the default is 1)")
         }
+        let startStep = globalStep
         if let stopped = earlyStopMessage() {
-            progress.log("nothing to do: " + stopped + "; raise --early-stop to continue it, or start a new run with "
-                         + "--resume never --overwrite or another --checkpoint-dir")
-            return .finished
+            let reason = stopped + "; raise --early-stop to continue it, or start a new run with "
+                + "--resume never --overwrite or another --checkpoint-dir"
+            progress.log("nothing to do: " + reason)
+            return .nothingToDo(reason: reason)
         }
+        var finishedBefore: String?
         if position.epoch >= c.epochs || c.maxSteps.map({ globalStep >= $0 }) == true {
-            progress.log("nothing to do: this run already reached its end at step \(globalStep) (--epochs \(c.epochs)"
-                         + (c.maxSteps.map { ", --max-steps \($0)" } ?? "") + "); raise --epochs or --max-steps to continue "
-                         + "it, or start a new run with --resume never --overwrite or another --checkpoint-dir")
+            finishedBefore = "this run already reached its end at step \(globalStep) (--epochs \(c.epochs)"
+                + (c.maxSteps.map { ", --max-steps \($0)" } ?? "") + "); raise --epochs or --max-steps to continue "
+                + "it, or start a new run with --resume never --overwrite or another --checkpoint-dir"
+            progress.log("nothing to do: " + finishedBefore!)
         }
         if rank == 0, let directory = c.tensorboardDirectory {
             do {
@@ -522,7 +537,8 @@ public final class Trainer {
             }
         }
         if let path = c.saveParametersPath, rank == 0 { try saveParameters(to: path) }
-        return .finished
+        if let finishedBefore { return .nothingToDo(reason: finishedBefore) }
+        return startStep > 0 ? .resumed(fromStep: startStep, steps: globalStep - startStep) : .trained(steps: globalStep)
     }
 
     /// The training step for `plan` (set by `restore()`).

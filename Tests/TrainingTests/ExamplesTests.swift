@@ -85,18 +85,40 @@ final class ExamplesTests {
         let again = try run(example, np: 2, in: folder, log: "again.log")
         #expect(again.status == 0, "\(again.stdout)")
         #expect(again.stdout.contains("resuming from"), "\(again.stdout)")
+        #expect(again.stdout.contains("\(example.name == "own-model" ? "highway" : example.name): resumed(fromStep: "),
+                "fit() did not say it resumed: \(again.stdout)")
         #expect(try finalParameters(example, in: folder) == reference, "\(example.name): parameters differ after kill and rerun")
     }
 
-    @Test("own-model (a user Module on Fashion-MNIST) trains alone and under mpirun -np 2 to over 80% test accuracy")
+    @Test("own-model (a user Module on Fashion-MNIST) trains alone and under mpirun -np 2 to over 80% test accuracy; fit() says it trained, and run again that there was nothing to do")
     func ownModelTrains() throws {
         for np in [1, 2] {
-            let out = try run(Self.ownModel, np: np, in: scratch.appendingPathComponent("own-\(np)"))
+            let folder = scratch.appendingPathComponent("own-\(np)")
+            let out = try run(Self.ownModel, np: np, in: folder)
             #expect(out.status == 0, "np=\(np): \(out.stdout)")
+            #expect(out.stdout.contains("highway: trained(steps: 1874)"), "np=\(np): \(out.stdout)")
             let line = try #require(out.stdout.split(separator: "\n").last { $0.hasPrefix("highway: test accuracy") })
             let accuracy = try #require(Double(line.split(separator: " ")[3]))
             #expect(accuracy > 0.8, "np=\(np): \(line)")
+            if np == 1 {
+                let again = try run(Self.ownModel, np: 1, in: folder, log: "again.log")
+                #expect(again.status == 0 && again.stdout.contains("highway: nothingToDo(reason: \"this run already reached its end"),
+                        "\(again.stdout)")
+            }
         }
+    }
+
+    @Test("A user's program under Trainer.main: an error it meets (only a damaged checkpoint in its directory) is one line naming it and exit 1, not a crash (SIGILL, 132)")
+    func ownModelErrorIsOneLine() throws {
+        let folder = scratch.appendingPathComponent("own-error")
+        let directory = folder.appendingPathComponent(Self.ownModel.checkpoints)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data("not a checkpoint".utf8).write(to: directory.appendingPathComponent("ckpt-00000100.h5"))
+        let out = try run(Self.ownModel, np: 1, in: folder)
+        let text = out.stdout + out.stderr
+        #expect(out.status == 1, "exit \(out.status): \(text)")
+        let errors = text.split(separator: "\n").filter { $0.hasPrefix("Error: no valid checkpoint in ") }
+        #expect(errors.count == 1 && !text.contains("Fatal error"), "\(text)")
     }
 
     @Test("own-model: SIGKILL one rank of np=2 mid-run, run it again: bitwise the parameters of an uninterrupted run")
