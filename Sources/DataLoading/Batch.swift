@@ -1,3 +1,5 @@
+import TensorCore
+
 /// One rank's batch of samples, ready for the model.
 public struct Batch: Sendable {
     /// Features, row-major with `shape`: sample k starts at `k * sampleSize`.
@@ -18,13 +20,13 @@ public struct Batch: Sendable {
 
     public init(inputs: [Float], shape: [Int], labels: [Int32], indices: [Int], epoch: Int, step: Int,
                 targets: [Float] = [], targetShape: [Int] = []) {
-        precondition(targetShape.isEmpty ? targets.isEmpty : targets.count == labels.count * targetShape.reduce(1, *),
+        ensure(targetShape.isEmpty ? targets.isEmpty : targets.count == labels.count * targetShape.reduce(1, *),
                      "Batch of \(labels.count) samples needs \(labels.count) targets of shape \(targetShape), got \(targets.count) values")
         self.targets = targets
         self.targetShape = targetShape
-        precondition(shape.first == labels.count && labels.count == indices.count,
+        ensure(shape.first == labels.count && labels.count == indices.count,
                      "Batch of shape \(shape) needs \(shape.first ?? 0) labels and indices, got \(labels.count) and \(indices.count)")
-        precondition(inputs.count == shape.reduce(1, *), "Batch of shape \(shape) needs \(shape.reduce(1, *)) inputs, got \(inputs.count)")
+        ensure(inputs.count == shape.reduce(1, *), "Batch of shape \(shape) needs \(shape.reduce(1, *)) inputs, got \(inputs.count)")
         self.inputs = inputs
         self.shape = shape
         self.labels = labels

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// Turns a data set and a batch sampler into batches, PyTorch's `DataLoader`.
 ///
 /// Batches are assembled on a background thread, `prefetch` ahead, so the next
@@ -21,8 +23,8 @@ public struct DataLoader: Sendable {
     private let sampleSize: Int
 
     public init(dataset: any Dataset, sampler: any BatchSampler, prefetch: Int = 2) {
-        precondition(prefetch >= 0, "prefetch must not be negative, got \(prefetch)")
-        precondition(sampler.count == dataset.count,
+        ensure(prefetch >= 0, "prefetch must not be negative, got \(prefetch)")
+        ensure(sampler.count == dataset.count,
                      "Sampler is for \(sampler.count) samples but the data set has \(dataset.count)")
         self.dataset = dataset
         self.sampler = sampler
@@ -50,8 +52,8 @@ public struct DataLoader: Sendable {
     /// before the end (a `break` out of a `for` loop) stops that thread and
     /// waits for it to exit, which takes at most one batch's assembly.
     public func batches(epoch: Int, startingAt step: Int = 0) -> Batches {
-        precondition(epoch >= 0, "Epoch must not be negative, got \(epoch)")
-        precondition(step >= 0 && step <= stepsPerEpoch, "Starting step \(step) is outside 0...\(stepsPerEpoch)")
+        ensure(epoch >= 0, "Epoch must not be negative, got \(epoch)")
+        ensure(step >= 0 && step <= stepsPerEpoch, "Starting step \(step) is outside 0...\(stepsPerEpoch)")
         return Batches(loader: self, epoch: epoch, firstStep: step)
     }
 

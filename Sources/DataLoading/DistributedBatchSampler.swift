@@ -81,7 +81,7 @@ public struct DistributedBatchSampler: BatchSampler {
     /// shuffling, else `0..<count` in order. Depends on `seed` and `epoch`
     /// only, never on rank or world size.
     public func order(epoch: Int) -> SampleOrder {
-        precondition(epoch >= 0, "Epoch must not be negative, got \(epoch)")
+        ensure(epoch >= 0, "Epoch must not be negative, got \(epoch)")
         guard shuffle else { return SampleOrder(0..<count) }
         var generator = RandomGenerator(seed: seed, stream: UInt64(epoch) + 1)
         return SampleOrder(shuffling: count, by: scheme, using: &generator)
@@ -90,7 +90,7 @@ public struct DistributedBatchSampler: BatchSampler {
     /// The positions in the epoch's order that make up global step `step`,
     /// all ranks together.
     public func globalPositions(step: Int) -> Range<Int> {
-        precondition(step >= 0 && step < stepsPerEpoch, "Step \(step) is outside 0..<\(stepsPerEpoch)")
+        ensure(step >= 0 && step < stepsPerEpoch, "Step \(step) is outside 0..<\(stepsPerEpoch)")
         let start = step * globalBatchSize
         return start..<min(start + globalBatchSize, count)
     }

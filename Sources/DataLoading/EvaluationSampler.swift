@@ -1,3 +1,5 @@
+import TensorCore
+
 /// Evaluation batches over this rank's contiguous shard of a data set, in
 /// order, nothing dropped and nothing repeated.
 ///
@@ -38,7 +40,7 @@ public struct EvaluationSampler: BatchSampler {
     /// Rank `rank`'s contiguous share of `0..<count` among `worldSize` ranks:
     /// the first `count % worldSize` ranks get one extra item.
     public static func shard(count: Int, rank: Int, worldSize: Int) -> Range<Int> {
-        precondition(count >= 0 && worldSize > 0 && (0..<worldSize).contains(rank),
+        ensure(count >= 0 && worldSize > 0 && (0..<worldSize).contains(rank),
                      "Need count >= 0 and 0 <= rank < worldSize, got count \(count), rank \(rank), world size \(worldSize)")
         let share = count / worldSize
         let remainder = count % worldSize
@@ -53,7 +55,7 @@ public struct EvaluationSampler: BatchSampler {
     public func order(epoch: Int) -> SampleOrder { SampleOrder(0..<count) }
 
     public func positions(step: Int) -> Range<Int> {
-        precondition(step >= 0 && step < stepsPerEpoch, "Step \(step) is outside 0..<\(stepsPerEpoch)")
+        ensure(step >= 0 && step < stepsPerEpoch, "Step \(step) is outside 0..<\(stepsPerEpoch)")
         let start = shard.lowerBound + step * batchSize
         return start..<min(start + batchSize, shard.upperBound)
     }

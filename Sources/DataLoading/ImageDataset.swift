@@ -1,3 +1,5 @@
+import TensorCore
+
 /// An immutable in-memory image data set: `count` images of
 /// channels x height x width unsigned bytes, plus one label per image.
 ///
@@ -38,10 +40,10 @@ public struct ImageDataset: Dataset {
     ///     nil for none), applied after scaling bytes to [0, 1].
     public init(pixels: [UInt8], labels: [Int32], channels: Int, height: Int, width: Int,
                 classNames: [String] = [], mean: [Float]? = nil, std: [Float]? = nil) {
-        precondition(channels > 0 && height > 0 && width > 0,
+        ensure(channels > 0 && height > 0 && width > 0,
                      "Image size must be positive, got \(channels)x\(height)x\(width)")
         let imageSize = channels * height * width
-        precondition(pixels.count == labels.count * imageSize,
+        ensure(pixels.count == labels.count * imageSize,
                      "\(pixels.count) pixel bytes do not make \(labels.count) images of \(channels)x\(height)x\(width)")
         self.init(pixelStorage: pixels, labelStorage: labels, firstImage: 0, count: labels.count,
                   channels: channels, height: height, width: width, classNames: classNames,
@@ -51,9 +53,9 @@ public struct ImageDataset: Dataset {
 
     private init(pixelStorage: [UInt8], labelStorage: [Int32], firstImage: Int, count: Int,
                  channels: Int, height: Int, width: Int, classNames: [String], mean: [Float], std: [Float]) {
-        precondition(mean.count == channels, "Need one mean per channel (\(channels)), got \(mean.count)")
-        precondition(std.count == channels, "Need one std per channel (\(channels)), got \(std.count)")
-        precondition(std.allSatisfy { $0 > 0 }, "Standard deviations must be positive, got \(std)")
+        ensure(mean.count == channels, "Need one mean per channel (\(channels)), got \(mean.count)")
+        ensure(std.count == channels, "Need one std per channel (\(channels)), got \(std.count)")
+        ensure(std.allSatisfy { $0 > 0 }, "Standard deviations must be positive, got \(std)")
         self.pixelStorage = pixelStorage
         self.labelStorage = labelStorage
         self.firstImage = firstImage
@@ -76,7 +78,7 @@ public struct ImageDataset: Dataset {
     /// The images `range` of this data set (indices relative to it), sharing
     /// its pixel storage: no copy.
     public func subset(_ range: Range<Int>) -> ImageDataset {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count,
+        ensure(range.lowerBound >= 0 && range.upperBound <= count,
                      "Subset \(range) is outside 0..<\(count)")
         return ImageDataset(pixelStorage: pixelStorage, labelStorage: labelStorage,
                             firstImage: firstImage + range.lowerBound, count: range.count,
@@ -96,7 +98,7 @@ public struct ImageDataset: Dataset {
 
     /// The label of image `index`.
     public func label(at index: Int) -> Int32 {
-        precondition(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
+        ensure(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
         return labelStorage[firstImage + index]
     }
 
@@ -107,14 +109,14 @@ public struct ImageDataset: Dataset {
 
     /// The raw bytes of image `index` (C x H x W), e.g. to write it out as a picture.
     public func pixels(at index: Int) -> [UInt8] {
-        precondition(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
+        ensure(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
         let imageSize = channels * height * width
         let start = (firstImage + index) * imageSize
         return Array(pixelStorage[start..<(start + imageSize)])
     }
 
     public func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32 {
-        precondition(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
+        ensure(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
         let plane = height * width
         let start = (firstImage + index) * channels * plane
         pixelStorage.withUnsafeBufferPointer { pixels in

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// The bounded hand-off between a `DataLoader`'s producer thread and the
 /// training loop: the producer blocks while `capacity` batches wait, the
@@ -20,7 +21,7 @@ final class PrefetchQueue: @unchecked Sendable {
     private var producerFinished = false
 
     init(capacity: Int) {
-        precondition(capacity > 0, "Prefetch capacity must be positive, got \(capacity)")
+        ensure(capacity > 0, "Prefetch capacity must be positive, got \(capacity)")
         self.capacity = capacity
     }
 

@@ -60,7 +60,7 @@ public struct SampleOrder: RandomAccessCollection, Sendable {
     }
 
     public subscript(position: Int) -> Int {
-        precondition(position >= startIndex && position < endIndex, "Position \(position) outside \(startIndex)..<\(endIndex)")
+        ensure(position >= startIndex && position < endIndex, "Position \(position) outside \(startIndex)..<\(endIndex)")
         switch storage {
         case .range(let lowerBound): return lowerBound + position
         case .keyed(let permutation): return permutation.index(at: position)
@@ -69,7 +69,7 @@ public struct SampleOrder: RandomAccessCollection, Sendable {
     }
 
     public subscript(bounds: Range<Int>) -> SampleOrder {
-        precondition(bounds.lowerBound >= startIndex && bounds.upperBound <= endIndex,
+        ensure(bounds.lowerBound >= startIndex && bounds.upperBound <= endIndex,
                      "Positions \(bounds) outside \(startIndex)..<\(endIndex)")
         return SampleOrder(storage, bounds)
     }
@@ -92,7 +92,7 @@ struct KeyedPermutation: Sendable {
     private static let rounds = 6
 
     init(count: Int, using generator: inout RandomGenerator) {
-        precondition(count >= 0, "count must not be negative, got \(count)")
+        ensure(count >= 0, "count must not be negative, got \(count)")
         self.count = count
         var bits = 2
         while bits < 62 && (1 << bits) < count { bits += 2 }

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// The samples of `base` at `indices`, as PyTorch's `torch.utils.data.Subset`:
 /// a view, nothing is copied.
 public struct Subset: Dataset {
@@ -8,7 +10,7 @@ public struct Subset: Dataset {
 
     /// The samples at `indices` (each within the base data set).
     public init(_ base: any Dataset, indices: [Int]) {
-        precondition(indices.allSatisfy { $0 >= 0 && $0 < base.count },
+        ensure(indices.allSatisfy { $0 >= 0 && $0 < base.count },
                      "Subset indices outside the data set's 0..<\(base.count)")
         self.base = base
         self.indices = SampleOrder(indices)
@@ -16,7 +18,7 @@ public struct Subset: Dataset {
 
     /// The samples at `range`.
     public init(_ base: any Dataset, _ range: Range<Int>) {
-        precondition(range.lowerBound >= 0 && range.upperBound <= base.count,
+        ensure(range.lowerBound >= 0 && range.upperBound <= base.count,
                      "Subset \(range) outside the data set's 0..<\(base.count)")
         self.base = base
         indices = SampleOrder(range)

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// An in-memory data set of arrays, PyTorch's `TensorDataset`: features
 /// `[count] + sampleShape` (bytes scaled to [0, 1], or floats as they are),
 /// and per sample a class label, a float target of `targetShape`, or neither.
@@ -37,10 +39,10 @@ public struct TensorDataset: Dataset {
         case .bytes(let b): stored = b.count
         case .floats(let f): stored = f.count
         }
-        precondition(size > 0 && stored % size == 0, "\(stored) feature values do not make samples of \(sampleShape)")
+        ensure(size > 0 && stored % size == 0, "\(stored) feature values do not make samples of \(sampleShape)")
         let count = stored / size
-        precondition(labels.map { $0.count == count } ?? true, "\(labels!.count) labels for \(count) samples")
-        precondition(targets == nil ? targetShape.isEmpty : !targetShape.isEmpty
+        ensure(labels.map { $0.count == count } ?? true, "\(labels!.count) labels for \(count) samples")
+        ensure(targets == nil ? targetShape.isEmpty : !targetShape.isEmpty
                      && targets!.count == count * targetShape.reduce(1, *),
                      "targets of shape \(targetShape) do not fit \(count) samples")
         self.count = count

@@ -9,9 +9,9 @@ public final class AvgPool2d: Module {
     public let padding: Int
 
     public init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
-        precondition(kernelSize >= 1, "AvgPool2d kernel size must be at least 1, got \(kernelSize)")
-        precondition((stride ?? kernelSize) >= 1, "AvgPool2d stride must be at least 1, got \(stride ?? 0)")
-        precondition(padding >= 0 && 2 * padding <= kernelSize,
+        ensure(kernelSize >= 1, "AvgPool2d kernel size must be at least 1, got \(kernelSize)")
+        ensure((stride ?? kernelSize) >= 1, "AvgPool2d stride must be at least 1, got \(stride ?? 0)")
+        ensure(padding >= 0 && 2 * padding <= kernelSize,
                      "AvgPool2d padding must be in 0...kernelSize / 2, got \(padding) for kernel \(kernelSize)")
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize

@@ -42,9 +42,9 @@ public class BatchNorm: Module, ModeDependent {
 
     init(numFeatures: Int, eps: Float, momentum: Float?, affine: Bool, trackRunningStats: Bool,
          inputRanks: [Int], inputDescription: String) {
-        precondition(numFeatures > 0, "BatchNorm needs a positive number of features, got \(numFeatures)")
-        precondition(eps > 0, "BatchNorm eps must be positive, got \(eps)")
-        if let momentum { precondition(momentum >= 0 && momentum <= 1, "BatchNorm momentum must be in [0, 1], got \(momentum)") }
+        ensure(numFeatures > 0, "BatchNorm needs a positive number of features, got \(numFeatures)")
+        ensure(eps > 0, "BatchNorm eps must be positive, got \(eps)")
+        if let momentum { ensure(momentum >= 0 && momentum <= 1, "BatchNorm momentum must be in [0, 1], got \(momentum)") }
         self.numFeatures = numFeatures
         self.eps = eps
         self.momentum = momentum
@@ -58,7 +58,7 @@ public class BatchNorm: Module, ModeDependent {
     }
 
     public func forward(_ input: Tensor) -> Tensor {
-        precondition(inputRanks.contains(input.rank) && input.shape[1] == numFeatures,
+        ensure(inputRanks.contains(input.rank) && input.shape[1] == numFeatures,
                      "\(type(of: self))(\(numFeatures)) needs input \(inputDescription) with C = \(numFeatures), got \(input.shape)")
         var factor = momentum ?? 0
         if isTraining, let numBatchesTracked {

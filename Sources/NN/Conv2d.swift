@@ -13,10 +13,10 @@ public final class Conv2d: Module {
     /// fanIn = in * kernelSize^2, and the same bound for the bias.
     public init(_ inChannels: Int, _ outChannels: Int, _ kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, generator: inout RandomGenerator) {
-        precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0,
+        ensure(inChannels > 0 && outChannels > 0 && kernelSize > 0,
                      "Conv2d sizes must be positive, got \(inChannels) -> \(outChannels), kernel \(kernelSize)")
-        precondition(stride >= 1, "Conv2d stride must be at least 1, got \(stride)")
-        precondition(padding >= 0, "Conv2d padding must be non-negative, got \(padding)")
+        ensure(stride >= 1, "Conv2d stride must be at least 1, got \(stride)")
+        ensure(padding >= 0, "Conv2d padding must be non-negative, got \(padding)")
         let fanIn = inChannels * kernelSize * kernelSize
         let bound = 1 / Float(fanIn).squareRoot()
         weight = .uniform([outChannels, inChannels, kernelSize, kernelSize], low: -bound, high: bound,

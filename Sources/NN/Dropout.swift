@@ -18,13 +18,13 @@ public final class Dropout: Module, ModeDependent {
     public var isTraining = true
 
     public init(_ p: Float = 0.5) {
-        precondition(p >= 0 && p < 1, "Dropout probability must be in [0, 1), got \(p)")
+        ensure(p >= 0 && p < 1, "Dropout probability must be in [0, 1), got \(p)")
         self.p = p
     }
 
     public func forward(_ input: Tensor) -> Tensor {
         guard isTraining else { return input }
-        precondition(input.rank >= 1, "Dropout needs a batch dimension, got shape \(input.shape)")
+        ensure(input.rank >= 1, "Dropout needs a batch dimension, got shape \(input.shape)")
         let rows = input.shape[0]
         let context = ForwardContext.current
         // Counted even when p is 0, so the indices of later layers stay put.
@@ -33,7 +33,7 @@ public final class Dropout: Module, ModeDependent {
         let seed = context?.seed ?? 0
         let epoch = UInt64(context?.epoch ?? 0)
         let samples = context?.sampleIndices ?? Array(0..<rows)
-        precondition(samples.count == rows,
+        ensure(samples.count == rows,
                      "Dropout: the forward context has \(samples.count) sample indices for a batch of \(rows)")
         let streams = samples.map { CounterRandom(seed, epoch, UInt64($0), UInt64(layer)) }
         return Tensor.dropout(input, probability: p, rowStreams: streams)

@@ -10,7 +10,7 @@ public final class Embedding: Module {
     public let weight: Tensor
 
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, generator: inout RandomGenerator) {
-        precondition(numEmbeddings > 0 && embeddingDim > 0,
+        ensure(numEmbeddings > 0 && embeddingDim > 0,
                      "Embedding sizes must be positive, got \(numEmbeddings) embeddings of dimension \(embeddingDim)")
         weight = .normal([numEmbeddings, embeddingDim], generator: &generator, requiresGrad: true)
     }

@@ -41,8 +41,8 @@ public final class ForwardContext: @unchecked Sendable {
     private var randomLayers = 0
 
     public init(seed: UInt64, epoch: Int, sampleIndices: [Int], statisticsReducer: StatisticsReducer? = nil) {
-        precondition(epoch >= 0, "ForwardContext epoch must be non-negative, got \(epoch)")
-        precondition(sampleIndices.allSatisfy { $0 >= 0 }, "ForwardContext sample indices must be non-negative")
+        ensure(epoch >= 0, "ForwardContext epoch must be non-negative, got \(epoch)")
+        ensure(sampleIndices.allSatisfy { $0 >= 0 }, "ForwardContext sample indices must be non-negative")
         self.seed = seed
         self.epoch = epoch
         self.sampleIndices = sampleIndices

@@ -14,9 +14,9 @@ public final class LayerNorm: Module {
     public let bias: Tensor?
 
     public init(_ normalizedShape: [Int], eps: Float = 1e-5, elementwiseAffine: Bool = true, bias: Bool = true) {
-        precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
+        ensure(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
                      "LayerNorm needs a non-empty normalizedShape of positive sizes, got \(normalizedShape)")
-        precondition(eps > 0, "LayerNorm eps must be positive, got \(eps)")
+        ensure(eps > 0, "LayerNorm eps must be positive, got \(eps)")
         self.normalizedShape = normalizedShape
         self.eps = eps
         weight = elementwiseAffine ? .ones(normalizedShape, requiresGrad: true) : nil

@@ -8,7 +8,7 @@ public final class Linear: Module {
     /// PyTorch's default initialisation: kaiming_uniform(a = sqrt(5)) for W,
     /// which is U(-1/sqrt(in), 1/sqrt(in)), and the same bound for b.
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        precondition(inFeatures > 0 && outFeatures > 0, "Linear sizes must be positive, got \(inFeatures) -> \(outFeatures)")
+        ensure(inFeatures > 0 && outFeatures > 0, "Linear sizes must be positive, got \(inFeatures) -> \(outFeatures)")
         let bound = 1 / Float(inFeatures).squareRoot()
         weight = .uniform([outFeatures, inFeatures], low: -bound, high: bound, generator: &generator, requiresGrad: true)
         self.bias = bias ? .uniform([outFeatures], low: -bound, high: bound, generator: &generator, requiresGrad: true) : nil

@@ -7,8 +7,8 @@ public final class MaxPool2d: Module {
     public let stride: Int
 
     public init(_ kernelSize: Int, stride: Int? = nil) {
-        precondition(kernelSize >= 1, "MaxPool2d kernel size must be at least 1, got \(kernelSize)")
-        precondition((stride ?? kernelSize) >= 1, "MaxPool2d stride must be at least 1, got \(stride ?? 0)")
+        ensure(kernelSize >= 1, "MaxPool2d kernel size must be at least 1, got \(kernelSize)")
+        ensure((stride ?? kernelSize) >= 1, "MaxPool2d stride must be at least 1, got \(stride ?? 0)")
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
     }

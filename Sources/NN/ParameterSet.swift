@@ -50,7 +50,7 @@ public final class ParameterSet {
     /// backward into a buffer of its own, to add the buffers in a fixed tree
     /// order. `redirectGradients(to: gradients)` restores the usual target.
     public func redirectGradients(to storage: Storage) {
-        precondition(storage.count == gradients.count,
+        ensure(storage.count == gradients.count,
                      "gradient buffer of \(storage.count) elements for \(gradients.count) parameters")
         for (t, offset) in zip(tensors, offsets) {
             t.setGradient(Tensor(shape: t.shape, storage: storage, offset: offset))

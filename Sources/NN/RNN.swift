@@ -38,7 +38,7 @@ public final class RNNCell: Module {
     public let biasHH: Tensor?
 
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        precondition(inputSize > 0 && hiddenSize > 0,
+        ensure(inputSize > 0 && hiddenSize > 0,
                      "RNNCell sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
         (weightIH, weightHH, biasIH, biasHH) = rnnParameters(inputSize: inputSize, hiddenSize: hiddenSize,
                                                              bias: bias, generator: &generator)
@@ -49,16 +49,16 @@ public final class RNNCell: Module {
 
     /// The next hidden state [batch, hidden] from x [batch, input] and h [batch, hidden].
     public func callAsFunction(_ input: Tensor, hidden: Tensor) -> Tensor {
-        precondition(input.rank == 2 && input.shape[1] == inputSize,
+        ensure(input.rank == 2 && input.shape[1] == inputSize,
                      "RNNCell(\(inputSize), \(hiddenSize)) needs input [batch, \(inputSize)], got \(input.shape)")
-        precondition(hidden.shape == [input.shape[0], hiddenSize],
+        ensure(hidden.shape == [input.shape[0], hiddenSize],
                      "RNNCell(\(inputSize), \(hiddenSize)) needs hidden [\(input.shape[0]), \(hiddenSize)] for input \(input.shape), got \(hidden.shape)")
         return rnnStep(input, hidden, weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
     }
 
     /// The next hidden state from a zero hidden state.
     public func forward(_ input: Tensor) -> Tensor {
-        precondition(input.rank == 2, "RNNCell(\(inputSize), \(hiddenSize)) needs input [batch, \(inputSize)], got \(input.shape)")
+        ensure(input.rank == 2, "RNNCell(\(inputSize), \(hiddenSize)) needs input [batch, \(inputSize)], got \(input.shape)")
         return self(input, hidden: .zeros([input.shape[0], hiddenSize]))
     }
 
@@ -86,7 +86,7 @@ public final class RNN: Module {
 
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                 generator: inout RandomGenerator) {
-        precondition(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
+        ensure(inputSize > 0 && hiddenSize > 0 && numLayers > 0,
                      "RNN sizes must be positive, got input \(inputSize), hidden \(hiddenSize), \(numLayers) layers")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -104,12 +104,12 @@ public final class RNN: Module {
     /// [numLayers, batch, hidden] (zeros when nil). Returns the output
     /// [batch, time, hidden] and h_n [numLayers, batch, hidden].
     public func callAsFunction(_ input: Tensor, hidden: Tensor?) -> (output: Tensor, hidden: Tensor) {
-        precondition(input.rank == 3 && input.shape[2] == inputSize,
+        ensure(input.rank == 3 && input.shape[2] == inputSize,
                      "RNN(\(inputSize), \(hiddenSize)) needs input [batch, time, \(inputSize)] (batch first), got \(input.shape)")
         let (batch, time) = (input.shape[0], input.shape[1])
-        precondition(time > 0, "RNN(\(inputSize), \(hiddenSize)) needs at least one time step, got input \(input.shape)")
+        ensure(time > 0, "RNN(\(inputSize), \(hiddenSize)) needs at least one time step, got input \(input.shape)")
         if let hidden {
-            precondition(hidden.shape == [numLayers, batch, hiddenSize],
+            ensure(hidden.shape == [numLayers, batch, hiddenSize],
                          "RNN(\(inputSize), \(hiddenSize)) needs hidden [\(numLayers), \(batch), \(hiddenSize)] for input \(input.shape), got \(hidden.shape)")
         }
         var steps = input.unbind(axis: 1)  // time x [batch, features]

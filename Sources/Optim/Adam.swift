@@ -32,10 +32,10 @@ public class Adam: Optimizer {
 
     public init(_ parameters: ParameterSet, learningRate: Float = 0.001, betas: (Float, Float) = (0.9, 0.999),
                 epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false, shard: Range<Int>? = nil) {
-        precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
-        precondition((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "Betas must be in [0, 1), got \(betas)")
-        precondition(epsilon >= 0, "Epsilon must be non-negative, got \(epsilon)")
-        precondition(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
+        ensure(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
+        ensure((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "Betas must be in [0, 1), got \(betas)")
+        ensure(epsilon >= 0, "Epsilon must be non-negative, got \(epsilon)")
+        ensure(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
         self.parameters = parameters
         self.learningRate = learningRate
         (beta1, beta2) = betas

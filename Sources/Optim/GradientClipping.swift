@@ -25,8 +25,8 @@ import TensorCore
 /// in Float, the Double sum cannot overflow for finite Float gradients.
 @discardableResult
 public func clipGradientNorm(_ parameters: ParameterSet, maxNorm: Double, gradientScale: Float = 1) -> Double {
-    precondition(maxNorm >= 0 && maxNorm.isFinite, "Maximum gradient norm must be finite and non-negative, got \(maxNorm)")
-    precondition(gradientScale.isFinite, "Gradient scale must be finite, got \(gradientScale)")
+    ensure(maxNorm >= 0 && maxNorm.isFinite, "Maximum gradient norm must be finite and non-negative, got \(maxNorm)")
+    ensure(gradientScale.isFinite, "Gradient scale must be finite, got \(gradientScale)")
     let gradients = parameters.gradients
     let totalNorm = ck_sum_squares(gradients.base, gradients.count).squareRoot() * abs(Double(gradientScale))
     guard totalNorm.isFinite else { return totalNorm }

@@ -1,3 +1,5 @@
+import TensorCore
+
 /// A learning-rate schedule: the learning rate as a pure function of the base
 /// learning rate and the epoch counter (torch's `last_epoch`), with the
 /// parameter names, defaults and formulas of torch.optim.lr_scheduler.
@@ -71,7 +73,7 @@ public struct LearningRateSchedule: Equatable, Sendable, CustomStringConvertible
 
     /// The learning rate at `epoch` (torch's `last_epoch`, 0 right after construction).
     public func learningRate(base: Double, epoch: Int) -> Double {
-        precondition(epoch >= 0, "Epoch must be non-negative, got \(epoch)")
+        ensure(epoch >= 0, "Epoch must be non-negative, got \(epoch)")
         switch kind {
         case let .step(stepSize, gamma):
             return base * libmPow(gamma, Double(epoch / stepSize))

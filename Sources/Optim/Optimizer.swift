@@ -60,7 +60,7 @@ extension Optimizer {
     /// `shard`, or all parameters when nil, checked against the parameter count.
     static func resolve(_ shard: Range<Int>?, _ parameters: ParameterSet) -> Range<Int> {
         let shard = shard ?? 0..<parameters.count
-        precondition(shard.lowerBound >= 0 && shard.upperBound <= parameters.count,
+        ensure(shard.lowerBound >= 0 && shard.upperBound <= parameters.count,
                      "shard \(shard) outside the \(parameters.count) parameters")
         return shard
     }

@@ -38,11 +38,11 @@ public final class RMSprop: Optimizer {
 
     public init(_ parameters: ParameterSet, learningRate: Float = 0.01, alpha: Float = 0.99, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, momentum: Float = 0, centered: Bool = false, shard: Range<Int>? = nil) {
-        precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
-        precondition(alpha >= 0 && alpha <= 1, "Alpha must be in [0, 1], got \(alpha)")
-        precondition(epsilon >= 0, "Epsilon must be non-negative, got \(epsilon)")
-        precondition(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
-        precondition(momentum >= 0, "Momentum must be non-negative, got \(momentum)")
+        ensure(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
+        ensure(alpha >= 0 && alpha <= 1, "Alpha must be in [0, 1], got \(alpha)")
+        ensure(epsilon >= 0, "Epsilon must be non-negative, got \(epsilon)")
+        ensure(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
+        ensure(momentum >= 0, "Momentum must be non-negative, got \(momentum)")
         self.parameters = parameters
         self.learningRate = learningRate
         self.alpha = alpha

@@ -24,10 +24,10 @@ public final class SGD: Optimizer {
 
     public init(_ parameters: ParameterSet, learningRate: Float, momentum: Float = 0, dampening: Float = 0,
                 nesterov: Bool = false, weightDecay: Float = 0, shard: Range<Int>? = nil) {
-        precondition(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
-        precondition(momentum >= 0, "Momentum must be non-negative, got \(momentum)")
-        precondition(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+        ensure(learningRate >= 0, "Learning rate must be non-negative, got \(learningRate)")
+        ensure(momentum >= 0, "Momentum must be non-negative, got \(momentum)")
+        ensure(weightDecay >= 0, "Weight decay must be non-negative, got \(weightDecay)")
+        ensure(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
         self.parameters = parameters
         self.learningRate = learningRate
         self.momentum = momentum

@@ -53,13 +53,13 @@ extension Tensor {
     /// starts a bucket's allreduce from there while backward goes on.
     public func backward(gradient: Tensor? = nil, retainGraph: Bool = false,
                          onLeafGradientReady: ((Tensor) -> Void)? = nil) {
-        precondition(requiresGrad, "backward() on a tensor that does not require grad")
+        ensure(requiresGrad, "backward() on a tensor that does not require grad")
         if let gradient {
-            precondition(gradient.shape == shape, "gradient shape \(gradient.shape) != \(shape)")
+            ensure(gradient.shape == shape, "gradient shape \(gradient.shape) != \(shape)")
             let g = gradData()
             for i in 0..<count { g[i] += gradient.data[i] }
         } else {
-            precondition(count == 1, "backward() without a gradient needs a scalar, got shape \(shape)")
+            ensure(count == 1, "backward() without a gradient needs a scalar, got shape \(shape)")
             gradData()[0] += 1
         }
 

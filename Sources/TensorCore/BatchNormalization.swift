@@ -41,17 +41,17 @@ extension Tensor {
                                  weight: Tensor? = nil, bias: Tensor? = nil, training: Bool = false,
                                  momentum: Float = 0.1, eps: Float = 1e-5,
                                  statisticsReducer: StatisticsReducer? = nil) -> Tensor {
-        precondition(x.rank >= 2, "batchNorm needs input [batch, channels, ...], got \(x.shape)")
+        ensure(x.rank >= 2, "batchNorm needs input [batch, channels, ...], got \(x.shape)")
         let (batch, channels) = (x.shape[0], x.shape[1])
         let positions = x.shape[2...].reduce(1, *)  // elements per (sample, channel)
         for (name, t) in [("weight", weight), ("bias", bias), ("runningMean", runningMean), ("runningVar", runningVar)] {
             if let t {
-                precondition(t.shape == [channels], "batchNorm: \(name) \(t.shape) for input \(x.shape) with \(channels) channels")
+                ensure(t.shape == [channels], "batchNorm: \(name) \(t.shape) for input \(x.shape) with \(channels) channels")
             }
         }
-        precondition(training || (runningMean != nil && runningVar != nil),
+        ensure(training || (runningMean != nil && runningVar != nil),
                      "batchNorm in eval mode needs runningMean and runningVar")
-        precondition(eps > 0, "batchNorm eps must be positive, got \(eps)")
+        ensure(eps > 0, "batchNorm eps must be positive, got \(eps)")
 
         var mean = [Double](repeating: 0, count: channels)
         var invstd = [Double](repeating: 0, count: channels)
@@ -61,9 +61,9 @@ extension Tensor {
             var sums = batchNormChannelSums(x.data, nil, batch: batch, channels: channels, positions: positions)
             sums.append(Double(batch * positions))
             statisticsReducer?(&sums)
-            precondition(sums.count == 2 * channels + 1, "batchNorm: the statistics reducer changed the length of the sums")
+            ensure(sums.count == 2 * channels + 1, "batchNorm: the statistics reducer changed the length of the sums")
             total = sums[2 * channels]
-            precondition(total > 1, "batchNorm: expected more than 1 value per channel when training, got input \(x.shape)")
+            ensure(total > 1, "batchNorm: expected more than 1 value per channel when training, got input \(x.shape)")
             for c in 0..<channels {
                 mean[c] = sums[c] / total
                 let variance = max(sums[channels + c] / total - mean[c] * mean[c], 0)
@@ -110,7 +110,7 @@ extension Tensor {
             guard x.requiresGrad else { return }
             if training {
                 statisticsReducer?(&sums)
-                precondition(sums.count == 2 * channels, "batchNorm: the statistics reducer changed the length of the sums")
+                ensure(sums.count == 2 * channels, "batchNorm: the statistics reducer changed the length of the sums")
             }
             let gx = x.gradData(), pg = g.data
             for c in 0..<channels {

@@ -8,7 +8,7 @@ enum Broadcast {
         for i in 0..<n {
             let da = i < n - a.count ? 1 : a[i - (n - a.count)]
             let db = i < n - b.count ? 1 : b[i - (n - b.count)]
-            precondition(da == db || da == 1 || db == 1, "Shapes \(a) and \(b) cannot be broadcast together")
+            ensure(da == db || da == 1 || db == 1, "Shapes \(a) and \(b) cannot be broadcast together")
             out[i] = da == 1 ? db : da
         }
         return out

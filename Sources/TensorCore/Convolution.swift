@@ -32,18 +32,18 @@ extension Tensor {
     /// Convolves `x` [B, C, H, W] with `weight` [O, C, kh, kw] and adds `bias` [O]:
     /// the result is [B, O, (H + 2 padding - kh) / stride + 1, (W + 2 padding - kw) / stride + 1].
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
-        precondition(x.rank == 4, "conv2d needs input [batch, channels, height, width], got \(x.shape)")
-        precondition(weight.rank == 4, "conv2d needs weight [out, in, kh, kw], got \(weight.shape)")
-        precondition(stride >= 1, "conv2d stride must be at least 1, got \(stride)")
-        precondition(padding >= 0, "conv2d padding must be non-negative, got \(padding)")
+        ensure(x.rank == 4, "conv2d needs input [batch, channels, height, width], got \(x.shape)")
+        ensure(weight.rank == 4, "conv2d needs weight [out, in, kh, kw], got \(weight.shape)")
+        ensure(stride >= 1, "conv2d stride must be at least 1, got \(stride)")
+        ensure(padding >= 0, "conv2d padding must be non-negative, got \(padding)")
         let (channels, height, width) = (x.shape[1], x.shape[2], x.shape[3])
         let (outChannels, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        precondition(weight.shape[1] == channels,
+        ensure(weight.shape[1] == channels,
                      "conv2d: input \(x.shape) has \(channels) channels but weight \(weight.shape) expects \(weight.shape[1])")
         if let bias {
-            precondition(bias.shape == [outChannels], "conv2d: bias \(bias.shape) does not match \(outChannels) output channels")
+            ensure(bias.shape == [outChannels], "conv2d: bias \(bias.shape) does not match \(outChannels) output channels")
         }
-        precondition(height + 2 * padding >= kh && width + 2 * padding >= kw,
+        ensure(height + 2 * padding >= kh && width + 2 * padding >= kw,
                      "conv2d: kernel \(kh)x\(kw) is larger than the padded input \(height + 2 * padding)x\(width + 2 * padding)")
         if stride == 1 {
             return directConvolution(x, weight: weight, bias: bias, padding: padding)
@@ -77,7 +77,7 @@ extension Tensor {
             if weight.requiresGrad {
                 let status = ck_conv2d_backward_weight(padded.data, g.data, weight.gradData(), batch, channels,
                                                        hp, wp, outChannels, kh, kw)
-                precondition(status == 0, "conv2d backward: out of memory for the weight gradient's partial sums")
+                ensure(status == 0, "conv2d backward: out of memory for the weight gradient's partial sums")
             }
             if let bias, bias.requiresGrad {
                 let gb = bias.gradData()

@@ -9,9 +9,9 @@ extension Tensor {
     /// `x` [rows, ...] with element j of row r set to 0 when
     /// `rowStreams[r].uniform(j) < p`, and otherwise multiplied by 1 / (1 - p).
     public static func dropout(_ x: Tensor, probability p: Float, rowStreams: [CounterRandom]) -> Tensor {
-        precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1), got \(p)")
-        precondition(x.rank >= 1, "dropout needs a batch dimension, got shape \(x.shape)")
-        precondition(rowStreams.count == x.shape[0],
+        ensure(p >= 0 && p < 1, "dropout probability must be in [0, 1), got \(p)")
+        ensure(x.rank >= 1, "dropout needs a batch dimension, got shape \(x.shape)")
+        ensure(rowStreams.count == x.shape[0],
                      "dropout: \(rowStreams.count) row streams for a batch of \(x.shape[0])")
         let rowLength = x.shape[0] == 0 ? 0 : x.count / x.shape[0]
         let scale = 1 / (1 - p)

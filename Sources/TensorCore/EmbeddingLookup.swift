@@ -8,11 +8,11 @@ extension Tensor {
     /// (any shape, integral values in 0..<numEmbeddings, held as Floats like
     /// every tensor here): [*indices.shape, embeddingDim].
     public static func embedding(_ indices: Tensor, weight: Tensor) -> Tensor {
-        precondition(weight.rank == 2, "embedding needs weight [numEmbeddings, embeddingDim], got \(weight.shape)")
+        ensure(weight.rank == 2, "embedding needs weight [numEmbeddings, embeddingDim], got \(weight.shape)")
         let (rows, dim) = (weight.shape[0], weight.shape[1])
         let picked = (0..<indices.count).map { i -> Int in
             let v = indices.data[i]
-            precondition(v.rounded() == v && v >= 0 && v < Float(rows),
+            ensure(v.rounded() == v && v >= 0 && v < Float(rows),
                          "embedding: index \(v) at flat position \(i) of indices \(indices.shape) is not an integer in 0..<\(rows) (weight \(weight.shape))")
             return Int(v)
         }

@@ -46,11 +46,11 @@ extension Function {
         let out = Tensor(shape: result.shape, storage: result.storage, offset: result.offset)
         return out.recorded(inputs) { g in
             let grads = withNoGrad { backward(g, context: context) }
-            precondition(grads.count == inputs.count,
+            ensure(grads.count == inputs.count,
                          "\(type(of: self)).backward returned \(grads.count) gradients for \(inputs.count) inputs")
             for (input, grad) in zip(inputs, grads) where input.requiresGrad {
                 guard let grad else { continue }
-                precondition(grad.shape == input.shape,
+                ensure(grad.shape == input.shape,
                              "\(type(of: self)).backward: gradient \(grad.shape) for input \(input.shape)")
                 let gi = input.gradData(), pg = grad.data
                 for i in 0..<grad.count { gi[i] += pg[i] }

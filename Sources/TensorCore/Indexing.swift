@@ -10,7 +10,7 @@ extension Tensor {
     public func select(axis: Int, _ index: Int) -> Tensor {
         let a = resolve(axis: axis)
         let i = index < 0 ? index + shape[a] : index
-        precondition(i >= 0 && i < shape[a],
+        ensure(i >= 0 && i < shape[a],
                      "select(axis: \(axis), \(index)) on shape \(shape): index out of range for size \(shape[a])")
         var outShape = shape
         outShape.remove(at: a)
@@ -22,7 +22,7 @@ extension Tensor {
     /// Each piece is a copy.
     public func split(_ size: Int, axis: Int = 0) -> [Tensor] {
         let a = resolve(axis: axis)
-        precondition(size >= 1, "split(\(size), axis: \(axis)) on shape \(shape): the piece size must be at least 1")
+        ensure(size >= 1, "split(\(size), axis: \(axis)) on shape \(shape): the piece size must be at least 1")
         return stride(from: 0, to: shape[a], by: size).map { start in
             slice(axis: a, start..<Swift.min(start + size, shape[a]))
         }
@@ -38,13 +38,13 @@ extension Tensor {
     /// Joins tensors of one shape along a new dimension `axis`, which ranges
     /// over -(rank + 1)...rank of the inputs (PyTorch's `torch.stack`).
     public static func stack(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "stack needs at least one tensor")
+        ensure(!tensors.isEmpty, "stack needs at least one tensor")
         let first = tensors[0]
         for t in tensors {
-            precondition(t.shape == first.shape, "stack: shapes \(t.shape) and \(first.shape) differ; all must be equal")
+            ensure(t.shape == first.shape, "stack: shapes \(t.shape) and \(first.shape) differ; all must be equal")
         }
         let a = axis < 0 ? axis + first.rank + 1 : axis
-        precondition(a >= 0 && a <= first.rank,
+        ensure(a >= 0 && a <= first.rank,
                      "stack(axis: \(axis)) of shape \(first.shape): axis must be in \(-(first.rank + 1))...\(first.rank)")
         return concatenate(tensors.map { $0.unsqueezed(axis: a) }, axis: a)
     }

@@ -24,17 +24,17 @@ extension Tensor {
     public static func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor? = nil, bias: Tensor? = nil,
                                  eps: Float = 1e-5) -> Tensor {
         let k = normalizedShape.count
-        precondition(k >= 1 && x.rank >= k && Array(x.shape.suffix(k)) == normalizedShape,
+        ensure(k >= 1 && x.rank >= k && Array(x.shape.suffix(k)) == normalizedShape,
                      "layerNorm: input \(x.shape) must end with normalizedShape \(normalizedShape)")
         for (name, t) in [("weight", weight), ("bias", bias)] {
             if let t {
-                precondition(t.shape == normalizedShape,
+                ensure(t.shape == normalizedShape,
                              "layerNorm: \(name) \(t.shape) must have normalizedShape \(normalizedShape)")
             }
         }
-        precondition(eps > 0, "layerNorm eps must be positive, got \(eps)")
+        ensure(eps > 0, "layerNorm eps must be positive, got \(eps)")
         let n = normalizedShape.reduce(1, *)
-        precondition(n > 0, "layerNorm: normalizedShape \(normalizedShape) has no elements")
+        ensure(n > 0, "layerNorm: normalizedShape \(normalizedShape) has no elements")
         let rows = x.count / n
 
         // out is (rows, n); mean and rstd are (rows).

@@ -6,7 +6,7 @@ extension Tensor {
     /// Mean cross-entropy of [N, C] logits against N class labels:
     /// mean(-log_softmax(x)[i, y_i]). Backward: (softmax - onehot) / N.
     public static func crossEntropy(logits: Tensor, labels: [Int32]) -> Tensor {
-        precondition(logits.rank == 2 && labels.count == logits.shape[0],
+        ensure(logits.rank == 2 && labels.count == logits.shape[0],
                      "crossEntropy needs [N, C] logits and N labels, got \(logits.shape) and \(labels.count)")
         let (n, c) = (logits.shape[0], logits.shape[1])
         let probabilities = Storage(count: n * c, zeroed: false)
@@ -14,7 +14,7 @@ extension Tensor {
         var total: Double = 0
         for i in 0..<n {
             let label = Int(labels[i])
-            precondition(label >= 0 && label < c, "label \(label) at row \(i) out of range 0..<\(c)")
+            ensure(label >= 0 && label < c, "label \(label) at row \(i) out of range 0..<\(c)")
             let row = px + i * c, prob = pp + i * c
             var m = -Float.infinity
             for j in 0..<c { m = max(m, row[j]) }
@@ -44,7 +44,7 @@ extension Tensor {
     /// Mean binary cross-entropy of probabilities against targets in [0, 1]:
     /// -mean(t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch does.
     public static func binaryCrossEntropy(predicted p: Tensor, expected t: Tensor) -> Tensor {
-        precondition(p.shape == t.shape, "binaryCrossEntropy: predicted \(p.shape) and expected \(t.shape) differ")
+        ensure(p.shape == t.shape, "binaryCrossEntropy: predicted \(p.shape) and expected \(t.shape) differ")
         let pp = p.data, pt = t.data, n = p.count
         let total = ck_bce_sum(pp, pt, n)
         let out = Tensor(scalar: Float(total / Double(n)))
@@ -61,7 +61,7 @@ extension Tensor {
 
     /// Mean squared error: mean((p - t)^2).
     public static func meanSquaredError(predicted p: Tensor, expected t: Tensor) -> Tensor {
-        precondition(p.shape == t.shape, "meanSquaredError: predicted \(p.shape) and expected \(t.shape) differ")
+        ensure(p.shape == t.shape, "meanSquaredError: predicted \(p.shape) and expected \(t.shape) differ")
         let pp = p.data, pt = t.data, n = p.count
         var total: Double = 0
         for i in 0..<n {

@@ -21,10 +21,10 @@ extension Tensor {
     /// `transposeB`); the result is [M, N]. Backward: dA = dC op(B)^T and
     /// dB = op(A)^T dC, each written as one sgemm that accumulates (beta 1).
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-        precondition(a.rank == 2 && b.rank == 2, "matmul needs 2-D tensors, got \(a.shape) and \(b.shape)")
+        ensure(a.rank == 2 && b.rank == 2, "matmul needs 2-D tensors, got \(a.shape) and \(b.shape)")
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let (kb, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
-        precondition(k == kb, "matmul inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
+        ensure(k == kb, "matmul inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
         let out = Tensor.uninitialized([m, n])
         gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
              a.data, lda: a.shape[1], b.data, ldb: b.shape[1], beta: 0, out.data, ldc: n)
@@ -56,12 +56,12 @@ extension Tensor {
     /// `x W^T + b` for x [B, in], W [out, in], b [out] (PyTorch's F.linear),
     /// fused: the bias is copied into the output rows and sgemm adds x W^T.
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        precondition(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[1],
+        ensure(x.rank == 2 && weight.rank == 2 && x.shape[1] == weight.shape[1],
                      "linear: input \(x.shape) does not match weight \(weight.shape) (expected [batch, \(weight.shape.count == 2 ? weight.shape[1] : 0)])")
         let (batch, inFeatures, outFeatures) = (x.shape[0], x.shape[1], weight.shape[0])
         let out = Tensor.uninitialized([batch, outFeatures])
         if let bias {
-            precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match \(outFeatures) outputs")
+            ensure(bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match \(outFeatures) outputs")
             for r in 0..<batch { (out.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
         }
         gemm(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,

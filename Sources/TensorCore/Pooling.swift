@@ -11,10 +11,10 @@ extension Tensor {
     /// Ties go to the first maximum in row-major window order, as in PyTorch.
     public static func maxPool2d(_ x: Tensor, kernelSize: Int, stride: Int? = nil) -> Tensor {
         let stride = stride ?? kernelSize
-        precondition(x.rank == 4, "maxPool2d needs input [batch, channels, height, width], got \(x.shape)")
-        precondition(kernelSize >= 1 && stride >= 1, "maxPool2d kernel size and stride must be at least 1, got \(kernelSize) and \(stride)")
+        ensure(x.rank == 4, "maxPool2d needs input [batch, channels, height, width], got \(x.shape)")
+        ensure(kernelSize >= 1 && stride >= 1, "maxPool2d kernel size and stride must be at least 1, got \(kernelSize) and \(stride)")
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        precondition(height >= kernelSize && width >= kernelSize,
+        ensure(height >= kernelSize && width >= kernelSize,
                      "maxPool2d: window \(kernelSize)x\(kernelSize) is larger than the input \(height)x\(width)")
         let oh = convolutionOutputSize(height, kernel: kernelSize, stride: stride, padding: 0)
         let ow = convolutionOutputSize(width, kernel: kernelSize, stride: stride, padding: 0)
@@ -45,13 +45,13 @@ extension Tensor {
     /// (W + 2 padding - kernelSize) / stride + 1].
     public static func avgPool2d(_ x: Tensor, kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
         let stride = stride ?? kernelSize
-        precondition(x.rank == 4, "avgPool2d needs input [batch, channels, height, width], got \(x.shape)")
-        precondition(kernelSize >= 1 && stride >= 1,
+        ensure(x.rank == 4, "avgPool2d needs input [batch, channels, height, width], got \(x.shape)")
+        ensure(kernelSize >= 1 && stride >= 1,
                      "avgPool2d kernel size and stride must be at least 1, got \(kernelSize) and \(stride)")
-        precondition(padding >= 0 && 2 * padding <= kernelSize,
+        ensure(padding >= 0 && 2 * padding <= kernelSize,
                      "avgPool2d padding must be in 0...kernelSize / 2 (PyTorch's limit), got \(padding) for kernel \(kernelSize)")
         let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        precondition(height + 2 * padding >= kernelSize && width + 2 * padding >= kernelSize,
+        ensure(height + 2 * padding >= kernelSize && width + 2 * padding >= kernelSize,
                      "avgPool2d: window \(kernelSize)x\(kernelSize) is larger than the padded input \(height + 2 * padding)x\(width + 2 * padding) of \(x.shape)")
         let oh = convolutionOutputSize(height, kernel: kernelSize, stride: stride, padding: padding)
         let ow = convolutionOutputSize(width, kernel: kernelSize, stride: stride, padding: padding)

@@ -7,8 +7,8 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable {
     public var state: [UInt64] {
         get { [s0, s1, s2, s3] }
         set {
-            precondition(newValue.count == 4, "RandomGenerator state has 4 words, got \(newValue.count)")
-            precondition(newValue.contains { $0 != 0 }, "RandomGenerator state must not be all zero")
+            ensure(newValue.count == 4, "RandomGenerator state has 4 words, got \(newValue.count)")
+            ensure(newValue.contains { $0 != 0 }, "RandomGenerator state must not be all zero")
             (s0, s1, s2, s3) = (newValue[0], newValue[1], newValue[2], newValue[3])
         }
     }
@@ -66,7 +66,7 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Equatable {
 
     /// Uniform integer in 0..<bound without modulo bias (Lemire's method).
     public mutating func nextInt(below bound: Int) -> Int {
-        precondition(bound > 0, "bound must be positive")
+        ensure(bound > 0, "bound must be positive")
         let b = UInt64(bound)
         var m = next().multipliedFullWidth(by: b)
         if m.low < b {

@@ -15,7 +15,7 @@ extension Tensor {
     /// Resolves a possibly negative axis (-1 is the last).
     func resolve(axis: Int) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        precondition(a >= 0 && a < rank, "axis \(axis) out of range for shape \(shape)")
+        ensure(a >= 0 && a < rank, "axis \(axis) out of range for shape \(shape)")
         return a
     }
 
@@ -71,7 +71,7 @@ extension Tensor {
     public func argmax(axis: Int, keepDim: Bool = false) -> Tensor {
         let axis = resolve(axis: axis)
         let (outer, length, inner) = Tensor.split(shape, axis: axis)
-        precondition(length > 0, "argmax(axis: \(axis)) on shape \(shape): the axis is empty")
+        ensure(length > 0, "argmax(axis: \(axis)) on shape \(shape): the axis is empty")
         let out = Tensor.uninitialized(Tensor.reduced(shape, axis: axis, keepDim: keepDim))
         let px = data, po = out.data
         for o in 0..<outer {
@@ -95,7 +95,7 @@ extension Tensor {
     /// `argmax()` without a dim), as a Float scalar; ties and NaN as
     /// `argmax(axis:)`.
     public func argmax() -> Tensor {
-        precondition(count > 0, "argmax() on shape \(shape): the tensor is empty")
+        ensure(count > 0, "argmax() on shape \(shape): the tensor is empty")
         return reshaped([count]).argmax(axis: 0)
     }
 }

@@ -6,10 +6,10 @@ extension Tensor {
         var newShape = newShape
         if let unknown = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != unknown }.map(\.element).reduce(1, *)
-            precondition(known > 0 && count % known == 0, "cannot reshape \(shape) to \(newShape)")
+            ensure(known > 0 && count % known == 0, "cannot reshape \(shape) to \(newShape)")
             newShape[unknown] = count / known
         }
-        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        ensure(newShape.reduce(1, *) == count, "cannot reshape \(shape) (\(count) elements) to \(newShape)")
         let out = Tensor(shape: newShape, storage: storage, offset: offset)
         return out.recorded([self]) { [self] g in
             let gx = self.gradData(), pg = g.data
@@ -35,7 +35,7 @@ extension Tensor {
     /// (PyTorch's `unsqueeze(dim)`: -1 appends). Shares memory.
     public func unsqueezed(axis: Int) -> Tensor {
         let a = axis < 0 ? axis + rank + 1 : axis
-        precondition(a >= 0 && a <= rank,
+        ensure(a >= 0 && a <= rank,
                      "unsqueezed(axis: \(axis)) on shape \(shape): axis must be in \(-(rank + 1))...\(rank)")
         var newShape = shape
         newShape.insert(1, at: a)
@@ -44,7 +44,7 @@ extension Tensor {
 
     /// Keeps dimension 0 (the batch) and flattens the rest: [B, ...] -> [B, n].
     public func flattened() -> Tensor {
-        precondition(rank >= 1, "flattened() needs at least one dimension")
+        ensure(rank >= 1, "flattened() needs at least one dimension")
         return reshaped([shape[0], -1])
     }
 
@@ -73,10 +73,10 @@ extension Tensor {
     /// the end). Copies. Backward applies the inverse permutation to the
     /// gradient.
     public func permuted(_ dims: [Int]) -> Tensor {
-        precondition(dims.count == rank,
+        ensure(dims.count == rank,
                      "permuted(\(dims)) on shape \(shape): needs one entry per dimension (\(rank)), got \(dims.count)")
         let order = dims.map { $0 < 0 ? $0 + rank : $0 }
-        precondition(order.sorted() == Array(0..<rank),
+        ensure(order.sorted() == Array(0..<rank),
                      "permuted(\(dims)) on shape \(shape): not a permutation of 0..<\(rank)")
         let outShape = order.map { shape[$0] }
         // Strides of the input, read in the output's dimension order.
@@ -119,7 +119,7 @@ extension Tensor {
     /// Elements `range` along `axis` (PyTorch's narrow / x[..., a:b, ...]). Copies.
     public func slice(axis: Int = 0, _ range: Range<Int>) -> Tensor {
         let axis = resolve(axis: axis)
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[axis],
+        ensure(range.lowerBound >= 0 && range.upperBound <= shape[axis],
                      "slice \(range) out of bounds for axis \(axis) of \(shape)")
         let (outer, length, inner) = Tensor.split(shape, axis: axis)
         var outShape = shape
@@ -140,15 +140,15 @@ extension Tensor {
 
     /// Joins `tensors` along `axis`; all other dimensions must agree.
     public static func concatenate(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "concatenate needs at least one tensor")
+        ensure(!tensors.isEmpty, "concatenate needs at least one tensor")
         let first = tensors[0]
         let axis = first.resolve(axis: axis)
         for t in tensors {
             var a = t.shape, b = first.shape
-            precondition(a.count == b.count, "concatenate: ranks differ: \(t.shape) vs \(first.shape)")
+            ensure(a.count == b.count, "concatenate: ranks differ: \(t.shape) vs \(first.shape)")
             a[axis] = 0
             b[axis] = 0
-            precondition(a == b, "concatenate: shapes \(t.shape) and \(first.shape) differ outside axis \(axis)")
+            ensure(a == b, "concatenate: shapes \(t.shape) and \(first.shape) differ outside axis \(axis)")
         }
         var outShape = first.shape
         outShape[axis] = tensors.map { $0.shape[axis] }.reduce(0, +)

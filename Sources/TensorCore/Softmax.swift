@@ -41,11 +41,11 @@ extension Tensor {
 
     /// For a [N, C] tensor and N class indices, the [N] entries x[i, indices[i]].
     public func gather(columns indices: [Int32]) -> Tensor {
-        precondition(rank == 2 && indices.count == shape[0],
+        ensure(rank == 2 && indices.count == shape[0],
                      "gather needs [N, C] and N indices, got \(shape) and \(indices.count)")
         let (n, c) = (shape[0], shape[1])
         for (i, j) in indices.enumerated() {
-            precondition(j >= 0 && Int(j) < c, "gather: index \(j) at row \(i) out of range 0..<\(c)")
+            ensure(j >= 0 && Int(j) < c, "gather: index \(j) at row \(i) out of range 0..<\(c)")
         }
         let out = Tensor.uninitialized([n])
         for i in 0..<n { out.data[i] = data[i * c + Int(indices[i])] }

@@ -13,7 +13,7 @@ public final class Storage {
 
     /// A new block of `count` elements, zero-filled when `zeroed`.
     public init(count: Int, zeroed: Bool = true) {
-        precondition(count >= 0, "Storage count must be non-negative, got \(count)")
+        ensure(count >= 0, "Storage count must be non-negative, got \(count)")
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
                                                    alignment: 64)
         base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
@@ -29,7 +29,7 @@ public final class Storage {
 
     /// Whether every element of `range` is finite.
     public func allFinite(in range: Range<Int>) -> Bool {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range \(range) outside \(count) elements")
+        ensure(range.lowerBound >= 0 && range.upperBound <= count, "range \(range) outside \(count) elements")
         return ck_all_finite(base + range.lowerBound, range.count) == 1
     }
 

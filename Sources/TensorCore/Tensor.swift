@@ -24,8 +24,8 @@ public final class Tensor {
     /// A tensor viewing `storage` from `offset`.
     public init(shape: [Int], storage: Storage, offset: Int = 0, requiresGrad: Bool = false) {
         let count = shape.reduce(1, *)
-        precondition(shape.allSatisfy { $0 >= 0 }, "Negative dimension in shape \(shape)")
-        precondition(offset >= 0 && offset + count <= storage.count,
+        ensure(shape.allSatisfy { $0 >= 0 }, "Negative dimension in shape \(shape)")
+        ensure(offset >= 0 && offset + count <= storage.count,
                      "View of \(count) elements at offset \(offset) exceeds storage of \(storage.count)")
         self.shape = shape
         self.count = count
@@ -37,7 +37,7 @@ public final class Tensor {
     /// A tensor of `shape` holding `values` (row-major).
     public convenience init(shape: [Int], values: [Float], requiresGrad: Bool = false) {
         let count = shape.reduce(1, *)
-        precondition(values.count == count, "Shape \(shape) needs \(count) values, got \(values.count)")
+        ensure(values.count == count, "Shape \(shape) needs \(count) values, got \(values.count)")
         let storage = Storage(count: count, zeroed: false)
         values.withUnsafeBufferPointer { storage.base.update(from: $0.baseAddress!, count: count) }
         self.init(shape: shape, storage: storage, requiresGrad: requiresGrad)
@@ -110,7 +110,7 @@ public final class Tensor {
 
     /// The single element of a one-element tensor.
     public func item() -> Float {
-        precondition(count == 1, "item() needs a one-element tensor, got shape \(shape)")
+        ensure(count == 1, "item() needs a one-element tensor, got shape \(shape)")
         return data[0]
     }
 
@@ -132,7 +132,7 @@ public final class Tensor {
     /// Re-points this tensor at `storage` from `offset` (used to pack a
     /// model's parameters into one flat buffer). The shape stays.
     package func rebind(storage: Storage, offset: Int) {
-        precondition(offset + count <= storage.count, "rebind past the end of storage")
+        ensure(offset + count <= storage.count, "rebind past the end of storage")
         self.storage = storage
         self.offset = offset
     }
@@ -140,7 +140,7 @@ public final class Tensor {
     /// Makes `gradient` (a view, e.g. into a flat gradient buffer) this
     /// tensor's gradient.
     package func setGradient(_ gradient: Tensor?) {
-        if let gradient { precondition(gradient.shape == shape, "gradient shape \(gradient.shape) != \(shape)") }
+        if let gradient { ensure(gradient.shape == shape, "gradient shape \(gradient.shape) != \(shape)") }
         grad = gradient
     }
 

@@ -12,9 +12,9 @@ public enum TreeSum {
     /// over `range`, in one pass. `leaves.count` must be a power of two up to
     /// `maximumLeaves`; `target` may be one of the leaves.
     public static func sum(_ leaves: [Storage], into target: Storage, _ range: Range<Int>) {
-        precondition(!leaves.isEmpty && leaves.count <= maximumLeaves && leaves.count & (leaves.count - 1) == 0,
+        ensure(!leaves.isEmpty && leaves.count <= maximumLeaves && leaves.count & (leaves.count - 1) == 0,
                      "TreeSum needs a power of two up to \(maximumLeaves) buffers, got \(leaves.count)")
-        precondition(range.lowerBound >= 0 && leaves.allSatisfy { range.upperBound <= $0.count } && range.upperBound <= target.count,
+        ensure(range.lowerBound >= 0 && leaves.allSatisfy { range.upperBound <= $0.count } && range.upperBound <= target.count,
                      "TreeSum range \(range) exceeds a buffer")
         guard !range.isEmpty else { return }
         let pointers: [UnsafePointer<Float>?] = leaves.map { UnsafePointer($0.base + range.lowerBound) }
@@ -28,7 +28,7 @@ public enum TreeSum {
     /// when their number is a power of two up to `maximumLeaves`, else left
     /// to right. `target` may be one of the leaves.
     public static func sum(_ leaves: [UnsafePointer<Float>], into target: UnsafeMutablePointer<Float>, count: Int) {
-        precondition(!leaves.isEmpty && count >= 0, "TreeSum needs at least one buffer")
+        ensure(!leaves.isEmpty && count >= 0, "TreeSum needs at least one buffer")
         guard count > 0 else { return }
         let k = leaves.count
         if k <= maximumLeaves && k & (k - 1) == 0 {

@@ -43,7 +43,7 @@ extension Tensor {
     /// bounds included, and is 0 outside, as in PyTorch. With min > max every
     /// element becomes max and no gradient passes (PyTorch again). NaN stays NaN.
     public func clamp(min: Float? = nil, max: Float? = nil) -> Tensor {
-        precondition(min != nil || max != nil, "clamp on shape \(shape) needs min, max or both; got neither")
+        ensure(min != nil || max != nil, "clamp on shape \(shape) needs min, max or both; got neither")
         let low = min ?? -.infinity, high = max ?? .infinity
         return unary({ x in x.isNaN ? x : Swift.min(Swift.max(x, low), high) },
                      derivative: { x, _ in x >= low && x <= high ? 1 : 0 })

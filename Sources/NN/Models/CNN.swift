@@ -81,10 +81,10 @@ package enum ConvolutionStages {
     /// with `outChannels` channels at the end, for one sample of `inputShape`
     /// ([channels, height, width]).
     package static func flattenedSize(_ inputShape: [Int], outChannels: Int, kernelSize: Int) -> Int {
-        precondition(inputShape.count == 3, "Expected an input shape [channels, height, width], got \(inputShape)")
+        ensure(inputShape.count == 3, "Expected an input shape [channels, height, width], got \(inputShape)")
         func stage(_ n: Int) -> Int { (n - kernelSize + 1) / 2 }
         let (h, w) = (stage(stage(inputShape[1])), stage(stage(inputShape[2])))
-        precondition(h >= 1 && w >= 1, "Input \(inputShape) is too small for two \(kernelSize)x\(kernelSize) conv + 2x2 pool stages")
+        ensure(h >= 1 && w >= 1, "Input \(inputShape) is too small for two \(kernelSize)x\(kernelSize) conv + 2x2 pool stages")
         return outChannels * h * w
     }
 }

@@ -15,7 +15,7 @@ public final class DeepAutoEncoder: Module {
     private let flatten = Flatten()
 
     public init(inputFeatures: Int = 784, layers: [Int] = [500, 100, 30], generator: inout RandomGenerator) {
-        precondition(!layers.isEmpty && layers.allSatisfy { $0 > 0 }, "DeepAutoEncoder needs positive layer widths, got \(layers)")
+        ensure(!layers.isEmpty && layers.allSatisfy { $0 > 0 }, "DeepAutoEncoder needs positive layer widths, got \(layers)")
         let widths = [inputFeatures] + layers
         var encoderLayers: [any Module] = []
         for i in 0..<layers.count {

@@ -42,7 +42,7 @@ public final class HighwayClassifier: Module {
     private let relu = ReLU()
 
     public init(inputFeatures: Int = 784, width: Int, depth: Int, classes: Int = 10, generator: inout RandomGenerator) {
-        precondition(width > 0 && depth > 0, "HighwayClassifier needs a positive width and depth, got \(width) and \(depth)")
+        ensure(width > 0 && depth > 0, "HighwayClassifier needs a positive width and depth, got \(width) and \(depth)")
         input = Linear(inputFeatures, width, generator: &generator)
         layers = Sequential((0..<depth).map { _ in HighwayLayer(width, generator: &generator) })
         output = Linear(width, classes, generator: &generator)
@@ -68,7 +68,7 @@ public final class HighwayAutoEncoder: Module {
     private let flatten = Flatten()
 
     public init(inputFeatures: Int = 784, width: Int, depth: Int, latent: Int, generator: inout RandomGenerator) {
-        precondition(width > 0 && depth > 0 && latent > 0,
+        ensure(width > 0 && depth > 0 && latent > 0,
                      "HighwayAutoEncoder needs positive sizes, got width \(width), depth \(depth), latent \(latent)")
         var e: [any Module] = [Linear(inputFeatures, width, generator: &generator), ReLU()]
         for _ in 0..<depth { e.append(HighwayLayer(width, generator: &generator)) }
