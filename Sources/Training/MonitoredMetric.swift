@@ -25,25 +25,18 @@ public struct MonitoredMetric: Sendable, Codable, Equatable, CustomStringConvert
 
     public var description: String { "\(split.rawValue)_\(name)" }
 
-    /// Losses improve downwards, everything else (accuracy) upwards.
-    public var higherIsBetter: Bool { name != "loss" && !name.hasSuffix("error") }
-
-    /// Throws unless a model reporting `metrics` (besides its loss), with or
-    /// without a validation set, reports this figure; the error lists those it does.
-    func requireReported(metrics: [String], validation: Bool) throws {
-        let reported = ["loss"] + metrics
+    /// Which way this figure improves, as its metric declares (a loss:
+    /// lower); throws unless a model reporting `metrics` (besides its loss),
+    /// with or without a validation set, reports it. The error lists those
+    /// it does.
+    func direction(among metrics: [Metric], validation: Bool) throws -> Metric.Better {
+        let reported = ["loss"] + metrics.map(\.name)
         let splits: [Split] = validation ? [.train, .validation, .test] : [.train, .test]
         guard splits.contains(split), split == .train ? name == "loss" : reported.contains(name) else {
             let names = splits.flatMap { s in s == .train ? ["train_loss"] : reported.map { "\(s.rawValue)_\($0)" } }
             throw TrainingError.invalidOption("--keep-best", "this model does not report \(self); it reports "
                                               + names.joined(separator: ", "))
         }
-    }
-
-    /// Whether `value` is better than `best` (nil: nothing yet). NaN never is.
-    public func improves(_ value: Double, on best: Double?) -> Bool {
-        guard !value.isNaN else { return false }
-        guard let best else { return true }
-        return higherIsBetter ? value > best : value < best
+        return metrics.first { $0.name == name }?.better ?? .lower
     }
 }

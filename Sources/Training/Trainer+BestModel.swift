@@ -12,12 +12,13 @@ struct BestSoFar: Equatable {
     /// Epochs evaluated since it last improved.
     var epochsWithoutImprovement = 0
 
-    /// Takes `record`'s value of `metric`; returns whether it improved (a
-    /// new best to keep).
-    mutating func update(with record: EpochRecord, metric: MonitoredMetric?) -> Bool {
+    /// Takes `record`'s value of `metric`, which is better when `better`;
+    /// returns whether it improved (a new best to keep). NaN never does.
+    mutating func update(with record: EpochRecord, metric: MonitoredMetric?, better: Metric.Better) -> Bool {
         guard let metric else { return false }
         let value = record.value(of: metric) ?? .nan
-        guard metric.improves(value, on: self.value) else {
+        let improves = !value.isNaN && self.value.map { better == .higher ? value > $0 : value < $0 } ?? !value.isNaN
+        guard improves else {
             epochsWithoutImprovement += 1
             return false
         }

@@ -125,6 +125,8 @@ public final class Trainer {
     /// the epochs since it improved (in every checkpoint, so a resumed run
     /// keeps and stops exactly as an uninterrupted one).
     var best = BestSoFar()
+    /// Which way `--keep-best`'s metric improves (its `Metric.better`; a loss: lower).
+    private var keepBestBetter = Metric.Better.lower
     /// Rank 0's TensorBoard event files (`tensorboardDirectory`).
     private var tensorboard: TensorBoardWriter?
     /// The data set's name in checkpoints (a catalog name, or the user's).
@@ -257,7 +259,7 @@ public final class Trainer {
                                                   + "\(options.batchSize / worldSize) samples each of \(worldSize) rank(s) gets of --batch-size \(options.batchSize)")
             }
             try Trainer.checkActivationMemory(model, sampleShape: trainSet.sampleShape, options: options, worldSize: worldSize)
-            try options.keepBest?.requireReported(metrics: metrics.map(\.name), validation: options.validationFraction > 0)
+            keepBestBetter = try options.keepBest?.direction(among: metrics, validation: options.validationFraction > 0) ?? .lower
             if options.deterministic && !model.namedBuffers().isEmpty {
                 throw TrainingError.invalidOption("--deterministic", "the model has buffers (BatchNorm's running statistics), which "
                                                   + "would depend on how the micro-batches are spread over the ranks; train it without "
@@ -528,7 +530,7 @@ public final class Trainer {
             }
             epoch += 1
             position = Position(epoch: epoch)
-            let improved = best.update(with: record, metric: c.keepBest)
+            let improved = best.update(with: record, metric: c.keepBest, better: keepBestBetter)
             if improved { try saveBest(position) }
             try save(position)
             if let stopped = earlyStopMessage() {

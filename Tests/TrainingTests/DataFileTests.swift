@@ -69,13 +69,21 @@ struct DataFileTests {
             try f.writeDataset("x", shape: [2000, 3], values: x)
             try f.writeDataset("y", shape: [2000, 1], values: y)  // float64, as numpy makes it
         }
+        let checkpoints = directory.appendingPathComponent("regression-best").path
+        let metrics = directory.appendingPathComponent("regression.jsonl").path
         let out = try train(["--data", path, "--model", "softmax", "--optimizer", "sgd", "--lr", "0.05",
-                             "--batch-size", "16", "--epochs", "3"])
+                             "--batch-size", "16", "--epochs", "3", "--keep-best", "test_mse", "--checkpoint-dir", checkpoints,
+                             "--metrics", metrics])
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(out.stdout.contains("its last 200 of 2000 samples are the test set"), "\(out.stdout)")
-        let mse = try #require(out.stdout.split(separator: "\n").last { $0.hasPrefix("epoch 3/3") }?
-            .split(separator: " ").drop { $0 != "test_mse" }.dropFirst().first.flatMap { Double($0) })
-        #expect(mse < 0.01, "\(out.stdout)")
+        let mses = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n").compactMap { line in
+            (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["test_mse"] as? Double
+        }
+        try #require(mses.count == 3, "\(mses)")
+        #expect(mses[2] < 0.01, "\(out.stdout)")
+        // mse is better lower (Metric.better): best.h5 holds the epoch of the lowest, not of the highest.
+        let lowest = mses.indices.min { mses[$0] < mses[$1] }! + 1
+        #expect(try CheckpointFile.read(checkpoints + "/best.h5").epoch == lowest, "test_mse by epoch: \(mses)")
     }
 
     @Test("Bad files are errors naming the file and the dataset, with a non-zero exit")
