@@ -75,10 +75,7 @@ final class CampaignRunner {
         c.batchSize = options.batchSize
         c.seed = options.seed
         c.threads = options.threads
-        c.checkpointDirectory = path("runs/\(run)/checkpoints")
-        c.resume = .never
-        c.checkpointEvery = 0
-        c.keep = 1
+        c.savesCheckpoints = false  // a campaign's runs are short: rerun, not resumed
         c.metricsPath = path("metrics/\(run).jsonl")
         c.prefetch = 0
         return c
@@ -87,12 +84,8 @@ final class CampaignRunner {
     /// Trains one run, printing one progress line (rank 0).
     func train(_ configuration: TrainingConfiguration, run: String, label: String, data: DatasetSplits) throws -> RunResult {
         if isRoot {
-            // A rerun of the campaign starts fresh: its metrics file and its
-            // own checkpoint directory (`--resume never` refuses a directory
-            // holding another run's checkpoints).
-            for path in [configuration.metricsPath, configuration.checkpointDirectory].compactMap({ $0 }) {
-                try? FileManager.default.removeItem(atPath: path)
-            }
+            // A rerun of the campaign starts its metrics file afresh.
+            if let path = configuration.metricsPath { try? FileManager.default.removeItem(atPath: path) }
         }
         let start = Date()
         let trainer = try Trainer(configuration: configuration, data: data, communicator: communicator, showProgress: false)

@@ -31,13 +31,7 @@ enum MomentumCampaign {
         options.evaluationBatchSize = points.count
         options.threads = runner.options.threads
         options.prefetch = 0
-        options.checkpointDirectory = runner.path("runs/\(run)/checkpoints")
-        if runner.isRoot, let directory = options.checkpointDirectory {
-            try? FileManager.default.removeItem(atPath: directory)  // a rerun starts fresh (see CampaignRunner.train)
-        }
-        options.checkpointEvery = 0
-        options.keep = 1
-        options.resume = .never
+        options.savesCheckpoints = false  // a campaign's runs are short: rerun, not resumed
         let trainer = try Trainer(model: model, identity: ModelIdentity(name: "least-squares"), train: points, evaluation: points,
                                   loss: .meanSquaredError, options: options, datasetName: "least-squares",
                                   world: runner.communicator.map { .communicator($0) } ?? .alone, showProgress: false)

@@ -281,7 +281,7 @@ public final class Trainer {
             try communicator?.broadcast(parameters.values.buffer, root: 0)
             try Trainer.broadcastBuffers(of: model, communicator: communicator)
             self.metrics = rank == 0 ? try options.metricsPath.map { try MetricsLog(path: $0) } : nil
-            if rank == 0 {
+            if rank == 0 && options.savesCheckpoints {
                 let directory = CheckpointDirectory(options.checkpointDirectory ?? "runs/\(identity.name)", keep: options.keep)
                 let created: [String]
                 do {
@@ -497,14 +497,15 @@ public final class Trainer {
                 // and records the next epoch's start: resuming from it must not
                 // evaluate and report the epoch again.
                 let periodic = c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0
-                    && iteration < sampler.stepsPerEpoch
+                    && (iteration < sampler.stepsPerEpoch || !c.checkpointAtEpochEnd)
                 if signal != nil || periodic {
                     try save(position.at(epoch: epoch, iteration: iteration, lossSum: lossSum, samples: samples))
                 }
                 if let signal {
                     let saved = try checkingSave { try writer?.waitUntilIdle() }
                     progress.log("stopped by \(StopRequest.name(of: signal)) after step \(globalStep); "
-                                 + "checkpoint \(saved?.path ?? "written by rank 0"); run the same command again to resume")
+                                 + (c.savesCheckpoints ? "checkpoint \(saved?.path ?? "written by rank 0"); run the same command "
+                                    + "again to resume" : "no checkpoint (checkpoints are off)"))
                     return .stopped(signal: signal, checkpoint: saved?.path)
                 }
             }
@@ -532,12 +533,15 @@ public final class Trainer {
             position = Position(epoch: epoch)
             let improved = best.update(with: record, metric: c.keepBest, better: keepBestBetter)
             if improved { try saveBest(position) }
-            try save(position)
+            if c.checkpointAtEpochEnd { try save(position) }
             if let stopped = earlyStopMessage() {
                 progress.log("early stop: " + stopped)
                 break
             }
         }
+        // Without epoch-end saves, the run's last state is still saved once,
+        // so that running the program again has nothing left to do.
+        if !c.checkpointAtEpochEnd { try save(position) }
         if let path = c.saveParametersPath, rank == 0 { try saveParameters(to: path) }
         if let finishedBefore { return .nothingToDo(reason: finishedBefore) }
         return startStep > 0 ? .resumed(fromStep: startStep, steps: globalStep - startStep) : .trained(steps: globalStep)
@@ -557,6 +561,7 @@ public final class Trainer {
     private func save(_ position: Position) throws {
         guard globalStep != lastSavedStep else { return }
         lastSavedStep = globalStep
+        guard options.savesCheckpoints else { return }  // the same on every rank: no collective skipped on one
         let start = DispatchTime.now().uptimeNanoseconds
         let optimizerBuffers = try gatheredOptimizerState()  // collective: every rank takes part
         guard let writer else { return }

@@ -537,7 +537,7 @@ extension Trainer {
         var rng = generatorState
         /// Rank 0: the checkpoint's optimizer state in the full layout.
         var wholeOptimizerState: [String: [Float]] = [:]
-        if rank == 0, let loaded = try findCheckpoint() {
+        if rank == 0 && options.savesCheckpoints, let loaded = try findCheckpoint() {
             let state = loaded.state
             state.parameters.layout.copy(state.parameters.values, laidOutAs: state.parameters.layout,
                                         into: parameters.values.buffer)

@@ -104,10 +104,19 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     /// Batches the loader's background thread assembles ahead (0: assemble
     /// each batch on the training thread, no extra thread).
     public var prefetch = 2
+    /// Whether the run writes checkpoints at all. Off, nothing is written
+    /// or resumed and no directory is made or locked: for short runs whose
+    /// saves would cost more than rerunning them (`--no-checkpoints`).
+    public var savesCheckpoints = true
     /// Where checkpoints go (default: runs/<model name>).
     public var checkpointDirectory: String?
     /// Save every this many optimizer steps (0: only at epoch ends and at the end).
     public var checkpointEvery = 500
+    /// Save at the end of every epoch, after its evaluation (off: only every
+    /// `checkpointEvery` steps, where `maxSteps` ends the run, and once at
+    /// the end of the run). A run of many short epochs spent most of its
+    /// time in these saves.
+    public var checkpointAtEpochEnd = true
     /// Checkpoints kept in the directory (older ones are deleted after a new one is complete).
     public var keep = 3
     /// Which checkpoint a run starts from.
@@ -208,6 +217,14 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
             throw TrainingError.invalidOption("--bucket-mb", "must be a positive number of MB up to 65536, got \(bucketMegabytes)")
         }
         if checkpointEvery < 0 { throw TrainingError.invalidOption("--checkpoint-every", "must be 0 or more, got \(checkpointEvery)") }
+        if !savesCheckpoints {
+            if keepBest != nil {
+                throw TrainingError.invalidOption("--keep-best", "writes best.h5 beside the checkpoints: not with --no-checkpoints")
+            }
+            if case .path(let path) = resume {
+                throw TrainingError.invalidOption("--resume", "\(path): a run with --no-checkpoints resumes nothing")
+            }
+        }
         if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
         if let saveParametersPath { try Self.refuseHDF5(saveParametersPath) }
         if !(stepTimeout == 0 || (stepTimeout >= 1 && stepTimeout <= 1e7)) {

@@ -128,6 +128,12 @@ struct CheckpointOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Checkpoints to keep; older ones are deleted once a new one is complete.")
     var keep = defaults.keep
 
+    @Flag(help: "Write no checkpoints (and resume none): nothing is saved, no directory is made.")
+    var noCheckpoints = false
+
+    @Flag(help: "No checkpoint at the end of each epoch: only every --checkpoint-every steps and where --max-steps ends the run.")
+    var noEpochCheckpoints = false
+
     @Option(help: "auto (the newest valid checkpoint in --checkpoint-dir, if any), never, or a checkpoint file (./auto for a file called auto).")
     var resume = "auto"
 
@@ -150,6 +156,8 @@ struct CheckpointOptions: ParsableArguments {
         o.overrides = Set(override)
         o.checkpointDirectory = checkpointDir
         o.checkpointEvery = checkpointEvery
+        o.savesCheckpoints = !noCheckpoints
+        o.checkpointAtEpochEnd = !noEpochCheckpoints
         o.keep = keep
         o.resume = ResumePolicy(argument: resume)
     }
