@@ -1,12 +1,17 @@
 import Foundation
 
 /// Shows training progress: a redrawn bar on a terminal, plain log lines
-/// (about ten per epoch) when the output is a file or a pipe.
+/// when the output is a file or a pipe, one every `lineInterval` seconds at
+/// most. (Ten per epoch, as before, gave 3,300 lines to a run of 300 short
+/// epochs; a log should grow with time, not with epochs. Each epoch's
+/// result line is printed apart from these.)
 public final class ProgressReporter {
     private let isTerminal: Bool
     private let enabled: Bool
     private var lastDraw = 0.0
-    private var nextLogStep = 0
+    private var lastLine: Double?
+    /// Seconds between two plain progress lines.
+    public static let lineInterval = 10.0
 
     /// `enabled` is false on every rank but 0.
     ///
@@ -50,16 +55,17 @@ public final class ProgressReporter {
             print("\r\u{1B}[2Kepoch \(epoch)/\(epochs) |\(bar)| \(step)/\(total) loss \(format(loss, 4)) "
                   + "\(Int(samplesPerSecond)) samples/s ETA \(formatDuration(remaining))", terminator: "")
             fflush(nil)  // nil flushes stdout without touching the C global
-        } else if step >= nextLogStep || step == total {
-            nextLogStep = step + max(total / 10, 1)
+        } else {
+            let now = Date().timeIntervalSinceReferenceDate
+            // The first line comes one interval into the run, not at its first step.
+            guard let last = lastLine else { lastLine = now; return }
+            guard now - last >= Self.lineInterval else { return }
+            lastLine = now
             print("epoch \(epoch)/\(epochs) step \(step)/\(total) loss \(format(loss, 4)) "
                   + "\(Int(samplesPerSecond)) samples/s ETA \(formatDuration(remaining))")
             fflush(nil)  // nil flushes stdout without touching the C global
         }
     }
-
-    /// Resets the per-epoch plain-log schedule.
-    public func startEpoch() { nextLogStep = 0 }
 }
 
 /// `value` with `digits` decimals.

@@ -463,7 +463,6 @@ public final class Trainer {
             // globalStep < maxSteps here, so the subtraction cannot overflow (--max-steps may be near Int.max).
             let stepsThisEpoch = c.maxSteps.map { min(sampler.stepsPerEpoch, first + min($0 - globalStep, sampler.stepsPerEpoch)) }
                 ?? sampler.stepsPerEpoch
-            progress.startEpoch()
             let start = Date()
             var lossSum = position.epochLossSum, samples = position.epochSamples
             var iteration = first

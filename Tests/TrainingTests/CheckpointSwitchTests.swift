@@ -60,4 +60,19 @@ final class CheckpointSwitchTests {
         let again = try TestSupport.run(trainer, command)
         #expect(again.status == 0 && again.stdout.contains("nothing to do"), "\(again.stdout)")
     }
+
+    @Test("Many short epochs to a pipe: one result line per epoch and no flood of progress lines (at most one per 10 s), with --no-epoch-checkpoints saving once",
+          .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+    func shortEpochsStayQuiet() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let started = Date()
+        let out = try TestSupport.run(trainer, try flags(scratch.appendingPathComponent("quiet").path)
+                                      + ["--epochs", "60", "--no-epoch-checkpoints"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n")
+        let progress = lines.filter { $0.contains(" step ") && $0.contains("ETA") }.count
+        #expect(lines.filter { $0.hasPrefix("epoch ") && $0.contains("test_loss") }.count == 60, "\(out.stdout)")
+        #expect(Double(progress) <= Date().timeIntervalSince(started) / ProgressReporter.lineInterval + 1, "\(out.stdout)")
+        #expect(out.stdout.contains("checkpoints: 1 saved"), "\(out.stdout)")
+    }
 }
