@@ -46,21 +46,31 @@ extension Module {
     /// once (as `namedParameters()`).
     public func namedBuffers() -> [(name: String, tensor: Tensor)] { named(\.localBuffers) }
 
+    /// Every module of the tree with its dotted name ("" for this one), depth
+    /// first in registration order, as PyTorch's `named_modules()`. A module
+    /// reached again (shared, or a property pointing back up the tree) is
+    /// listed once, under its first name, so no walk can loop.
+    public func namedModules() -> [(name: String, module: any Module)] {
+        var visited = Set<ObjectIdentifier>()
+        var result: [(name: String, module: any Module)] = []
+        func walk(_ module: any Module, name: String) {
+            guard visited.insert(ObjectIdentifier(module)).inserted else { return }
+            result.append((name, module))
+            for (child, module) in module.children { walk(module, name: name.isEmpty ? child : name + "." + child) }
+        }
+        walk(self, name: "")
+        return result
+    }
+
     /// The tensors `local` lists in every module of the tree, depth first,
     /// with dotted names; each tensor once, under its first name.
-    private func named(_ local: (any Module) -> [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
-        var seen = Set<ObjectIdentifier>(), visited = Set<ObjectIdentifier>()
-        var result: [(name: String, tensor: Tensor)] = []
-        func walk(_ module: any Module, prefix: String) {
-            // A module reached again (shared, or a property pointing back up the tree) is walked once.
-            guard visited.insert(ObjectIdentifier(module)).inserted else { return }
-            for (name, tensor) in local(module) where seen.insert(ObjectIdentifier(tensor)).inserted {
-                result.append((prefix + name, tensor))
+    func named(_ local: (any Module) -> [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
+        var seen = Set<ObjectIdentifier>()
+        return namedModules().flatMap { prefix, module in
+            local(module).compactMap { name, tensor in
+                seen.insert(ObjectIdentifier(tensor)).inserted ? (prefix.isEmpty ? name : prefix + "." + name, tensor) : nil
             }
-            for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }
         }
-        walk(self, prefix: "")
-        return result
     }
 
     /// The parameters in registration order.

@@ -32,19 +32,7 @@ extension Module {
     }
 
     /// The tensors of `stateDict()`, not copied.
-    func namedState() -> [(name: String, tensor: Tensor)] {
-        var seen = Set<ObjectIdentifier>()
-        var result: [(name: String, tensor: Tensor)] = []
-        func walk(_ module: any Module, prefix: String) {
-            for (name, tensor) in module.localParameters + module.localBuffers
-            where seen.insert(ObjectIdentifier(tensor)).inserted {
-                result.append((prefix + name, tensor))
-            }
-            for (name, child) in module.children { walk(child, prefix: prefix + name + ".") }
-        }
-        walk(self, prefix: "")
-        return result
-    }
+    func namedState() -> [(name: String, tensor: Tensor)] { named { $0.localParameters + $0.localBuffers } }
 
     /// Copies `state` into the parameters and buffers. Shape mismatches always throw;
     /// missing and unexpected keys throw when `strict`, otherwise they are

@@ -25,14 +25,8 @@ extension Module {
 }
 
 extension Module {
-    /// Every mode-dependent layer of the tree (a layer reached twice, twice).
+    /// Every mode-dependent layer of the tree, each once.
     func modeDependentLayers() -> [any ModeDependent] {
-        var result: [any ModeDependent] = []
-        func walk(_ module: any Module) {
-            if let layer = module as? any ModeDependent { result.append(layer) }
-            for (_, child) in module.children { walk(child) }
-        }
-        walk(self)
-        return result
+        namedModules().compactMap { $0.module as? any ModeDependent }
     }
 }

@@ -44,7 +44,8 @@ public enum CheckpointEvaluation {
         guard ModelKind.named(header[0]) != nil else {
             throw TrainingError.checkpoint("--checkpoint \(checkpoint): it holds model '\(header[0])', which is not one of the zoo's "
                                            + "(\(ModelSpec.names.joined(separator: ", "))): trainer eval rebuilds only those; evaluate "
-                                           + "a model of your own from the program that defines it (trainer inspect reads any checkpoint)")
+                                           + "a model of your own from the program that defines it: model.loadCheckpoint(path), then "
+                                           + "model.evaluate(on: testSet, loss:, metrics:) (trainer inspect reads any checkpoint)")
         }
         let spec: ModelSpec
         do {
@@ -86,7 +87,6 @@ public enum CheckpointEvaluation {
         for (_, tensor) in model.namedBuffers() {
             try communicator?.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: 0)
         }
-        model.eval()
         let name = dataset ?? header[2]
         guard DatasetCatalog.names.contains(name) else {
             throw TrainingError.invalidOption(dataset == nil ? "--checkpoint" : "--dataset",
@@ -99,8 +99,8 @@ public enum CheckpointEvaluation {
             throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
         }
         try requireTargets(of: data.test, fit: spec, name: name)
-        let result = try evaluate(model, objective: spec.objective, dataset: data.test, chunkSize: batchSize,
-                                  communicator: communicator)
+        let result = try model.evaluate(on: data.test, loss: spec.objective.evaluationLoss, metrics: spec.objective.metrics,
+                                        batchSize: batchSize, world: communicator.map { .communicator($0) } ?? .alone)
         var line = "\(checkpoint): \(spec.name) on \(name) test set (\(Int(result.count)) samples): test_loss \(format(result.loss, 4))"
         for (metric, _, _) in result.metrics {
             line += " test_\(metric) \(format(result.value(of: metric) ?? .nan, metric == "accuracy" ? 4 : 5))"

@@ -117,7 +117,7 @@ final class ReflectedModel: ReflectedBase {
     }
 }
 
-@Test("A module that lists no children or parameters has them found in its stored properties, superclass first, in declaration order: arrays as name.0, name.1, set optionals, tensors that require a gradient; a property pointing back up the tree is walked once")
+@Test("A module that lists no children or parameters has them found in its stored properties, superclass first, in declaration order: arrays as name.0, name.1, set optionals, tensors that require a gradient; a property pointing back up the tree is walked once (namedModules, stateDict, train/eval end)")
 func parametersFoundByReflection() {
     var generator = RandomGenerator(seed: 3)
     let model = ReflectedModel(generator: &generator)
@@ -125,6 +125,10 @@ func parametersFoundByReflection() {
     #expect(model.namedParameters().map(\.name) == ["scale", "stem.weight", "stem.bias", "blocks.0.weight", "blocks.0.bias",
                                                     "blocks.1.weight", "extra.weight", "extra.bias"])
     #expect(model.children.map(\.name) == ["stem", "blocks.0", "blocks.1", "extra", "parent"])
+    // Walks over the tree end although `parent` points back up it.
+    #expect(model.namedModules().map(\.name) == ["", "stem", "blocks.0", "blocks.1", "extra"])
+    #expect(model.stateDict().count == 8)
+    model.eval().train()
     // Every parameter gets a gradient through backward.
     let x = randomTensor([2, 3], seed: 4)
     model(x).sum().backward()
