@@ -69,7 +69,7 @@ let package = Package(
         // MARK: Examples (user programs: the public API only, as another package would use it)
         .executableTarget(name: "own-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],
                           path: "Examples/OwnModel"),
-        .executableTarget(name: "least-squares", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],
+        .executableTarget(name: "least-squares", dependencies: ["DataLoading", "NN", "Optim", "TensorCore", "Training"],
                           path: "Examples/LeastSquares"),
 
         // MARK: Tests

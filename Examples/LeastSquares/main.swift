@@ -1,5 +1,6 @@
 import DataLoading
 import NN
+import Optim
 import TensorCore
 import Training
 
@@ -36,12 +37,38 @@ struct LeastSquares: Dataset {
     }
 }
 
+/// The course's update, p -= lr * g, as an optimizer of one's own: any type
+/// that conforms to `Optimizer` trains under the Trainer, also sharded
+/// across ranks, where it updates only `shard`, the elements it is given.
+final class PlainSGD: Optimizer {
+    let parameters: ParameterSet
+    let shard: Range<Int>
+    var learningRate: Float
+    var stepCount = 0
+    var gradientScale: Float = 1  // 1 / world size: the reduced gradients are sums
+
+    init(_ parameters: ParameterSet, learningRate: Float, shard: Range<Int>?) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.shard = shard ?? 0..<parameters.count
+    }
+
+    var typeName: String { "plain-sgd" }  // checkpoints record it and its hyper-parameters
+    var hyperParameters: [String: Double] { ["lr": Double(learningRate)] }
+    var stateNames: [String] { [] }
+    func stateBuffer(_ name: String) -> Storage? { nil }
+
+    func step() {
+        let p = parameters.values.base, g = parameters.gradients.base
+        for i in shard { p[i] -= learningRate * (g[i] * gradientScale) }
+        stepCount += 1
+    }
+}
+
 Trainer.main {
     var generator = RandomGenerator(seed: 0)
     let model = Linear(3, 1, generator: &generator)
     var options = TrainingOptions()
-    options.optimizer = .sgd
-    options.learningRate = 0.05
     options.batchSize = 16
     options.epochs = 6
     options.checkpointDirectory = "runs/least-squares"
@@ -50,7 +77,8 @@ Trainer.main {
     let trainer = try Trainer(model: model, identity: ModelIdentity(name: "least-squares"),
                               train: LeastSquares(count: 8_000, seed: 1), evaluation: LeastSquares(count: 1_000, seed: 2),
                               loss: .meanSquaredError, metrics: [.meanSquaredError], options: options,
-                              datasetName: "least-squares", generatorState: generator.state)
+                              datasetName: "least-squares", generatorState: generator.state,
+                              optimizer: { PlainSGD($0, learningRate: 0.05, shard: $1) })
     let outcome = try trainer.fit()
     if trainer.rank == 0 {
         print("least-squares: \(outcome)")

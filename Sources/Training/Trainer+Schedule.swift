@@ -23,7 +23,7 @@ extension Trainer {
 
     /// The scheduler as torch would hold it at the start of `epoch`'s next step.
     func scheduler(epoch: Int) -> LearningRateScheduler? {
-        guard let schedule, var scheduler = try? LearningRateScheduler(schedule, baseLearningRate: Double(options.learningRate)) else {
+        guard let schedule, var scheduler = try? LearningRateScheduler(schedule, baseLearningRate: Double(baseLearningRate)) else {
             return nil
         }
         for _ in 0..<scheduleCounter(epoch: epoch) { scheduler.step() }

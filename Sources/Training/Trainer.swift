@@ -109,6 +109,9 @@ public final class Trainer {
     public let parameters: ParameterSet
     /// This rank's optimizer: over `shards.runs[rank]` when sharded.
     public let optimizer: any Optimizer
+    /// The optimizer's learning rate as made: what schedules scale and
+    /// checkpoints record (`optimizer_lr`), whoever made the optimizer.
+    let baseLearningRate: Float
     /// How the sharded optimizer splits the parameters (nil: not sharded,
     /// every rank updates all of them).
     public let shards: OptimizerShards?
@@ -189,12 +192,19 @@ public final class Trainer {
     ///   - world: `.automatic` joins the ranks mpirun started, if any.
     ///   - generatorState: the state of the generator that initialised the
     ///     model, kept in checkpoints (default: a fresh one from the seed).
+    ///   - optimizer: makes the optimizer, of your own if you like (any
+    ///     `Optimizer`), over the parameters and the shard the trainer gives
+    ///     it (nil: all of them; a range: this rank's part under the sharded
+    ///     optimizer, the only elements it may update and keep state for).
+    ///     Default: `options.optimizer` with `options`' hyper-parameters.
     /// Every rank starts from rank 0's parameters. On a multi-rank job an
     /// error on one rank prints it with the rank and ends every rank.
     public init(model: any Module, identity: ModelIdentity, train: any Dataset, evaluation: any Dataset,
                 loss: Loss, evaluationLoss: Loss? = nil, metrics: [Metric] = [],
                 options: TrainingOptions = TrainingOptions(), datasetName: String = "custom",
-                world: World = .automatic, generatorState: [UInt64]? = nil, showProgress: Bool = true) throws {
+                world: World = .automatic, generatorState: [UInt64]? = nil,
+                optimizer makeOptimizer: ((ParameterSet, _ shard: Range<Int>?) -> any Optimizer)? = nil,
+                showProgress: Bool = true) throws {
         let communicator = try world.resolve()
         do {
             try options.validate()  // before anything is built from the numbers
@@ -233,22 +243,17 @@ public final class Trainer {
         self.generatorState = generatorState ?? RandomGenerator(seed: options.seed).state
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         parameters = ParameterSet(model)
-        let decay = options.resolvedWeightDecay
         shards = options.shardOptimizer && worldSize > 1 ? OptimizerShards(count: parameters.count, worldSize: worldSize) : nil
         let shard = shards?.runs[rank]
-        switch options.optimizer {
-        case .sgd:
-            optimizer = SGD(parameters, learningRate: options.learningRate, momentum: options.momentum, weightDecay: decay,
-                            shard: shard)
-        case .adam:
-            optimizer = Adam(parameters, learningRate: options.learningRate, weightDecay: decay, shard: shard)
-        case .adamw:
-            optimizer = AdamW(parameters, learningRate: options.learningRate, weightDecay: decay, shard: shard)
-        case .rmsprop:
-            optimizer = RMSprop(parameters, learningRate: options.learningRate, alpha: options.alpha, weightDecay: decay,
-                                momentum: options.momentum, centered: options.centered, shard: shard)
-        }
+        optimizer = (makeOptimizer ?? { Self.builtInOptimizer(options, $0, shard: $1) })(parameters, shard)
+        baseLearningRate = optimizer.learningRate
         do {
+            guard optimizer.parameters === parameters, optimizer.shard == shard ?? 0..<parameters.count else {
+                throw TrainingError.invalidOption("optimizer", "the optimizer made covers elements \(optimizer.shard) of "
+                                                  + (optimizer.parameters === parameters ? "" : "another parameter set, ")
+                                                  + "not the \(shard ?? 0..<parameters.count) it was given; pass the "
+                                                  + "parameters and the shard on to it")
+            }
             BLAS.setThreads(options.threads)
             sampler = try Self.sampler(trainSet.count, options, rank: rank, worldSize: worldSize, scheme: .keyedBijection)
             guard sampler.stepsPerEpoch > 0 else {
@@ -410,7 +415,7 @@ public final class Trainer {
         var position = try restore()
         let step = makeStep()
         progress.log("training \(identity.name) on \(datasetName) (\(trainSet.count) train / \(evaluationSet.count) test), "
-                     + "\(parameters.count) parameters, \(c.optimizer.rawValue) lr \(c.learningRate), "
+                     + "\(parameters.count) parameters, \(optimizer.typeName) lr \(optimizer.learningRate), "
                      + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)"
                      + (plan.map { ", deterministic (\($0.microBatches) micro-batches of \($0.microBatchSize))" } ?? ""))
         if plan != nil && c.threads > 1 {

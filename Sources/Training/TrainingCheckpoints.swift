@@ -133,7 +133,7 @@ extension Trainer {
     /// the bits depend on (`Provenance`).
     private func extras(_ position: Position) -> [String: String] {
         var extra = ["epoch_loss_sum": String(position.epochLossSum), "epoch_samples": String(position.epochSamples),
-                     "optimizer_lr": String(options.learningRate), "data_fingerprint": trainingFingerprint,
+                     "optimizer_lr": String(baseLearningRate), "data_fingerprint": trainingFingerprint,
                      "deterministic": plan == nil ? "false" : "true", "shuffle": String(options.shuffle),
                      "gradient_norm_sum": String(position.gradientNormSum.bitPattern),
                      "gradient_norm_steps": String(position.gradientNormSteps),
