@@ -6,7 +6,7 @@ import Training
 
 /// The course's least-squares problem as a regression data set of its own:
 /// y = X beta + noise, 3 features, a float target per sample.
-struct LeastSquares: Dataset {
+struct LeastSquares: SimpleDataset {
     static let beta: [Float] = [2, -3, 0.5]
     let x: [Float]
     let y: [Float]
@@ -24,16 +24,11 @@ struct LeastSquares: Dataset {
 
     var count: Int { y.count }
     var sampleShape: [Int] { [3] }
-    var classNames: [String] { [] }
     var targetShape: [Int] { [1] }
 
-    func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32 {
-        for j in 0..<3 { destination[j] = x[index * 3 + j] }
-        return -1  // no class label
-    }
-
-    func copyTarget(at index: Int, into destination: UnsafeMutablePointer<Float>) {
-        destination[0] = y[index]
+    // The simple form of Dataset: a sample as arrays, no class label.
+    func sample(at index: Int) -> Sample {
+        Sample(features: Array(x[index * 3..<index * 3 + 3]), target: [y[index]])
     }
 }
 
