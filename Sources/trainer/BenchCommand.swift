@@ -29,8 +29,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training throughput (mlp, ae, cnn) and sgemm GFLOP/s; prints JSON lines.")
 
-    @Option(parsing: .unconditional, help: "BLAS threads per rank.")
-    var threads = 1
+    @OptionGroup var threading: ThreadsOption
+
+    /// `--threads`, 1 by default: the figures are per rank.
+    var threads: Int { threading.threads ?? 1 }
 
     @Option(parsing: .unconditional, help: "Global batch size.")
     var batchSize = TrainingOptions().batchSize

@@ -15,11 +15,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "The checkpoint file.")
     var checkpoint: String
 
-    @Option(help: "Data set (default: the one the checkpoint was trained on).")
-    var dataset: String?
-
-    @Option(help: "Directory holding the data set's files.")
-    var dataDir: String?
+    @OptionGroup(title: "Data") var source: DataOptions
 
     @Option(parsing: .unconditional, help: "Evaluation batch size.")
     var batchSize = 1000
@@ -30,7 +26,7 @@ struct EvalCommand: ParsableCommand {
             if batchSize < 1 || batchSize > TrainingOptions.maximumBatch {
                 throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
             }
-            let result = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: dataset, dataDirectory: dataDir,
+            let result = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: source.dataset, dataDirectory: source.dataDir,
                                                       batchSize: batchSize, communicator: communicator)
             if (communicator?.rank ?? 0) == 0 { print(result) }
         }

@@ -34,8 +34,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed for initialisation and shuffling.")
     var seed: UInt64 = 0
 
-    @Option(parsing: .unconditional, help: "BLAS threads per process (default: 1 per rank under mpirun, all cores when alone).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption
 
     func run() throws {
         // Inside Job.run, a bad option is a permanent error (exit 64).
@@ -48,7 +47,7 @@ struct ExperimentCommand: ParsableCommand {
             }
             if full && tiny { throw TrainingError.invalidOption("--full", "and --tiny exclude each other") }
             if let epochs, epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
-            if let threads, threads < 1 || threads > TrainingOptions.maximumThreads {
+            if let threads = threading.threads, threads < 1 || threads > TrainingOptions.maximumThreads {
                 throw TrainingError.invalidOption("--threads", "must be between 1 and \(TrainingOptions.maximumThreads), got \(threads)")
             }
             return campaign
@@ -60,7 +59,7 @@ struct ExperimentCommand: ParsableCommand {
         options.epochs = epochs
         options.seed = seed
         let communicator = try Job.communicator()
-        options.threads = threads ?? Job.defaultThreads(communicator)
+        options.threads = threading.resolved(communicator)
         try Job.run(communicator) {
             try campaign.run(options, communicator: communicator)
         }

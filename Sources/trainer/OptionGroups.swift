@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collective
 import Foundation
 import DataLoading
 import Training
@@ -13,11 +14,23 @@ private let defaults = TrainingOptions()
 
 /// Where the data comes from: a catalog data set or the user's HDF5 file.
 struct DataOptions: ParsableArguments {
-    @Option(help: "Data set: \(DatasetCatalog.names.joined(separator: ", ")) (default: fashion-mnist; the campaigns choose their own).")
+    @Option(help: "Data set: \(DatasetCatalog.names.joined(separator: ", ")) (default: fashion-mnist for train, the checkpoint's for eval; the campaigns choose their own).")
     var dataset: String?
 
     @Option(help: "Directory holding the data set's files (default: /usr/share/datasets/fashion-mnist for fashion-mnist, ../shared/data/mnist for mnist; cifar10 has none: the directory of data_batch_1.bin ... test_batch.bin).")
     var dataDir: String?
+}
+
+/// BLAS threads per process, for every command that computes.
+struct ThreadsOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: "BLAS threads for this process (default: 1 per rank under mpirun or with --deterministic, all cores when alone; bench: 1).")
+    var threads: Int?
+
+    /// `--threads`, or one per rank under mpirun (and with `oneByDefault`),
+    /// all cores alone.
+    func resolved(_ communicator: Communicator?, oneByDefault: Bool = false) -> Int {
+        threads ?? (oneByDefault ? 1 : Job.defaultThreads(communicator))
+    }
 }
 
 /// What is optimised, and for how long.

@@ -56,8 +56,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Checkpoints") var checkpoints: CheckpointOptions
 
-    @Option(parsing: .unconditional, help: "BLAS threads for this process (default: 1 per rank under mpirun or with --deterministic, all cores when alone).")
-    var threads: Int?
+    @OptionGroup var threading: ThreadsOption
 
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
 
@@ -81,7 +80,7 @@ struct TrainCommand: ParsableCommand {
         var c = configured
         let communicator = try Job.communicator()
         // Deterministic mode keeps the thread count out of the arithmetic.
-        c.threads = threads ?? (runtime.deterministic ? 1 : Job.defaultThreads(communicator))
+        c.threads = threading.resolved(communicator, oneByDefault: runtime.deterministic)
         try Job.run(communicator) {
             let trainer = try data.map { try fileTrainer($0, spec: spec, c, communicator) }
                 ?? Trainer(configuration: c, communicator: communicator)
