@@ -42,6 +42,8 @@ struct DataContent: Sendable, Equatable {
         }
         for index in 0..<dataset.count {
             let label = sample.withUnsafeMutableBufferPointer { dataset.copySample(at: index, into: $0.baseAddress!) }
+            // A sample that could not be read holds NaN: say why, not "holds nan".
+            if let failure = dataset.readFailure, failure.kind != .nonFiniteValue { throw failure }
             lanes.1 = (lanes.1 ^ UInt64(UInt32(bitPattern: label))) &* prime
             if let bad = sample.withUnsafeBufferPointer({ mix(UnsafeBufferPointer(rebasing: $0.prefix(size))) }) {
                 throw TrainingError.data("\(name): sample \(index) of the \(role) holds \(sample[bad]) at feature \(bad) "
