@@ -78,6 +78,10 @@ public final class HDF5FileDataset: Dataset {
 
     public var readFailure: DataError? { failure.withLock { $0 } }
 
+    /// Whether samples are read with `pread` (contiguous storage), not
+    /// through the HDF5 library.
+    public var isReadWithPread: Bool { contiguousOffset != nil }
+
     public func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32 {
         if let problem = read(row: firstRow + index, into: destination) {
             // What could not be read is NaN; a value that is not finite stays as it is (DataContent names it).
