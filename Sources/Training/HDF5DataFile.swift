@@ -78,7 +78,7 @@ public enum HDF5DataFile {
             // Two views of one file, not two copies.
             return Splits(train: train.dataset(source, rows: 0..<n - held), test: train.dataset(source, rows: n - held..<n),
                           note: "\(path) has no x_test: its last \(held) of \(n) samples are the test set (--val-fraction \(validationFraction))",
-                          classes: train.labels.map { Int($0.max() ?? 0) + 1 })
+                          classes: train.labels.map { Int($0.largest) + 1 })
         }
         let test = try read(file, x: "x_test", y: "y_test", fail)
         guard test.shape == train.shape else {
@@ -91,15 +91,15 @@ public enum HDF5DataFile {
             throw fail("x is \(scale(train)) but x_test is \(scale(test)); store both with the same type")
         }
         guard (test.labels == nil) == (train.labels == nil) && test.targetShape == train.targetShape else {
-            throw fail("y_test and y hold different kinds of targets (\(kind(test.labels, test.targetShape)) and \(kind(train.labels, train.targetShape)))")
+            throw fail("y_test and y hold different kinds of targets (\(kind(test.labels != nil, test.targetShape)) and \(kind(train.labels != nil, train.targetShape)))")
         }
-        let classes = train.labels.map { labels in Int(max(labels.max() ?? 0, test.labels?.max() ?? 0)) + 1 }
+        let classes = train.labels.map { labels in Int(max(labels.largest, test.labels?.largest ?? 0)) + 1 }
         return Splits(train: train.dataset(source, rows: 0..<n), test: test.dataset(source, rows: 0..<test.count),
                       note: nil, classes: classes)
     }
 
-    private static func kind(_ labels: [Int32]?, _ targetShape: [Int]) -> String {
-        labels != nil ? "class labels" : "float targets of \(targetShape)"
+    private static func kind(_ hasLabels: Bool, _ targetShape: [Int]) -> String {
+        hasLabels ? "class labels" : "float targets of \(targetShape)"
     }
 
     /// What the file holds for one split: how `x` is stored, and the labels or targets of `y`.
@@ -109,7 +109,7 @@ public enum HDF5DataFile {
         var shape: [Int]
         var element: HDF5ElementType
         var storage: HDF5DatasetStorage
-        var labels: [Int32]?
+        var labels: HDF5FileDataset.Labels?
         var targets: [Float]?
         var targetShape: [Int]
 
@@ -117,7 +117,7 @@ public enum HDF5DataFile {
         func dataset(_ source: HDF5FileDataset.Source, rows: Range<Int>) -> HDF5FileDataset {
             let size = targetShape.reduce(1, *)
             return HDF5FileDataset(source: source, datasetPath: x, rows: rows, sampleShape: shape, element: element,
-                                   storage: storage, labels: labels.map { Array($0[rows]) },
+                                   storage: storage, labels: labels.map { $0.slice(rows) },
                                    targets: targets.map { Array($0[rows.lowerBound * size..<rows.upperBound * size]) },
                                    targetShape: targetShape)
         }
@@ -153,8 +153,7 @@ public enum HDF5DataFile {
             // Any width and sign: the library converts to Int64 (uint64 beyond Int64.max saturates, and is refused below).
             // More classes than this would be an output layer of millions of units per feature.
             let most: Int64 = 100_000
-            var labels = [Int32]()
-            labels.reserveCapacity(n)
+            var labels = HDF5FileDataset.Labels(capacity: n)
             var block = [Int64](repeating: 0, count: min(labelBlock, n))
             for start in stride(from: 0, to: n, by: labelBlock) {
                 let rows = start..<min(start + labelBlock, n)

@@ -10,8 +10,8 @@ import Darwin
 
 /// The samples of one `--data` file's `x` (or `x_test`), read from the file
 /// when a batch asks for them, so that a rank's memory does not grow with
-/// the number of samples (issue 21); the labels or float targets (4 bytes a
-/// value) are kept in memory.
+/// the number of samples (issue 21); the class labels (a byte each while
+/// they are below 256) or float targets (4 bytes a value) are kept in memory.
 ///
 /// How a sample is read depends on how the file stores `x`
 /// (`HDF5DatasetStorage`):
@@ -52,7 +52,7 @@ public final class HDF5FileDataset: Dataset {
     let contiguousOffset: Int?
     private let sampleSize: Int
     private let targetSize: Int
-    private let labels: [Int32]?
+    private let labels: Labels?
     private let targets: [Float]?
     private let failure = Mutex<DataError?>(nil)
 
@@ -60,7 +60,7 @@ public final class HDF5FileDataset: Dataset {
     ///   - rows: the file's rows this data set holds, in order.
     ///   - labels, targets: one label, or `targetShape` floats, per row of `rows`.
     init(source: Source, datasetPath: String, rows: Range<Int>, sampleShape: [Int], element: HDF5ElementType,
-         storage: HDF5DatasetStorage, labels: [Int32]?, targets: [Float]?, targetShape: [Int]) {
+         storage: HDF5DatasetStorage, labels: Labels?, targets: [Float]?, targetShape: [Int]) {
         precondition([.uint8, .float32, .float64].contains(element), "HDF5FileDataset reads uint8, float32 or float64, not \(element)")
         count = rows.count
         self.sampleShape = sampleShape
@@ -143,6 +143,43 @@ public final class HDF5FileDataset: Dataset {
 }
 
 extension HDF5FileDataset {
+    /// Class labels, one byte each while every label is below 256 (nearly
+    /// every classification data set), four once one is not: with the
+    /// samples streamed, the labels are what a rank holds per sample.
+    struct Labels: Sendable {
+        private var bytes: [UInt8] = []
+        private var wide: [Int32]?
+        /// The largest label appended (0 when none).
+        private(set) var largest: Int32 = 0
+
+        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        var count: Int { wide?.count ?? bytes.count }
+
+        /// Appends `label` (0 or more).
+        mutating func append(_ label: Int32) {
+            largest = max(largest, label)
+            if wide != nil {
+                wide!.append(label)
+            } else if label < 256 {
+                bytes.append(UInt8(label))
+            } else {
+                wide = bytes.map { Int32($0) } + [label]
+                bytes = []
+            }
+        }
+
+        subscript(index: Int) -> Int32 { wide?[index] ?? Int32(bytes[index]) }
+
+        /// The labels at `rows`.
+        func slice(_ rows: Range<Int>) -> Labels {
+            if rows == 0..<count { return self }
+            var part = Labels(capacity: rows.count)
+            for row in rows { part.append(self[row]) }
+            return part
+        }
+    }
+
     /// One open `--data` file: a descriptor for `pread` and the HDF5 file
     /// for library reads, closed when the last data set reading it goes.
     final class Source: Sendable {

@@ -108,6 +108,19 @@ struct StreamedDataFileTests {
         }
     }
 
+    @Test("labels kept a byte each until one passes 255, then four: every label reads back, in both halves of a split file")
+    func wideLabels() throws {
+        let path = directory.appendingPathComponent("labels.h5").path
+        let f = try HDF5File.create(path)
+        try f.writeDataset("x", shape: [400, 3], values: (0..<1200).map { Float($0) })
+        try f.writeDataset("y", shape: [400], values: (0..<400).map { Int64(($0 * 7) % 400) })
+        try f.close()
+        let splits = try HDF5DataFile.load(path)
+        #expect(splits.classes == 400)
+        #expect((0..<360).map { splits.train[$0].label } == (0..<360).map { Int32(($0 * 7) % 400) })
+        #expect((0..<40).map { splits.test[$0].label } == (360..<400).map { Int32(($0 * 7) % 400) })
+    }
+
     /// The zoo model `trainer train --data` makes for `splits`.
     static func spec(_ splits: HDF5DataFile.Splits) -> ModelSpec {
         var spec = ModelSpec(name: "mlp", hidden: 16)
