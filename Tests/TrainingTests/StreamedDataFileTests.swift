@@ -108,6 +108,24 @@ struct StreamedDataFileTests {
         }
     }
 
+    @Test("a NaN written into the file after the start: the sample keeps it, and the data set names the file, the dataset and the sample")
+    func nonFiniteAfterStart() throws {
+        let path = directory.appendingPathComponent("float32.h5").path
+        try FileManager.default.copyItem(atPath: Self.fixture("stream-contiguous-float32.h5"), toPath: path)
+        let splits = try HDF5DataFile.load(path)
+        let file = try HDF5File.open(path)
+        let offset = try #require(try file.datasetStorage("x").contiguousOffset)
+        try file.close()
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(offset + (17 * 20 + 3) * 4))
+        try handle.write(contentsOf: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Data($0) })
+        try handle.close()
+        #expect(splits.train[17].input[3].isNaN)
+        let failure = try #require(splits.train.readFailure)
+        #expect(failure.kind == .nonFiniteValue && failure.description.contains(path)
+                && failure.description.contains("dataset 'x', sample 17 holds nan at feature 3"), "\(failure)")
+    }
+
     @Test("labels kept a byte each until one passes 255, then four: every label reads back, in both halves of a split file")
     func wideLabels() throws {
         let path = directory.appendingPathComponent("labels.h5").path
