@@ -49,7 +49,11 @@ struct CheckDataCommand: ParsableCommand {
             return  // no child to be had: the real read still reports what it can
         }
         child.waitUntilExit()
-        if child.terminationReason == .uncaughtSignal {
+        // A crash is a fault signal; SIGKILL is the kernel's OOM killer (or a
+        // user), not the file: a 3 GB file read whole under a 1 GB limit was
+        // reported as "damaged" (issue 21).
+        let faults: [Int32] = [SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE]
+        if child.terminationReason == .uncaughtSignal && faults.contains(child.terminationStatus) {
             throw TrainingError.invalidOption("--data", "\(path): reading it crashed the HDF5 library (signal "
                                               + "\(child.terminationStatus)): the file is damaged; h5dump or h5py may show where")
         }
