@@ -29,3 +29,6 @@ static inline hid_t chdf5_e_default(void) { return H5E_DEFAULT; }
 // its private headers; used to repair the superblock checksum of an
 // in-memory file image (see HDF5File.image()).
 uint32_t H5_checksum_metadata(const void *data, size_t len, uint32_t initval);
+
+static inline hid_t chdf5_p_dataset_access(void) { return H5P_DATASET_ACCESS; }
+static inline haddr_t chdf5_haddr_undef(void) { return HADDR_UNDEF; }

@@ -92,6 +92,10 @@ public final class HDF5File: @unchecked Sendable {
     public let isReadOnly: Bool
     /// HDF5's id for the open file; -1 once closed. Guarded by `libraryLock`.
     private var id: hid_t
+    /// Datasets kept open by `readRows`, by path: a dataset's chunk cache
+    /// lives only while it is open, so closing it after every row would
+    /// decompress its chunk again for each row. Guarded by `libraryLock`.
+    private var rowReaders: [String: hid_t] = [:]
 
     private init(path: String, id: hid_t, isReadOnly: Bool) {
         self.path = path
@@ -100,9 +104,12 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     deinit {
-        let id = self.id
+        let id = self.id, readers = rowReaders
         if id >= 0 {
-            _ = try? withHDF5 { H5Fclose(id) }
+            _ = try? withHDF5 {
+                for dataset in readers.values { _ = H5Dclose(dataset) }
+                return H5Fclose(id)
+            }
         }
     }
 
@@ -232,6 +239,8 @@ public final class HDF5File: @unchecked Sendable {
             guard id >= 0 else { return }
             let closing = id
             id = -1
+            for dataset in rowReaders.values { _ = H5Dclose(dataset) }
+            rowReaders = [:]
             try check(H5Fclose(closing), "close file", "H5Fclose", "/")
         }
     }
@@ -501,6 +510,116 @@ public final class HDF5File: @unchecked Sendable {
             }
             return shape
         }
+    }
+
+    // MARK: Reading rows on demand (streamed data sets)
+
+    /// How the dataset at `path` is stored (see `HDF5DatasetStorage`), after
+    /// the checks every read makes (external and virtual storage refused, a
+    /// shape the file has no room for refused). A contiguous dataset whose
+    /// values would end past the end of the file is refused as truncated.
+    public func datasetStorage(_ path: String) throws -> HDF5DatasetStorage {
+        let path = normalized(path)
+        return try withHDF5 {
+            let operation = "read dataset layout"
+            let dataset = try openDataset(path, operation)
+            defer { _ = H5Dclose(dataset) }
+            let shape = try shapeOf(dataset: dataset, path, operation)
+            let type = try check(H5Dget_type(dataset), operation, "H5Dget_type", path)
+            let elementSize = H5Tget_size(type)
+            let littleEndian = H5Tget_order(type) == H5T_ORDER_LE || elementSize == 1
+            _ = H5Tclose(type)
+            let creation = try check(H5Dget_create_plist(dataset), operation, "H5Dget_create_plist", path)
+            let layout = H5Pget_layout(creation)
+            let filters = H5Pget_nfilters(creation)
+            _ = H5Pclose(creation)
+            try check(filters, operation, "H5Pget_nfilters", path)
+            var offset: Int?
+            if layout == H5D_CONTIGUOUS && filters == 0 && littleEndian {
+                let address = H5Dget_offset(dataset)
+                _ = H5Eclear2(chdf5_e_default())  // an unallocated dataset has no address: read through the library
+                if address != chdf5_haddr_undef() && UInt64(address) <= UInt64(Int.max) {
+                    let bytes = shape.reduce(elementSize, *)
+                    var fileSize: hsize_t = 0
+                    try check(H5Fget_filesize(try openID(path), &fileSize), operation, "H5Fget_filesize", path)
+                    let (end, overflow) = UInt64(address).addingReportingOverflow(UInt64(bytes))
+                    guard !overflow, end <= fileSize else {
+                        throw error(.wrongShape, path, operation, "its \(bytes) bytes of values at offset \(address) end past "
+                                    + "the end of the file (\(fileSize) bytes): the file is truncated")
+                    }
+                    offset = Int(address)
+                }
+            }
+            return HDF5DatasetStorage(contiguousOffset: offset, isChunked: layout == H5D_CHUNKED, filterCount: Int(filters),
+                                      elementSize: elementSize)
+        }
+    }
+
+    /// Reads rows `rows` of the dataset at `path` (first dimension; every
+    /// other dimension whole) into `buffer`, converted by the library to
+    /// `type` (any integer width reads as `.int64`, for example); `buffer`
+    /// holds exactly the rows' values.
+    ///
+    /// The dataset stays open for later calls with a chunk cache of
+    /// `chunkCacheBytes` (HDF5's default is 1 MiB): rows of one chunk read
+    /// one after another decompress it once, and the memory it takes stays
+    /// bounded whatever the dataset's size.
+    public func readRows(_ path: String, rows: Range<Int>, as type: HDF5ElementType,
+                         into buffer: UnsafeMutableRawBufferPointer, chunkCacheBytes: Int = 32 << 20) throws {
+        let path = normalized(path)
+        try withHDF5 {
+            let operation = "read rows \(rows.lowerBound)..<\(rows.upperBound)"
+            let dataset = try rowReader(path, chunkCacheBytes: chunkCacheBytes)
+            let space = try check(H5Dget_space(dataset), operation, "H5Dget_space", path)
+            defer { _ = H5Sclose(space) }
+            let rank = Int(try check(H5Sget_simple_extent_ndims(space), operation, "H5Sget_simple_extent_ndims", path))
+            var dims = [hsize_t](repeating: 0, count: rank)
+            if rank > 0 {
+                try check(H5Sget_simple_extent_dims(space, &dims, nil), operation, "H5Sget_simple_extent_dims", path)
+            }
+            guard rank >= 1, rows.lowerBound >= 0, UInt64(rows.upperBound) <= dims[0] else {
+                throw error(.wrongShape, path, operation, "the dataset has shape \(dims)")
+            }
+            let values = dims.dropFirst().reduce(rows.count) { $0 * Int($1) }
+            let size = switch type {
+            case .uint8: 1
+            case .int32, .uint32, .float32: 4
+            case .int64, .uint64, .float64: 8
+            }
+            precondition(buffer.count == values * size,
+                         "readRows: \(rows.count) rows of \(path) are \(values * size) bytes, the buffer holds \(buffer.count)")
+            guard values > 0, let base = buffer.baseAddress else { return }
+            var start = [hsize_t](repeating: 0, count: rank), count = dims
+            start[0] = hsize_t(rows.lowerBound)
+            count[0] = hsize_t(rows.count)
+            try check(H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nil, count, nil), operation, "H5Sselect_hyperslab", path)
+            var memoryDims = [hsize_t(values)]
+            let memory = try check(H5Screate_simple(1, &memoryDims, nil), operation, "H5Screate_simple", path)
+            defer { _ = H5Sclose(memory) }
+            try check(H5Dread(dataset, type.nativeType, memory, space, chdf5_p_default(), base), operation, "H5Dread", path)
+        }
+    }
+
+    /// The dataset at `path`, opened once with a chunk cache of
+    /// `chunkCacheBytes` and the checks `shapeOf` makes. Call with the lock held.
+    private func rowReader(_ path: String, chunkCacheBytes: Int) throws -> hid_t {
+        if let open = rowReaders[path] { return open }
+        let operation = "read rows"
+        let file = try openID(path)
+        try requireKind(.dataset, file, path, operation)
+        let access = try check(H5Pcreate(chdf5_p_dataset_access()), operation, "H5Pcreate", path)
+        defer { _ = H5Pclose(access) }
+        // 12,421 slots (a prime, as HDF5 asks) for chunks of the dataset; w0 0.75 is HDF5's default.
+        try check(H5Pset_chunk_cache(access, 12_421, max(chunkCacheBytes, 0), 0.75), operation, "H5Pset_chunk_cache", path)
+        let dataset = try check(H5Dopen2(file, path, access), operation, "H5Dopen2", path)
+        do {
+            _ = try shapeOf(dataset: dataset, path, operation)
+        } catch {
+            _ = H5Dclose(dataset)
+            throw error
+        }
+        rowReaders[path] = dataset
+        return dataset
     }
 
     // MARK: Attributes

@@ -20,6 +20,9 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case unknownDataset = "unknown data set"
         case missingFiles = "missing files"
         case invalidConfiguration = "invalid configuration"
+        /// A NaN or infinity among the values read (a file that changed
+        /// after the run checked it at start).
+        case nonFiniteValue = "value not finite"
     }
 
     public let kind: Kind

@@ -23,12 +23,24 @@ public protocol Dataset: Sendable {
     /// Writes sample `index`'s target as `targetShape.reduce(1, *)` Floats
     /// starting at `destination`; never called when `targetShape` is `[]`.
     func copyTarget(at index: Int, into destination: UnsafeMutablePointer<Float>)
+    /// The first read of this data set that failed, or nil (the default).
+    ///
+    /// `copySample` cannot throw, and a data set that reads from storage
+    /// can fail after it was opened (a file truncated or unreadable while a
+    /// run trains, a value that is not finite). Such a data set writes NaN
+    /// in place of what it could not read and records its first failure
+    /// here; whoever assembles batches checks it after each one and throws
+    /// it (the trainer does before every step, and after each evaluation).
+    var readFailure: DataError? { get }
 }
 
 extension Dataset {
     public var targetShape: [Int] { [] }
 
     public func copyTarget(at index: Int, into destination: UnsafeMutablePointer<Float>) {}
+
+    /// In memory, nothing can fail to read.
+    public var readFailure: DataError? { nil }
 
     /// Number of Floats in one sample: the product of `sampleShape`.
     public var sampleSize: Int { sampleShape.reduce(1, *) }

@@ -35,6 +35,7 @@ public struct Subset: Dataset {
     public var sampleShape: [Int] { base.sampleShape }
     public var classNames: [String] { base.classNames }
     public var targetShape: [Int] { base.targetShape }
+    public var readFailure: DataError? { base.readFailure }
 
     public func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32 {
         base.copySample(at: indices[indices.startIndex + index], into: destination)

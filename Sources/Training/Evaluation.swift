@@ -67,6 +67,8 @@ func evaluate(_ model: any Module, objective: Objective, dataset: any Dataset, c
         let start = chunk * chunkSize
         let values = evaluateChunk(model, objective: objective, dataset: dataset, start..<min(start + chunkSize, dataset.count))
         sums.replaceSubrange(chunk * width..<(chunk + 1) * width, with: values)
+        // A sample read from a file failed (it holds NaN): the error, not a NaN loss.
+        if let failure = dataset.readFailure { throw failure }
     }
     if let communicator, communicator.size > 1 { try communicator.allreduceSum(&sums) }
     var total = EvaluationResult()

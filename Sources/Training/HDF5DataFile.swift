@@ -9,9 +9,12 @@ import DataLoading
 ///     x_test, y_test     the same for the test set; without them the last
 ///                        `validationFraction` of the samples is the test set
 ///
-/// The whole file is read into memory on every rank (a 60,000 x 784 float32
-/// `x` is 188 MB); uint8 features stay bytes. Every problem is an error that
-/// names the file and the dataset.
+/// The samples are not read here: the two data sets are `HDF5FileDataset`s
+/// that read each sample from the file when a batch needs it (contiguous
+/// storage with `pread`, chunked or compressed through the library's chunk
+/// cache), so a rank's memory does not grow with the file. The labels or
+/// float targets are read here and kept (4 bytes a value). Every problem is
+/// an error that names the file and the dataset.
 public enum HDF5DataFile {
     /// The two data sets and what the trainer should know about them.
     public struct Splits: Sendable {
@@ -23,8 +26,9 @@ public enum HDF5DataFile {
         public var classes: Int?
     }
 
-    /// Reads `path`; `validationFraction` (0 < f < 1) splits off the test set
-    /// when the file has no `x_test`.
+    /// Opens `path` and reads its labels or targets; `validationFraction`
+    /// (0 < f < 1) splits off the test set when the file has no `x_test`.
+    /// The file stays open while either data set is in use.
     public static func load(_ path: String, validationFraction: Double = 0.1) throws -> Splits {
         func fail(_ what: String) -> TrainingError { TrainingError.invalidOption("--data", "\(path): \(what)") }
         let file: HDF5File
@@ -33,20 +37,28 @@ public enum HDF5DataFile {
         } catch {
             throw fail("cannot read it as HDF5: \(error)")
         }
-        defer { try? file.close() }
         do {
-            return try load(file, path: path, validationFraction: validationFraction, fail)
+            let source = try HDF5FileDataset.Source(path: path, file: file)
+            return try load(source, validationFraction: validationFraction, fail)
         } catch let error as HDF5Error {
             // A dataset HDF5 cannot read (damaged, or a shape the file has no
             // room for) is the file's fault: name --data, and exit as a
             // permanent error, which ./launch does not retry.
+            try? file.close()
             throw fail("object '\(error.objectPath)': cannot \(error.operation): \(error.detail)")
+        } catch let error as DataError {
+            try? file.close()
+            throw fail("\(error.kind.rawValue): \(error.detail)")
+        } catch {
+            try? file.close()
+            throw error
         }
     }
 
-    /// `load(_:validationFraction:)` on the opened `file`.
-    private static func load(_ file: HDF5File, path: String, validationFraction: Double,
+    /// `load(_:validationFraction:)` on the opened file.
+    private static func load(_ source: HDF5FileDataset.Source, validationFraction: Double,
                              _ fail: (String) -> TrainingError) throws -> Splits {
+        let file = source.file, path = source.path
         guard try file.exists("x") else { throw fail("no dataset 'x' (the samples, [N, ...])") }
         guard try file.exists("y") else { throw fail("no dataset 'y' (class labels [N], or float targets [N, k])") }
         let hasTest = try file.exists("x_test"), hasTestLabels = try file.exists("y_test")
@@ -54,21 +66,19 @@ public enum HDF5DataFile {
             throw fail("it has \(hasTest ? "x_test" : "y_test") without \(hasTest ? "y_test" : "x_test"); give both or neither")
         }
         let train = try read(file, x: "x", y: "y", fail)
-        let all = TensorDataset(features: train.features, sampleShape: train.shape, labels: train.labels,
-                                targets: train.targets, targetShape: train.targetShape)
+        let n = train.count
         guard hasTest else {
             guard validationFraction > 0 && validationFraction < 1 else {
                 throw TrainingError.invalidOption("--val-fraction", "must be between 0 and 1 (exclusive) when \(path) has no x_test, got \(validationFraction)")
             }
-            let n = all.count
             let held = Int((Double(n) * validationFraction).rounded(.up))
             guard held >= 1 && held < n else {
                 throw TrainingError.invalidOption("--val-fraction", "\(validationFraction) of \(n) samples leaves no training or no test samples")
             }
-            // Views of the one copy in memory, not two copies.
-            return Splits(train: Subset(all, 0..<n - held), test: Subset(all, n - held..<n),
+            // Two views of one file, not two copies.
+            return Splits(train: train.dataset(source, rows: 0..<n - held), test: train.dataset(source, rows: n - held..<n),
                           note: "\(path) has no x_test: its last \(held) of \(n) samples are the test set (--val-fraction \(validationFraction))",
-                          classes: train.labels.map { Int($0.max() ?? 0) + 1 })
+                          classes: train.labels.map { Int($0.largest) + 1 })
         }
         let test = try read(file, x: "x_test", y: "y_test", fail)
         guard test.shape == train.shape else {
@@ -76,40 +86,61 @@ public enum HDF5DataFile {
         }
         // uint8 pixels are scaled by 1/255, floats are used as they are: mixed,
         // the test set would be on another scale than the training set.
-        guard test.features.isBytes == train.features.isBytes else {
-            throw fail("x is \(train.features.isBytes ? "uint8 (scaled by 1/255)" : "float (used as it is)") but x_test is "
-                       + "\(test.features.isBytes ? "uint8 (scaled by 1/255)" : "float (used as it is)"); store both with the same type")
+        guard (test.element == .uint8) == (train.element == .uint8) else {
+            func scale(_ part: Part) -> String { part.element == .uint8 ? "uint8 (scaled by 1/255)" : "float (used as it is)" }
+            throw fail("x is \(scale(train)) but x_test is \(scale(test)); store both with the same type")
         }
         guard (test.labels == nil) == (train.labels == nil) && test.targetShape == train.targetShape else {
-            throw fail("y_test and y hold different kinds of targets (\(kind(test.labels, test.targetShape)) and \(kind(train.labels, train.targetShape)))")
+            throw fail("y_test and y hold different kinds of targets (\(kind(test.labels != nil, test.targetShape)) and \(kind(train.labels != nil, train.targetShape)))")
         }
-        let classes = train.labels.map { labels in Int(max(labels.max() ?? 0, test.labels?.max() ?? 0)) + 1 }
-        return Splits(train: all,
-                      test: TensorDataset(features: test.features, sampleShape: test.shape, labels: test.labels,
-                                          targets: test.targets, targetShape: test.targetShape),
+        let classes = train.labels.map { labels in Int(max(labels.largest, test.labels?.largest ?? 0)) + 1 }
+        return Splits(train: train.dataset(source, rows: 0..<n), test: test.dataset(source, rows: 0..<test.count),
                       note: nil, classes: classes)
     }
 
-    private static func kind(_ labels: [Int32]?, _ targetShape: [Int]) -> String {
-        labels != nil ? "class labels" : "float targets of \(targetShape)"
+    private static func kind(_ hasLabels: Bool, _ targetShape: [Int]) -> String {
+        hasLabels ? "class labels" : "float targets of \(targetShape)"
     }
 
-    /// Features `x` and targets `y` of one split.
-    private static func read(_ file: HDF5File, x: String, y: String, _ fail: (String) -> TrainingError) throws
-        -> (features: TensorDataset.Features, shape: [Int], labels: [Int32]?, targets: [Float]?, targetShape: [Int]) {
+    /// What the file holds for one split: how `x` is stored, and the labels or targets of `y`.
+    private struct Part {
+        var x: String
+        var count: Int
+        var shape: [Int]
+        var element: HDF5ElementType
+        var storage: HDF5DatasetStorage
+        var labels: HDF5FileDataset.Labels?
+        var targets: [Float]?
+        var targetShape: [Int]
+
+        /// The samples at the file's `rows`.
+        func dataset(_ source: HDF5FileDataset.Source, rows: Range<Int>) -> HDF5FileDataset {
+            let size = targetShape.reduce(1, *)
+            return HDF5FileDataset(source: source, datasetPath: x, rows: rows, sampleShape: shape, element: element,
+                                   storage: storage, labels: labels.map { $0.slice(rows) },
+                                   targets: targets.map { Array($0[rows.lowerBound * size..<rows.upperBound * size]) },
+                                   targetShape: targetShape)
+        }
+    }
+
+    /// Rows of `y` read at a time: the labels are converted block by block,
+    /// never held as Int64 whole.
+    private static let labelBlock = 65_536
+
+    /// The layout of `x` and the targets `y` of one split.
+    private static func read(_ file: HDF5File, x: String, y: String, _ fail: (String) -> TrainingError) throws -> Part {
         let xShape = try file.datasetShape(x)
         guard xShape.count >= 2, xShape.allSatisfy({ $0 > 0 }) else {
             throw fail("dataset '\(x)' has shape \(xShape); expected [N, ...] with N samples of at least one value")
         }
-        let features: TensorDataset.Features
         let xType = try file.datasetElementType(x)
-        switch xType.type {
-        case .uint8: features = .bytes(try file.readDataset(x, as: UInt8.self).values)
-        case .float32: features = .floats(try file.readDataset(x, as: Float.self).values)
-        case .float64: features = .floats(try file.readDataset(x, as: Double.self).values.map { Float($0) })
-        default: throw fail("dataset '\(x)' holds \(xType.description); expected uint8 or float32")
+        guard let element = xType.type, [.uint8, .float32, .float64].contains(element) else {
+            throw fail("dataset '\(x)' holds \(xType.description); expected uint8 or float32")
         }
+        let storage = try file.datasetStorage(x)
         let n = xShape[0]
+        var part = Part(x: x, count: n, shape: Array(xShape.dropFirst()), element: element, storage: storage,
+                        labels: nil, targets: nil, targetShape: [])
         let yShape = try file.datasetShape(y)
         guard yShape.first == n else {
             throw fail("'\(y)' has \(yShape.first.map(String.init) ?? "no") rows but '\(x)' has \(n) samples")
@@ -120,13 +151,24 @@ public enum HDF5DataFile {
                 throw fail("'\(y)' holds integers (\(yType.description)) of shape \(yShape); class labels are [N] (float targets are [N, k])")
             }
             // Any width and sign: the library converts to Int64 (uint64 beyond Int64.max saturates, and is refused below).
-            let values = try file.readIntegerDataset(y).values
             // More classes than this would be an output layer of millions of units per feature.
             let most: Int64 = 100_000
-            if let bad = values.first(where: { $0 < 0 || $0 >= most }) {
-                throw fail("'\(y)' (\(yType.description)) holds the class label \(bad); labels must be from 0 to \(most - 1)")
+            var labels = HDF5FileDataset.Labels(capacity: n)
+            var block = [Int64](repeating: 0, count: min(labelBlock, n))
+            for start in stride(from: 0, to: n, by: labelBlock) {
+                let rows = start..<min(start + labelBlock, n)
+                try block.withUnsafeMutableBytes { raw in
+                    try file.readRows(y, rows: rows, as: .int64, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<rows.count * 8]))
+                }
+                for value in block[0..<rows.count] {
+                    guard value >= 0 && value < most else {
+                        throw fail("'\(y)' (\(yType.description)) holds the class label \(value); labels must be from 0 to \(most - 1)")
+                    }
+                    labels.append(Int32(value))
+                }
             }
-            return (features, Array(xShape.dropFirst()), values.map { Int32($0) }, nil, [])
+            part.labels = labels
+            return part
         }
         switch yType.type {
         case .float32, .float64:
@@ -136,7 +178,9 @@ public enum HDF5DataFile {
             let targets = yType.type == .float32 ? try file.readDataset(y, as: Float.self).values
                 : try file.readDataset(y, as: Double.self).values.map { Float($0) }
             guard targets.allSatisfy({ $0.isFinite }) else { throw fail("'\(y)' holds a NaN or infinite target") }
-            return (features, Array(xShape.dropFirst()), nil, targets, [yShape[1]])
+            part.targets = targets
+            part.targetShape = [yShape[1]]
+            return part
         default:
             throw fail("'\(y)' holds \(yType.description), which is neither integer class labels (int8 to int64, uint8 to "
                        + "uint64) nor float targets (float32 or float64); store y as numpy integers or floats")

@@ -474,6 +474,7 @@ public final class Trainer {
             watchdog?.progress(step: globalStep)
             for batch in loader.batches(epoch: epoch, startingAt: first) {
                 if iteration >= stepsThisEpoch { break }
+                if let failure = trainSet.readFailure { throw failure }  // a sample read from a file failed: it holds NaN
                 applySchedule(epoch: epoch)
                 // The step's one small collective rides along with it: the
                 // loss of the whole global batch, and whether any rank was asked to stop.

@@ -80,6 +80,7 @@ enum FuzzTarget: String, CaseIterable, Sendable {
                     _ = dataset[index]
                     dataset.copyTarget(at: index, into: &target)
                 }
+                if let failure = dataset.readFailure { throw failure }
             }
             return .accepted("\(splits.train.count) train and \(splits.test.count) test samples of \(splits.train.sampleShape)")
         }

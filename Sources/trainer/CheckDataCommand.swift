@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataLoading
 import Foundation
 import Training
 
@@ -14,7 +15,18 @@ struct CheckDataCommand: ParsableCommand {
     @Option(parsing: .unconditional) var valFraction = 0.1
 
     func run() throws {
-        _ = try HDF5DataFile.load(path, validationFraction: valFraction)
+        let splits = try HDF5DataFile.load(path, validationFraction: valFraction)
+        // Training reads chunked or compressed samples through the library,
+        // which may crash on a damaged chunk: read each once here, in order
+        // (each chunk decoded once, memory bounded by the chunk cache).
+        // Contiguous samples are read with pread, never by the library.
+        for case let dataset as HDF5FileDataset in [splits.train, splits.test] where !dataset.isReadWithPread {
+            var sample = [Float](repeating: 0, count: max(dataset.sampleSize, 1))
+            for index in 0..<dataset.count {
+                _ = dataset.copySample(at: index, into: &sample)
+            }
+            if let failure = dataset.readFailure { throw failure }
+        }
     }
 
     /// Reads `path` in a child process first, so that a file that crashes
@@ -37,7 +49,11 @@ struct CheckDataCommand: ParsableCommand {
             return  // no child to be had: the real read still reports what it can
         }
         child.waitUntilExit()
-        if child.terminationReason == .uncaughtSignal {
+        // A crash is a fault signal; SIGKILL is the kernel's OOM killer (or a
+        // user), not the file: a 3 GB file read whole under a 1 GB limit was
+        // reported as "damaged" (issue 21).
+        let faults: [Int32] = [SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE]
+        if child.terminationReason == .uncaughtSignal && faults.contains(child.terminationStatus) {
             throw TrainingError.invalidOption("--data", "\(path): reading it crashed the HDF5 library (signal "
                                               + "\(child.terminationStatus)): the file is damaged; h5dump or h5py may show where")
         }
