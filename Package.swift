@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "Optim", targets: ["Optim"]),
         .library(name: "DataLoading", targets: ["DataLoading"]),
         .library(name: "Collective", targets: ["Collective"]),
+        .library(name: "SafeFiles", targets: ["SafeFiles"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Plotting", targets: ["Plotting"]),
@@ -41,18 +43,22 @@ let package = Package(
         .target(name: "Optim", dependencies: ["TensorCore", "NN", "CKernels"]),
         .target(name: "DataLoading", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "Collective", dependencies: ["CMPI"]),
-        .target(name: "Checkpoint", dependencies: ["CHDF5", "CZlib"]),
+        // Files created without following links, directories made safely.
+        .target(name: "SafeFiles"),
+        // The project's HDF5 library: h5py's files, read and written checked.
+        .target(name: "HDF5", dependencies: ["CHDF5", "SafeFiles"]),
+        .target(name: "Checkpoint", dependencies: ["HDF5", "SafeFiles", "CZlib"]),
         .target(name: "Training",
-                dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "Checkpoint"]),
+                dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "SafeFiles", "HDF5", "Checkpoint"]),
 
         // MARK: Figures and experiment campaigns (PNG through zlib; the course's campaigns as reports)
         .target(name: "Plotting", dependencies: ["CZlib"]),
         .target(name: "Experiments",
-                dependencies: ["Training", "NN", "TensorCore", "DataLoading", "Collective", "Checkpoint", "Plotting"]),
+                dependencies: ["Training", "NN", "TensorCore", "DataLoading", "Collective", "SafeFiles", "Plotting"]),
 
         // MARK: Executable
         .executableTarget(name: "trainer", dependencies: [
-            "Training", "Collective", "DataLoading", "Checkpoint", "Experiments",
+            "Training", "Collective", "DataLoading", "SafeFiles", "HDF5", "Checkpoint", "Experiments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Run under mpirun by CollectiveTests: checks collectives across real ranks.
@@ -64,7 +70,7 @@ let package = Package(
         // MARK: Fuzzing (`./launch fuzz TARGET SECONDS`; see Sources/fuzz-readers)
         // A corpus replayer in a normal build, run by TrainingTests over
         // Tests/FuzzCorpus; a libFuzzer binary built with -DFUZZING -sanitize=fuzzer,address.
-        .executableTarget(name: "fuzz-readers", dependencies: ["CLibFuzzer", "Checkpoint", "DataLoading", "Training"]),
+        .executableTarget(name: "fuzz-readers", dependencies: ["CLibFuzzer", "HDF5", "Checkpoint", "DataLoading", "Training"]),
 
         // MARK: Examples (user programs: the public API only, as another package would use it)
         .executableTarget(name: "own-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],
@@ -80,9 +86,10 @@ let package = Package(
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
         // Test helpers shared by more than one test target.
         .target(name: "PlantedLinks", path: "Tests/PlantedLinks"),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "PlantedLinks"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["SafeFiles", "HDF5", "Checkpoint", "PlantedLinks"]),
         .testTarget(name: "TrainingTests",
-                    dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading", "Checkpoint", "PlantedLinks"]),
+                    dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading", "SafeFiles", "HDF5", "Checkpoint",
+                                   "PlantedLinks"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "CZlib"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Plotting"]),
     ]

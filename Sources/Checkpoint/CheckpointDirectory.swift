@@ -1,4 +1,6 @@
 import Foundation
+import HDF5
+import SafeFiles
 
 /// A directory of checkpoints: `ckpt-<global_step>.h5` files (the step
 /// zero-padded to 8 digits, so names sort like steps), a `latest` text file

@@ -1,3 +1,6 @@
+import HDF5
+import SafeFiles
+
 /// Checkpoint files: one HDF5 file per checkpoint that h5py and h5dump open
 /// as they are, written and read here from a `TrainingState`.
 ///

@@ -1,3 +1,5 @@
+import HDF5
+
 /// The text of `trainer inspect PATH`: whether a checkpoint is valid, its
 /// metadata, every tensor with its shape and checksum (buffers marked as
 /// such), and the learning-rate scheduler's state.

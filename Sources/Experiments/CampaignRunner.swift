@@ -1,9 +1,9 @@
-import Checkpoint
 import Collective
 import DataLoading
 import Foundation
 import NN
 import Plotting
+import SafeFiles
 import TensorCore
 import Training
 

@@ -1,8 +1,8 @@
-import Checkpoint
 import DataLoading
 import Foundation
 import NN
 import Plotting
+import SafeFiles
 import TensorCore
 import Training
 

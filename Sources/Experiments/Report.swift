@@ -1,5 +1,5 @@
-import Checkpoint
 import Foundation
+import SafeFiles
 
 /// A markdown report assembled section by section.
 struct Report {

@@ -1,5 +1,5 @@
-import Checkpoint
 import DataLoading
+import HDF5
 
 /// A user's data set in one HDF5 file, as h5py writes it
 /// (`trainer train --data FILE.h5`):

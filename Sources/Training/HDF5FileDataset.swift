@@ -1,5 +1,5 @@
-import Checkpoint
 import DataLoading
+import HDF5
 import Synchronization
 
 #if canImport(Glibc)

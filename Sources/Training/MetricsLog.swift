@@ -1,5 +1,5 @@
-import Checkpoint
 import Foundation
+import SafeFiles
 
 /// One JSON object per line, appended to a file (`--metrics`), so runs can be
 /// compared and plotted later and a resumed run continues the same file.

@@ -1,5 +1,5 @@
-import Checkpoint
 import Foundation
+import SafeFiles
 
 #if canImport(Glibc)
 import Glibc

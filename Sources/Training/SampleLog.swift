@@ -1,5 +1,5 @@
-import Checkpoint
 import Foundation
+import SafeFiles
 
 /// The data set indices a rank trained on, appended as little-endian int32
 /// (`--record-samples`): tests compare them across world sizes.

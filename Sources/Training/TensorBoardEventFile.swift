@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import SafeFiles
 
 /// The on-disk format of a TensorBoard event file, and its reader.
 ///

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+import SafeFiles
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Checkpoint
 import Foundation
 import Synchronization
 

@@ -4,6 +4,7 @@ import DataLoading
 import Foundation
 import NN
 import Optim
+import SafeFiles
 import TensorCore
 
 /// The figures of one finished epoch (one `"event":"epoch"` metrics line),

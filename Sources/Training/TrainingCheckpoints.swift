@@ -2,6 +2,7 @@ import Checkpoint
 import Collective
 import DataLoading
 import Foundation
+import HDF5
 import NN
 import Optim
 import TensorCore

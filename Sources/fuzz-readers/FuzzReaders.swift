@@ -21,7 +21,6 @@ import Glibc
 import Darwin
 #endif
 #if FUZZING
-import Checkpoint
 import CLibFuzzer
 #endif
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DataLoading
 import Foundation
+import HDF5
 import Training
 
 /// `trainer check-data FILE` (hidden): reads a `--data` file as `train`

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Checkpoint
 import Collective
 import DataLoading
 import Foundation

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import SafeFiles
 import Synchronization
 import Testing
 

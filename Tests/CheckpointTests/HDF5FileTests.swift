@@ -1,5 +1,5 @@
-import Checkpoint
 import Foundation
+import HDF5
 import Testing
 
 /// A fresh directory under the system temporary directory for one test.

@@ -1,6 +1,8 @@
 import Checkpoint
+import HDF5
 import PlantedLinks
 import Foundation
+import SafeFiles
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import HDF5
 import Testing
 import TensorCore
 

@@ -1,4 +1,3 @@
-import Checkpoint
 import PlantedLinks
 import Foundation
 import Testing

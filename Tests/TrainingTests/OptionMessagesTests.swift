@@ -1,5 +1,5 @@
-import Checkpoint
 import Foundation
+import HDF5
 import Testing
 import Training
 

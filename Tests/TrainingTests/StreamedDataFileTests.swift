@@ -1,6 +1,6 @@
-import Checkpoint
 import DataLoading
 import Foundation
+import HDF5
 import Testing
 import TensorCore
 import Training

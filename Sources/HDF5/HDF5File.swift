@@ -1,4 +1,5 @@
 import CHDF5
+import SafeFiles
 import Synchronization
 
 #if canImport(Glibc)
