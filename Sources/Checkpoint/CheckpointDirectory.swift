@@ -57,7 +57,9 @@ public struct CheckpointDirectory: Sendable {
         do {
             return try createDirectories(at: path).reversed()
         } catch {
-            throw CheckpointError.directory(path: path, reason: error.isLast ? error.problem : "cannot be created: \(error)")
+            // "X is a regular file, not a directory"; otherwise which part failed and why.
+            throw CheckpointError.directory(path: path, reason: error.isLast && error.problem.hasPrefix("is ")
+                                            ? error.problem : "cannot be created: \(error)")
         }
     }
 

@@ -55,6 +55,40 @@ public enum HDF5DataFile {
         }
     }
 
+    /// Shards of one data set in several files with the same layout, each
+    /// read as `load(_:validationFraction:)` reads one file (its own
+    /// `x_test`, or its own last `validationFraction` held out), the
+    /// training parts and the test parts each concatenated in the order of
+    /// `paths`. Every shard has `x_test` or none does; the samples, their
+    /// type (uint8 or float) and the kind of targets must agree.
+    public static func load(shards paths: [String], validationFraction: Double = 0.1) throws -> Splits {
+        guard let first = paths.first else { throw TrainingError.invalidOption("--data", "no file to read") }
+        let splits = try paths.map { try load($0, validationFraction: validationFraction) }
+        guard splits.count > 1 else { return splits[0] }
+        func isUInt8(_ data: any Dataset) -> Bool { (data as? HDF5FileDataset)?.element == .uint8 }
+        let reference = splits[0]
+        for (path, shard) in zip(paths, splits).dropFirst() {
+            func fail(_ what: String) -> TrainingError { .invalidOption("--data", "\(path): \(what) (the shards are read as one data set)") }
+            guard shard.train.sampleShape == reference.train.sampleShape, isUInt8(shard.train) == isUInt8(reference.train) else {
+                throw fail("its samples are \(shard.train.sampleShape)\(isUInt8(shard.train) ? " uint8" : " float"), those of "
+                           + "\(first) \(reference.train.sampleShape)\(isUInt8(reference.train) ? " uint8" : " float")")
+            }
+            guard (shard.classes == nil) == (reference.classes == nil), shard.train.targetShape == reference.train.targetShape else {
+                throw fail("its targets are \(kind(shard.classes != nil, shard.train.targetShape)), those of \(first) "
+                           + kind(reference.classes != nil, reference.train.targetShape))
+            }
+            guard (shard.note == nil) == (reference.note == nil) else {
+                throw fail("it has \(shard.note == nil ? "" : "no ")x_test but \(first) has \(reference.note == nil ? "" : "none"); "
+                           + "give every shard x_test and y_test, or none")
+            }
+        }
+        let classes = splits.compactMap(\.classes).max()
+        return Splits(train: ConcatenatedDataset(splits.map(\.train)), test: ConcatenatedDataset(splits.map(\.test)),
+                      note: reference.note.map { _ in
+                          "the \(paths.count) shards have no x_test: the last \(validationFraction) of each is the test set" },
+                      classes: classes)
+    }
+
     /// `load(_:validationFraction:)` on the opened file.
     private static func load(_ source: HDF5FileDataset.Source, validationFraction: Double,
                              _ fail: (String) -> TrainingError) throws -> Splits {

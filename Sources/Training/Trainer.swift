@@ -501,7 +501,9 @@ public final class Trainer {
                 // On the epoch's last step the periodic checkpoint is left to the
                 // end-of-epoch save, which follows the epoch's evaluation and report
                 // and records the next epoch's start: resuming from it must not
-                // evaluate and report the epoch again.
+                // evaluate and report the epoch again. Without epoch-end saves
+                // it is taken there too (a resume then evaluates the epoch, and
+                // drops the lines it wrote for it before).
                 let periodic = c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0
                     && (iteration < sampler.stepsPerEpoch || !c.checkpointAtEpochEnd)
                 if signal != nil || periodic {

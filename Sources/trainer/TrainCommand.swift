@@ -2,6 +2,7 @@ import ArgumentParser
 import Collective
 import DataLoading
 import Foundation
+import SafeFiles
 import Training
 
 extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
@@ -46,7 +47,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Data") var source: DataOptions
 
-    @Option(help: "Train on your own HDF5 file instead: datasets x [N, ...] (uint8 or float32) and y [N] (integer classes) or [N, k] (float targets: the model regresses), optionally x_test and y_test.")
+    @Option(help: "Train on your own HDF5 file instead: datasets x [N, ...] (uint8 or float32) and y [N] (integer classes) or [N, k] (float targets: the model regresses), optionally x_test and y_test. A directory: its *.h5 files are shards of one data set, in name order.")
     var data: String?
 
     @Option(parsing: .unconditional, help: "Hold out this fraction of the training set (drawn from the seed, the same at any world size) and evaluate it after every epoch (val_loss, val_accuracy). With --data and no x_test in the file, the fraction (default 0.1) of its last samples is the test set instead.")
@@ -102,8 +103,9 @@ extension TrainCommand {
         if source.dataset != nil || source.dataDir != nil {
             throw TrainingError.invalidOption("--data", "takes the place of --dataset and --data-dir; give one or the other")
         }
-        try CheckDataCommand.preflight(path, validationFraction: valFraction ?? 0.1)
-        let splits = try HDF5DataFile.load(path, validationFraction: valFraction ?? 0.1)
+        let shards = try Self.dataFiles(path)
+        for shard in shards { try CheckDataCommand.preflight(shard, validationFraction: valFraction ?? 0.1) }
+        let splits = try HDF5DataFile.load(shards: shards, validationFraction: valFraction ?? 0.1)
         var spec = spec
         if let classes = splits.classes {
             spec.classes = classes
@@ -127,6 +129,26 @@ extension TrainCommand {
         }
         return try Trainer(zoo: spec, train: splits.train, evaluation: splits.test, options: options,
                            datasetName: path, note: splits.note, world: communicator.map { .communicator($0) } ?? .alone)
+    }
+
+    /// `--data PATH`: the file, or a directory's `*.h5` files (shards of one
+    /// data set) in the order of their names.
+    static func dataFiles(_ path: String) throws -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw TrainingError.invalidOption("--data", "\(path): cannot list the directory: \(fileSystemReason(error))")
+        }
+        let shards = names.filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
+            .map { (path as NSString).appendingPathComponent($0) }
+        guard !shards.isEmpty else {
+            throw TrainingError.invalidOption("--data", "\(path) is a directory without .h5 files; give a file, or a directory "
+                                              + "of shards (x, y and optionally x_test, y_test in each)")
+        }
+        return shards
     }
 
     /// `--layers` as widths, or the error naming the flag.

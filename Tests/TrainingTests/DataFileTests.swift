@@ -87,6 +87,58 @@ struct DataFileTests {
         #expect(try CheckpointFile.read(checkpoints + "/best.h5").epoch == lowest, "test_mse by epoch: \(mses)")
     }
 
+    @Test("--data DIR trains on its .h5 shards as one data set, in name order: bitwise the parameters and figures of one file holding them all; shards that disagree, or a directory without .h5 files, are refused naming the file")
+    func shardsInADirectory() throws {
+        let (x, y) = Self.blobs(120, seed: 5), (xt, yt) = Self.blobs(60, seed: 6)
+        let shards = directory.appendingPathComponent("shards")
+        try FileManager.default.createDirectory(at: shards, withIntermediateDirectories: true)
+        for k in 0..<3 {
+            _ = try file("shards/part-\(k).h5") { f in
+                try f.writeDataset("x", shape: [40, 20], values: Array(x[k * 800..<(k + 1) * 800]))
+                try f.writeDataset("y", shape: [40], values: Array(y[k * 40..<(k + 1) * 40]))
+                try f.writeDataset("x_test", shape: [20, 20], values: Array(xt[k * 400..<(k + 1) * 400]))
+                try f.writeDataset("y_test", shape: [20], values: Array(yt[k * 20..<(k + 1) * 20]))
+            }
+        }
+        let whole = try file("whole.h5") { f in
+            try f.writeDataset("x", shape: [120, 20], values: x)
+            try f.writeDataset("y", shape: [120], values: y)
+            try f.writeDataset("x_test", shape: [60, 20], values: xt)
+            try f.writeDataset("y_test", shape: [60], values: yt)
+        }
+        func run(_ data: String, _ name: String) throws -> (parameters: [Float], epochs: [String]) {
+            let saved = directory.appendingPathComponent("\(name).bin").path
+            let out = try train(["--data", data, "--model", "mlp", "--hidden", "8", "--batch-size", "24", "--epochs", "2",
+                                 "--save-parameters", saved])
+            try #require(out.status == 0, "\(name): \(out.stderr)")
+            // Each epoch line's figures after test_loss and test_accuracy (not its times).
+            let epochs = out.stdout.split(separator: "\n").filter { $0.hasPrefix("epoch ") && $0.contains("test_loss") }.map { line in
+                let words = line.split(separator: " ").map(String.init)
+                return ["test_loss", "test_accuracy"].compactMap { key in words.firstIndex(of: key).map { words[$0 + 1] } }
+                    .joined(separator: " ")
+            }
+            return (try TestSupport.floats(at: saved), epochs)
+        }
+        let fromShards = try run(shards.path, "shards"), fromWhole = try run(whole, "whole")
+        #expect(fromShards.parameters == fromWhole.parameters, "the shards trained another model than the whole file")
+        #expect(fromShards.epochs == fromWhole.epochs && fromShards.epochs.count == 2, "\(fromShards.epochs) vs \(fromWhole.epochs)")
+
+        _ = try file("shards/part-3.h5") { f in
+            try f.writeDataset("x", shape: [40, 10], values: [Float](repeating: 0, count: 400))
+            try f.writeDataset("y", shape: [40], values: [Int64](repeating: 0, count: 40))
+            try f.writeDataset("x_test", shape: [20, 10], values: [Float](repeating: 0, count: 200))
+            try f.writeDataset("y_test", shape: [20], values: [Int64](repeating: 0, count: 20))
+        }
+        let odd = try train(["--data", shards.path, "--max-steps", "1"])
+        #expect(odd.status == TrainingError.permanentExitStatus
+                && odd.stderr.contains("--data: \(shards.path)/part-3.h5: its samples are [10] float"), "\(odd.stderr)")
+        let empty = directory.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let none = try train(["--data", empty.path, "--max-steps", "1"])
+        #expect(none.status == TrainingError.permanentExitStatus && none.stderr.contains("is a directory without .h5 files"),
+                "\(none.stderr)")
+    }
+
     @Test("Bad files are errors naming the file and the dataset, with a non-zero exit")
     func badFiles() throws {
         let (x, y) = Self.blobs(30, seed: 4)
