@@ -70,7 +70,8 @@ let package = Package(
         // MARK: Fuzzing (`./launch fuzz TARGET SECONDS`; see Sources/fuzz-readers)
         // A corpus replayer in a normal build, run by TrainingTests over
         // Tests/FuzzCorpus; a libFuzzer binary built with -DFUZZING -sanitize=fuzzer,address.
-        .executableTarget(name: "fuzz-readers", dependencies: ["CLibFuzzer", "HDF5", "Checkpoint", "DataLoading", "Training"]),
+        .executableTarget(name: "fuzz-readers", dependencies: ["CLibFuzzer", "SafeFiles", "HDF5", "Checkpoint", "DataLoading",
+                                                               "Training"]),
 
         // MARK: Examples (user programs: the public API only, as another package would use it)
         .executableTarget(name: "own-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],

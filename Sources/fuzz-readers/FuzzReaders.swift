@@ -22,6 +22,7 @@ import Darwin
 #endif
 #if FUZZING
 import CLibFuzzer
+import SafeFiles
 #endif
 
 /// Writes one line to standard error.
