@@ -53,8 +53,7 @@ final class AdversarialFindingsTests {
           .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
     func unreadableDataset() throws {
         let trainer = try #require(TestSupport.trainerExecutable)
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/unwritten-dataset-datafile.h5").path
+        let fixture = TestSupport.fixtures.appendingPathComponent("unwritten-dataset-datafile.h5").path
         let out = try TestSupport.run(trainer, ["train", "--data", fixture, "--max-steps", "1", "--threads", "1",
                                                 "--checkpoint-dir", scratch.appendingPathComponent("c").path])
         #expect(out.status == TrainingError.permanentExitStatus, "exit \(out.status): \(out.stderr)")
@@ -65,8 +64,7 @@ final class AdversarialFindingsTests {
           .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
     func dataStoredInOtherFiles() throws {
         let trainer = try #require(TestSupport.trainerExecutable)
-        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures")
+        let fixtures = TestSupport.fixtures
         let secret = (0..<32).map { Float($0) }
         try secret.withUnsafeBytes { try Data($0).write(to: scratch.appendingPathComponent("secret.bin")) }
         let source = try HDF5File.create(scratch.appendingPathComponent("source.h5").path)

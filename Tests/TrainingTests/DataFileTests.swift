@@ -225,8 +225,7 @@ struct DataFileTests {
 extension DataFileTests {
     @Test("A --data file that crashes the HDF5 library itself (a damaged file of the oldest format, found by fuzzing) is an error naming it, alone and under mpirun, not a segfault")
     func fileThatCrashesTheLibrary() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/libhdf5-segfault-datafile.h5").path
+        let fixture = TestSupport.fixtures.appendingPathComponent("libhdf5-segfault-datafile.h5").path
         let out = try train(["--data", fixture, "--max-steps", "1"])
         // A file that will crash the library again: an error a rerun would meet again.
         #expect(out.status == TrainingError.permanentExitStatus && out.stderr.contains("\(fixture): reading it crashed the HDF5 library"),

@@ -11,7 +11,7 @@ import Training
 /// contiguous, chunked and gzip-compressed.
 @Suite("--data streamed from the file")
 struct StreamedDataFileTests {
-    static let fixtures = TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures")
+    static let fixtures = TestSupport.fixtures
     static let files = ["stream-contiguous-uint8.h5", "stream-chunked-uint8.h5", "stream-gzip-uint8.h5",
                         "stream-gzip-float32.h5", "stream-contiguous-float32.h5", "stream-contiguous-float64.h5"]
 

@@ -7,6 +7,8 @@ enum TestSupport {
     /// The package root (two levels above this file's folder).
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// Tests/Fixtures: files the tests read (h5py's layouts, crafted files).
+    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
 
     static let fashionMNIST = "/usr/share/datasets/fashion-mnist"
     static var hasFashionMNIST: Bool {
