@@ -58,7 +58,7 @@ let package = Package(
 
         // MARK: Executable
         .executableTarget(name: "trainer", dependencies: [
-            "Training", "Collective", "DataLoading", "SafeFiles", "HDF5", "Checkpoint", "Experiments",
+            "Training", "Collective", "DataLoading", "SafeFiles", "HDF5", "Checkpoint", "Experiments", "UserModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Run under mpirun by CollectiveTests: checks collectives across real ranks.
@@ -78,6 +78,11 @@ let package = Package(
                           path: "Examples/OwnModel"),
         .executableTarget(name: "least-squares", dependencies: ["DataLoading", "NN", "Optim", "TensorCore", "Training"],
                           path: "Examples/LeastSquares"),
+        // The user-shaped models `trainer bench` times (user-*) and
+        // scripts/torch-bench.py rebuilds in PyTorch; user-cnn trains one.
+        .target(name: "UserModels", dependencies: ["DataLoading", "NN", "TensorCore"], path: "Examples/UserModels"),
+        .executableTarget(name: "user-cnn", dependencies: ["DataLoading", "NN", "TensorCore", "Training", "UserModels"],
+                          path: "Examples/UserCNN"),
 
         // MARK: Tests
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

@@ -3,15 +3,6 @@
 
 #pragma STDC FP_CONTRACT OFF
 
-static inline __attribute__((always_inline)) void
-sigmoid_body(const float *restrict x, float *restrict y, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        float e = ck_expf(-__builtin_fabsf(v));
-        y[i] = v >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
-    }
-}
-
 /// Loss of one element, clamped like PyTorch; comparisons keep NaN as NaN.
 static inline __attribute__((always_inline)) float bce_element(float p, float t) {
     float lp = ck_logf(p), l1p = ck_logf(1.0f - p);
@@ -46,9 +37,6 @@ bce_backward_body(const float *restrict p, const float *restrict t, float *restr
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static void sigmoid_avx2(const float *restrict x, float *restrict y, size_t n) {
-    sigmoid_body(x, y, n);
-}
 __attribute__((target("avx2"))) static double bce_avx2(const float *restrict p, const float *restrict t, size_t n) {
     return bce_body(p, t, n);
 }
@@ -57,13 +45,6 @@ bce_backward_avx2(const float *restrict p, const float *restrict t, float *restr
     bce_backward_body(p, t, g, n, s);
 }
 #endif
-
-void ck_sigmoid_forward(const float *restrict x, float *restrict y, size_t n) {
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2")) { sigmoid_avx2(x, y, n); return; }
-#endif
-    sigmoid_body(x, y, n);
-}
 
 double ck_bce_sum(const float *restrict p, const float *restrict t, size_t n) {
 #if defined(__x86_64__)

@@ -9,6 +9,5 @@ import Darwin
 @inline(__always) func fexp(_ x: Float) -> Float { expf(x) }
 @inline(__always) func flog(_ x: Float) -> Float { logf(x) }
 @inline(__always) func fpow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
-@inline(__always) func ftanh(_ x: Float) -> Float { tanhf(x) }
 @inline(__always) func fsqrt(_ x: Float) -> Float { sqrtf(x) }
 @inline(__always) func ferf(_ x: Float) -> Float { erff(x) }

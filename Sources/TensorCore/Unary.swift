@@ -85,13 +85,20 @@ extension Tensor {
         ck_sigmoid_forward(data, out.data, count)
         let outStorage = out.storage
         return out.recorded([self]) { [self] g in
-            let gx = self.gradData(), pg = g.data, py = outStorage.base
-            for i in 0..<g.count { gx[i] += pg[i] * py[i] * (1 - py[i]) }
+            ck_sigmoid_backward(outStorage.base, g.data, self.gradData(), g.count)
         }
     }
 
-    /// Hyperbolic tangent.
-    public func tanh() -> Tensor { unary(ftanh, derivative: { _, y in 1 - y * y }) }
+    /// Hyperbolic tangent, in C (CKernels) like `sigmoid`: recurrent cells
+    /// call it every step, and libm's tanhf does not vectorise.
+    public func tanh() -> Tensor {
+        let out = Tensor.uninitialized(shape)
+        ck_tanh_forward(data, out.data, count)
+        let outStorage = out.storage
+        return out.recorded([self]) { [self] g in
+            ck_tanh_backward(outStorage.base, g.data, self.gradData(), g.count)
+        }
+    }
 }
 
 /// base^exponent elementwise (for example 2^x), with d/dx = base^x ln(base).

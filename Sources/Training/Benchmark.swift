@@ -22,6 +22,8 @@ public enum Benchmark {
         public var shardedOptimizer = false
         public var samplesPerSecond: Double?
         public var gflops: Double?
+        /// `gflops` as a fraction of this machine's sgemm rate, measured in the same run.
+        public var sgemmFraction: Double?
         public var stepMilliseconds: Double?
         /// Per step, the slowest rank's forward and backward (and the loader's hand-over).
         public var computeMilliseconds: Double?
@@ -68,57 +70,81 @@ public enum Benchmark {
             if let rawAllreduceMilliseconds { r.add("raw_allreduce_ms", rounded(rawAllreduceMilliseconds)) }
             if let gradientBytes { r.add("gradient_bytes", gradientBytes) }
             if let gflops { r.add("gflops", (gflops * 10).rounded() / 10) }
+            if let sgemmFraction { r.add("of_sgemm", (sgemmFraction * 1000).rounded() / 1000) }
             return r.text
         }
 
         private func rounded(_ ms: Double) -> Double { (ms * 1000).rounded() / 1000 }
     }
 
-    /// The workloads `trainer bench` knows: `mlp` (784-128-10, cross-entropy),
-    /// `ae` (784-64-784, BCE), `cnn` (the model zoo's CNN, cross-entropy),
-    /// `sgemm` (512^3 GFLOP/s).
+    /// What a training workload times: a model, its loss, the data it
+    /// reads, and (for the GFLOP/s figure) its arithmetic per sample.
+    public struct Workload {
+        public let name: String
+        public let build: (inout RandomGenerator) -> any Module
+        public let loss: Loss
+        /// The training set the workload reads, from Fashion-MNIST's splits.
+        public let trainingSet: (DatasetSplits) -> any Dataset
+        /// FLOPs of one sample's training step, nil where not counted.
+        public let trainingFLOPsPerSample: Double?
+
+        public init(name: String, loss: Loss, trainingFLOPsPerSample: Double? = nil,
+                    trainingSet: @escaping (DatasetSplits) -> any Dataset = { $0.train },
+                    build: @escaping (inout RandomGenerator) -> any Module) {
+            self.name = name
+            self.build = build
+            self.loss = loss
+            self.trainingSet = trainingSet
+            self.trainingFLOPsPerSample = trainingFLOPsPerSample
+        }
+    }
+
+    /// The built-in workloads: `mlp` (784-128-10, cross-entropy), `ae`
+    /// (784-64-784, BCE), `cnn` (the model zoo's CNN, cross-entropy), and
+    /// `sgemm` (512^3 GFLOP/s), which is not a training workload.
     public static let workloads = ["mlp", "ae", "cnn", "sgemm"]
 
-    /// The registry model a training workload trains, so that what is
-    /// measured is what `trainer train` runs.
-    static func spec(for workload: String) throws -> ModelSpec {
-        switch workload {
-        case "mlp": ModelSpec(name: "mlp", hidden: 128)
-        case "ae": ModelSpec(name: "autoencoder", latent: 64)
-        case "cnn": ModelSpec(name: "cnn")
+    /// The built-in training workload `name`: the registry model that
+    /// `trainer train` runs, so that what is measured is what trains.
+    public static func workload(named name: String) throws -> Workload {
+        let spec: ModelSpec
+        switch name {
+        case "mlp": spec = ModelSpec(name: "mlp", hidden: 128)
+        case "ae": spec = ModelSpec(name: "autoencoder", latent: 64)
+        case "cnn": spec = ModelSpec(name: "cnn")
         default:
-            throw TrainingError.invalidOption("--workload", "unknown workload '\(workload)'; known: \(workloads.joined(separator: ", "))")
+            throw TrainingError.invalidOption("--workload", "unknown workload '\(name)'; known: \(workloads.joined(separator: ", "))")
         }
+        return Workload(name: name, loss: spec.objective.loss) { spec.build(generator: &$0) }
     }
 
     /// Times `workload` for about `seconds` (or exactly `steps` steps, for
     /// instruction-count profiling) after a warm-up. Under mpirun every rank
     /// runs the same number of steps (rank 0 decides) on its shard of the
     /// global batch, and the figures are global.
-    public static func run(_ workload: String, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
+    public static func run(_ workload: Workload, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
                            data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1,
                            prefetch: Int = 2, deterministic: Bool = false, microBatches: Int? = nil,
                            shardOptimizer: Bool = true) throws -> Result {
         BLAS.setThreads(threads)
-        if workload == "sgemm" { return sgemm(size: 512, threads: threads, seconds: seconds) }
         var generator = RandomGenerator(seed: 0)
-        let spec = try spec(for: workload)
-        let model = spec.build(generator: &generator)
+        let model = workload.build(&generator)
         let parameters = ParameterSet(model)
         let rank = communicator?.rank ?? 0, worldSize = communicator?.size ?? 1
         let plan = deterministic
             ? try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? worldSize, rank: rank, worldSize: worldSize) : nil
         let shards = shardOptimizer && worldSize > 1 ? OptimizerShards(count: parameters.count, worldSize: worldSize) : nil
         let optimizer = Adam(parameters, shard: shards?.runs[rank])
-        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: spec.objective.loss,
+        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: workload.loss,
                                 communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan,
                                 shards: shards)
-        guard batchSize <= data.train.count else {
-            throw TrainingError.invalidOption("--batch-size", "\(batchSize) is larger than the \(data.train.count) training samples")
+        let train = workload.trainingSet(data)
+        guard batchSize <= train.count else {
+            throw TrainingError.invalidOption("--batch-size", "\(batchSize) is larger than the \(train.count) training samples")
         }
-        let sampler = try DistributedBatchSampler(count: data.train.count, globalBatchSize: batchSize, rank: rank,
+        let sampler = try DistributedBatchSampler(count: train.count, globalBatchSize: batchSize, rank: rank,
                                                   worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)
-        let loader = DataLoader(dataset: data.train, sampler: sampler, prefetch: prefetch)
+        let loader = DataLoader(dataset: train, sampler: sampler, prefetch: prefetch)
         var batches = loader.batches(epoch: 0).makeIterator()
         var epoch = 0
         func nextBatch() -> Batch {
@@ -155,11 +181,14 @@ public enum Benchmark {
             try communicator.allreduceMax(&fastest)
         }
         fastest = fastest.map { -$0 }
-        var result = Result(workload: workload, batch: batchSize, threads: threads, worldSize: worldSize,
+        var result = Result(workload: workload.name, batch: batchSize, threads: threads, worldSize: worldSize,
                             deterministic: deterministic, microBatches: plan?.microBatches,
                             shardedOptimizer: shards != nil,
                             samplesPerSecond: Double(Int(count[0]) * batchSize) / elapsed,
                             stepMilliseconds: elapsed / steps * 1000)
+        if let flops = workload.trainingFLOPsPerSample, let rate = result.samplesPerSecond {
+            result.gflops = flops * rate / 1e9
+        }
         result.computeMilliseconds = slowest[0] * 1000
         result.optimizerMilliseconds = slowest[1] * 1000
         // The largest rank's: the runs differ by the 64-byte alignment.
@@ -187,7 +216,8 @@ public enum Benchmark {
     }
 
     /// GFLOP/s of a size^3 single-precision matrix product.
-    static func sgemm(size: Int, threads: Int, seconds: Double) -> Result {
+    public static func sgemm(size: Int = 512, threads: Int, seconds: Double) -> Result {
+        BLAS.setThreads(threads)
         var generator = RandomGenerator(seed: 1)
         let a = Tensor.uniform([size, size], low: -1, high: 1, generator: &generator)
         let b = Tensor.uniform([size, size], low: -1, high: 1, generator: &generator)

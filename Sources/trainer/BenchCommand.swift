@@ -3,6 +3,7 @@ import Collective
 import DataLoading
 import Foundation
 import Training
+import UserModels
 
 /// Which training modes `trainer bench` measures.
 enum BenchMode: String, ExpressibleByArgument, CaseIterable {
@@ -27,7 +28,11 @@ enum BenchMode: String, ExpressibleByArgument, CaseIterable {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure training throughput (mlp, ae, cnn) and sgemm GFLOP/s; prints JSON lines.")
+        abstract: "Measure training throughput (mlp, ae, cnn, and the user-shaped models) and sgemm GFLOP/s; prints JSON lines.")
+
+    /// Every workload `--workload` takes: the built-in ones and the models of
+    /// Examples/UserModels, written against the public API as a user would.
+    static let knownWorkloads = Benchmark.workloads + UserWorkload.all.map(\.name)
 
     @OptionGroup var threading: ThreadsOption
 
@@ -48,8 +53,13 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Time exactly this many steps instead of --seconds (for profilers).")
     var steps: Int?
 
-    @Option(parsing: .upToNextOption, help: "Workloads to run: \(Benchmark.workloads.joined(separator: ", ")).")
+    @Option(parsing: .upToNextOption, help: "Workloads to run: \(knownWorkloads.joined(separator: ", ")); `user` for all user-* ones (default: \(Benchmark.workloads.joined(separator: ", "))).")
     var workload: [String] = Benchmark.workloads
+
+    /// `--workload` with `user` expanded.
+    var workloads: [String] {
+        workload.flatMap { $0 == "user" ? UserWorkload.all.map(\.name) : [$0] }
+    }
 
     @Option(parsing: .unconditional, help: "Measure each workload this many times and print the median and the spread (min-max) after the runs (default 1; 5 with --scaling).")
     var `repeat`: Int?
@@ -81,8 +91,8 @@ struct BenchCommand: ParsableCommand {
         if scaling && Communicator.isUnderMPIRun {
             throw TrainingError.invalidOption("--scaling", "starts its own mpirun for each layout; run it alone, not under mpirun")
         }
-        for w in workload where !Benchmark.workloads.contains(w) {
-            throw TrainingError.invalidOption("--workload", "unknown workload '\(w)'; known: \(Benchmark.workloads.joined(separator: ", "))")
+        for w in workloads where !Self.knownWorkloads.contains(w) {
+            throw TrainingError.invalidOption("--workload", "unknown workload '\(w)'; known: \(Self.knownWorkloads.joined(separator: ", ")), user")
         }
     }
 
@@ -92,7 +102,7 @@ struct BenchCommand: ParsableCommand {
             var forwarded = ["--prefetch", String(parallel.prefetch), "--bucket-mb", String(parallel.bucketMb)]
             if let dataDir { forwarded += ["--data-dir", dataDir] }
             let cores = ProcessInfo.processInfo.activeProcessorCount
-            try ScalingBenchmark(workloads: workload.filter { $0 != "sgemm" }, rounds: `repeat` ?? 5, seconds: seconds,
+            try ScalingBenchmark(workloads: workloads.filter { $0 != "sgemm" }, rounds: `repeat` ?? 5, seconds: seconds,
                                  batchSize: batchSize, ranks: max(cores, 2), extraArguments: forwarded).run()
             return
         }
@@ -101,18 +111,29 @@ struct BenchCommand: ParsableCommand {
             let data = try DatasetCatalog.load(name: "fashion-mnist", dataDirectory: dataDir)
             var repeated: [String: [Double]] = [:]
             var names: [String] = []
+            // The rate the user workloads' GFLOP/s are set against: this
+            // process's sgemm, measured first unless `sgemm` is a workload.
+            var sgemmRate: Double?
+            if workloads.contains(where: { UserWorkload.named($0) != nil }) && !workloads.contains("sgemm") {
+                sgemmRate = Benchmark.sgemm(threads: threads, seconds: 1).gflops
+            }
             for _ in 0..<(`repeat` ?? 1) {
-                for w in workload {
+                for w in workloads {
                     // sgemm is per process; under mpirun only the training workloads are collective.
                     if w == "sgemm" && (communicator?.size ?? 1) > 1 { continue }
                     for deterministic in w == "sgemm" ? [false] : mode.deterministicSettings {
-                        let result: Benchmark.Result
+                        var result: Benchmark.Result
                         do {
-                            result = try Benchmark.run(w, batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
+                            if w == "sgemm" {
+                                result = Benchmark.sgemm(threads: threads, seconds: seconds)
+                                sgemmRate = result.gflops
+                            } else {
+                                result = try Benchmark.run(try Self.trainingWorkload(w), batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
                                                        data: data, communicator: communicator,
                                                        bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
                                                        deterministic: deterministic, microBatches: parallel.microBatches,
                                                        shardOptimizer: parallel.shardOptimizer)
+                            }
                         } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
                             // Every rank refuses alike before any collective: skip that pass, say why.
                             if (communicator?.rank ?? 0) == 0 {
@@ -120,6 +141,7 @@ struct BenchCommand: ParsableCommand {
                             }
                             continue
                         }
+                        if w != "sgemm", let gflops = result.gflops, let sgemmRate { result.sgemmFraction = gflops / sgemmRate }
                         if (communicator?.rank ?? 0) == 0 { print(result.json) }
                         let name = w + (w == "sgemm" ? "" : deterministic ? " deterministic" : " default")
                         if repeated[name] == nil { names.append(name) }
@@ -139,5 +161,14 @@ struct BenchCommand: ParsableCommand {
                 print(r.text)
             }
         }
+    }
+
+    /// The training workload `name`: built in, or one of Examples/UserModels
+    /// (cross-entropy on Fashion-MNIST, seen as 3x32x32 where the model wants it).
+    static func trainingWorkload(_ name: String) throws -> Benchmark.Workload {
+        guard let user = UserWorkload.named(name) else { return try Benchmark.workload(named: name) }
+        let cifarShaped = user.inputShape == CIFARShaped.shape
+        return Benchmark.Workload(name: user.name, loss: .crossEntropy, trainingFLOPsPerSample: user.trainingFLOPsPerSample,
+                                  trainingSet: { cifarShaped ? CIFARShaped($0.train) : $0.train as any Dataset }, build: user.build)
     }
 }

@@ -147,6 +147,33 @@ struct ConvolutionTests {
         expectClose(x.grad?.scalars ?? [], reference.dx, absolute: 1e-4, relative: 1e-4, "dx")
     }
 
+    /// Kernel sizes 1, 3, 5, 7 by strides 1, 2 by paddings 0, 1, 2, with 1,
+    /// 3, 32 or 64 channels in and out and odd image sizes: every route
+    /// conv2d takes (direct kernels, their scalar loop for outputs under
+    /// eight wide, im2col for other strides and for padding at least the kernel).
+    static let sweep: [ConvolutionCase] = {
+        let channels = [1, 3, 32, 64]
+        var cases: [ConvolutionCase] = []
+        var i = 0
+        for kernel in [1, 3, 5, 7] {
+            for stride in [1, 2] {
+                for padding in [0, 1, 2] {
+                    let size = kernel + 2 + 2 * (i % 5)  // 3 to 17, odd and even
+                    cases.append(ConvolutionCase(batch: 2, channels: channels[i % 4], height: size, width: size + 3,
+                                                 outChannels: channels[(i + 1) % 4], kernel: kernel, stride: stride,
+                                                 padding: padding))
+                    i += 1
+                }
+            }
+        }
+        return cases + [ConvolutionCase(batch: 2, channels: 3, height: 3, width: 3, outChannels: 5, kernel: 3)]  // one output
+    }()
+
+    @Test("Every kernel size, stride and padding matches the definition", arguments: sweep)
+    func sweepMatchesNaiveReference(_ c: ConvolutionCase) {
+        matchesNaiveReference(c)
+    }
+
     @Test("Gradients match finite differences", arguments: [
         ConvolutionCase(channels: 2, height: 5, width: 6, outChannels: 3, kernel: 3),
         ConvolutionCase(channels: 2, height: 6, width: 6, outChannels: 2, kernel: 3, stride: 2),

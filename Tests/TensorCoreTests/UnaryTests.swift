@@ -38,3 +38,30 @@ import TensorCore
     x.relu().sum().backward()
     #expect(x.grad?.scalars == [0, 1, 0, 1])
 }
+
+@Test("tanh is within 2 ulp of Double's over [-20, 20], odd, and exact at the edges")
+func tanhAccuracy() {
+    let values = (0..<20_001).map { Float($0 - 10_000) / 500 } + [1e-30, 1e-8, 0.6249, 0.625, 0.6251, 9, 44, 100]
+    let y = Tensor(values).tanh().scalars
+    for (x, t) in zip(values, y) {
+        let reference = Foundation.tanh(Double(x))
+        let ulp = Double(Float(reference).ulp)
+        #expect(Swift.abs(Double(t) - reference) <= 2 * ulp, "tanh(\(x)) = \(t), Double says \(reference)")
+    }
+    let odd = Tensor(values.map { -$0 }).tanh().scalars
+    #expect(zip(y, odd).allSatisfy { $0 == -$1 })
+    let edges = Tensor([0, -0.0, 100, -100, .infinity, -.infinity, .nan]).tanh().scalars
+    #expect(edges[0] == 0 && edges[1] == 0 && edges[1].sign == .minus)
+    #expect(edges[2] == 1 && edges[3] == -1 && edges[4] == 1 && edges[5] == -1)
+    #expect(edges[6].isNaN)
+}
+
+@Test("tanh and sigmoid give each element the same bits alone as inside a vector")
+func activationsDoNotDependOnPosition() {
+    let x = randomTensor([37], low: -5, high: 5, seed: 102)
+    for op in [{ (t: Tensor) in t.tanh() }, { (t: Tensor) in t.sigmoid() }] {
+        let together = op(x).scalars
+        let alone = x.scalars.map { op(Tensor([$0])).scalars[0] }
+        #expect(together == alone)
+    }
+}

@@ -43,6 +43,15 @@ void ck_scale(float *restrict x, size_t n, float factor);
 /// y = sigmoid(x) = 1 / (1 + e^-x), overflow-free.
 void ck_sigmoid_forward(const float *restrict x, float *restrict y, size_t n);
 
+/// y = tanh(x) (Cephes' tanhf, about 1 ulp); NaN stays NaN.
+void ck_tanh_forward(const float *restrict x, float *restrict y, size_t n);
+
+/// gx[i] += g[i] y[i] (1 - y[i]): sigmoid's backward from its output y.
+void ck_sigmoid_backward(const float *restrict y, const float *restrict g, float *restrict gx, size_t n);
+
+/// gx[i] += g[i] (1 - y[i]^2): tanh's backward from its output y.
+void ck_tanh_backward(const float *restrict y, const float *restrict g, float *restrict gx, size_t n);
+
 /// Sum over n of -(t log p + (1 - t) log(1 - p)), each log clamped at -100
 /// (PyTorch's BCELoss before the mean). NaN in p stays NaN.
 double ck_bce_sum(const float *restrict p, const float *restrict t, size_t n);
@@ -82,14 +91,15 @@ void ck_relu_backward(const float *restrict x, const float *restrict g, float *r
 /// scalar code, chosen once from the CPU; the environment variable
 /// CKERNELS_ISA=avx2 or CKERNELS_ISA=scalar caps the choice, for tests):
 /// y [batch, out_channels, H - kh + 1, W - kw + 1] = x [batch, channels, H, W] (*) w [out_channels, channels, kh, kw]
-/// + bias (NULL for none).
-void ck_conv2d_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
-                       float *restrict y, size_t batch, size_t channels, size_t height, size_t width,
-                       size_t out_channels, size_t kh, size_t kw);
+/// + bias (NULL for none); y is overwritten, or added to when `accumulate` is
+/// 1 (the input gradient). Returns 0, or -1 when its scratch cannot be allocated.
+int ck_conv2d_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
+                      float *restrict y, size_t batch, size_t channels, size_t height, size_t width,
+                      size_t out_channels, size_t kh, size_t kw, int accumulate);
 
 /// dw [out_channels, channels, kh, kw] += sum over the batch and output pixels of
 /// g [batch, out_channels, oh, ow] times the input pixel under each kernel element
-/// (stride 1, no padding). Returns 0, or -1 when its scratch buffer cannot be allocated.
+/// (stride 1, no padding). Returns 0, or -1 when its scratch buffers cannot be allocated.
 int ck_conv2d_backward_weight(const float *restrict x, const float *restrict g, float *restrict dw,
                               size_t batch, size_t channels, size_t height, size_t width, size_t out_channels,
                               size_t kh, size_t kw);
