@@ -79,10 +79,10 @@ let package = Package(
         .executableTarget(name: "least-squares", dependencies: ["DataLoading", "NN", "Optim", "TensorCore", "Training"],
                           path: "Examples/LeastSquares"),
         // The user-shaped models `trainer bench` times (user-*) and
-        // scripts/torch-bench.py rebuilds in PyTorch; user-cnn trains one.
+        // scripts/torch-bench.py rebuilds in PyTorch; user-model trains one.
         .target(name: "UserModels", dependencies: ["DataLoading", "NN", "TensorCore"], path: "Examples/UserModels"),
-        .executableTarget(name: "user-cnn", dependencies: ["DataLoading", "NN", "TensorCore", "Training", "UserModels"],
-                          path: "Examples/UserCNN"),
+        .executableTarget(name: "user-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training", "UserModels"],
+                          path: "Examples/UserModel"),
 
         // MARK: Tests
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),

@@ -15,12 +15,15 @@ import TensorCore
 ///     -> Flatten -> Linear(64 (H/4) (W/4), 128) -> ReLU -> Linear(128, 10)
 ///
 /// for inputs [C, H, W] (1x28x28 Fashion-MNIST, or 3x32x32 as CIFAR's).
-public func cifarStyleCNN(inputShape: [Int], classes: Int = 10, generator: inout RandomGenerator) -> Sequential {
+/// Without `batchNorm` the BatchNorm2d layers are left out (`--deterministic`
+/// refuses them: their running statistics depend on how a batch is split).
+public func cifarStyleCNN(inputShape: [Int], classes: Int = 10, batchNorm: Bool = true,
+                          generator: inout RandomGenerator) -> Sequential {
     let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])
-    return Sequential([
-        Conv2d(channels, 32, 3, padding: 1, generator: &generator), BatchNorm2d(32), ReLU(),
+    func normalised(_ features: Int) -> [any Module] { batchNorm ? [BatchNorm2d(features)] : [] }
+    return Sequential([Conv2d(channels, 32, 3, padding: 1, generator: &generator)] + normalised(32) + [ReLU(),
         Conv2d(32, 32, 3, padding: 1, generator: &generator), ReLU(), MaxPool2d(2),
-        Conv2d(32, 64, 3, padding: 1, generator: &generator), BatchNorm2d(64), ReLU(), MaxPool2d(2),
+        Conv2d(32, 64, 3, padding: 1, generator: &generator)] + normalised(64) + [ReLU(), MaxPool2d(2),
         Flatten(),
         Linear(64 * (height / 4) * (width / 4), 128, generator: &generator), ReLU(),
         Linear(128, classes, generator: &generator),
@@ -33,13 +36,16 @@ public func cifarStyleCNN(inputShape: [Int], classes: Int = 10, generator: inout
 ///     -> Conv2d(32, 64, 3, stride: 2, padding: 1) -> BatchNorm2d(64) -> ReLU
 ///     -> Conv2d(64, 128, 3, stride: 2, padding: 1) -> ReLU
 ///     -> Flatten -> Linear(128 ceil(H/4) ceil(W/4), 10)
-public func stridedCNN(inputShape: [Int], classes: Int = 10, generator: inout RandomGenerator) -> Sequential {
+///
+/// (`batchNorm` as for `cifarStyleCNN`.)
+public func stridedCNN(inputShape: [Int], classes: Int = 10, batchNorm: Bool = true,
+                       generator: inout RandomGenerator) -> Sequential {
     let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])
     let (h2, w2) = ((height + 1) / 2, (width + 1) / 2)
     let (h4, w4) = ((h2 + 1) / 2, (w2 + 1) / 2)
-    return Sequential([
-        Conv2d(channels, 32, 3, padding: 1, generator: &generator), BatchNorm2d(32), ReLU(),
-        Conv2d(32, 64, 3, stride: 2, padding: 1, generator: &generator), BatchNorm2d(64), ReLU(),
+    func normalised(_ features: Int) -> [any Module] { batchNorm ? [BatchNorm2d(features)] : [] }
+    return Sequential([Conv2d(channels, 32, 3, padding: 1, generator: &generator)] + normalised(32) + [ReLU(),
+        Conv2d(32, 64, 3, stride: 2, padding: 1, generator: &generator)] + normalised(64) + [ReLU(),
         Conv2d(64, 128, 3, stride: 2, padding: 1, generator: &generator), ReLU(),
         Flatten(),
         Linear(128 * h4 * w4, classes, generator: &generator),

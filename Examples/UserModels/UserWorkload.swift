@@ -14,26 +14,28 @@ public struct UserWorkload: Sendable {
     /// (forward, weight gradient, and input gradient where the input needs
     /// one): what the sgemm rate bounds.
     public let trainingFLOPsPerSample: Double
-    /// Builds the model with its initial parameters.
-    public let build: @Sendable (inout RandomGenerator) -> any Module
+    /// Builds the model with its initial parameters, with or without its
+    /// BatchNorm layers (the recurrent model has none).
+    public let build: @Sendable (_ generator: inout RandomGenerator, _ batchNorm: Bool) -> any Module
 
     /// The user-shaped workloads, in the order the bench runs them.
     public static let all: [UserWorkload] = [
         UserWorkload(name: "user-cnn", inputShape: [1, 28, 28],
                      trainingFLOPsPerSample: cifarStyleFLOPs([1, 28, 28])) {
-            cifarStyleCNN(inputShape: [1, 28, 28], generator: &$0)
+            cifarStyleCNN(inputShape: [1, 28, 28], batchNorm: $1, generator: &$0)
         },
         UserWorkload(name: "user-cnn32", inputShape: CIFARShaped.shape,
                      trainingFLOPsPerSample: cifarStyleFLOPs([3, 32, 32])) {
-            cifarStyleCNN(inputShape: CIFARShaped.shape, generator: &$0)
+            cifarStyleCNN(inputShape: CIFARShaped.shape, batchNorm: $1, generator: &$0)
         },
         UserWorkload(name: "user-strided", inputShape: [1, 28, 28],
                      trainingFLOPsPerSample: stridedFLOPs([1, 28, 28])) {
-            stridedCNN(inputShape: [1, 28, 28], generator: &$0)
+            stridedCNN(inputShape: [1, 28, 28], batchNorm: $1, generator: &$0)
         },
         UserWorkload(name: "user-rnn", inputShape: [1, 28, 28],
                      trainingFLOPsPerSample: elmanFLOPs(steps: 28, inputSize: 28, hidden: 64, classes: 10)) {
-            ElmanClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &$0)
+            _ = $1
+            return ElmanClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &$0)
         },
     ]
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Sums `values` in place across the processes of a data-parallel job (an
 /// allreduce with MPI_SUM), so that every process ends with the same totals.
 /// Every process must call it the same number of times, in the same order,
@@ -23,8 +25,8 @@ public typealias StatisticsReducer = (_ values: inout [Double]) -> Void
 ///
 /// In eval mode mean and invstd are constants: dx += weight * invstd * dy.
 ///
-/// The per-channel sums are accumulated in Double in a fixed order (sample,
-/// then position), so the statistics, and with a reducer that adds in rank
+/// The per-channel sums are accumulated in Double in a fixed order (eight
+/// lanes by position, sample after sample), so the statistics, and with a reducer that adds in rank
 /// order the outputs, are the same on every run. One pass of sum and sum of
 /// squares instead of two passes is what lets the synchronised version need
 /// one reduction; Double keeps its cancellation harmless for activations.
@@ -127,31 +129,17 @@ extension Tensor {
         }
     }
 
-    /// Per-channel sums over v [N, C, P] in Double, sample by sample: with
-    /// `normalise` nil, [sum v (C), sum v^2 (C)]; with (x, mean, invstd),
-    /// [sum v (C), sum v * xhat (C)] where xhat = (x - mean) * invstd.
+    /// Per-channel sums over v [N, C, P] in Double (CKernels' fixed order):
+    /// with `normalise` nil, [sum v (C), sum v^2 (C)]; with (x, mean,
+    /// invstd), [sum v (C), sum v * xhat (C)] where xhat = (x - mean) * invstd.
     private static func batchNormChannelSums(_ v: UnsafeMutablePointer<Float>,
                                              _ normalise: (x: UnsafeMutablePointer<Float>, mean: [Double], invstd: [Double])?,
                                              batch: Int, channels: Int, positions: Int) -> [Double] {
         var sums = [Double](repeating: 0, count: 2 * channels)
-        for c in 0..<channels {
-            var s: Double = 0, s2: Double = 0
-            for n in 0..<batch {
-                let base = (n * channels + c) * positions
-                if let (x, mean, invstd) = normalise {
-                    for i in base..<base + positions {
-                        s += Double(v[i])
-                        s2 += Double(v[i]) * ((Double(x[i]) - mean[c]) * invstd[c])
-                    }
-                } else {
-                    for i in base..<base + positions {
-                        s += Double(v[i])
-                        s2 += Double(v[i]) * Double(v[i])
-                    }
-                }
-            }
-            sums[c] = s
-            sums[channels + c] = s2
+        if let (x, mean, invstd) = normalise {
+            ck_channel_sums(v, x, mean, invstd, batch, channels, positions, &sums)
+        } else {
+            ck_channel_sums(v, nil, nil, nil, batch, channels, positions, &sums)
         }
         return sums
     }

@@ -169,6 +169,8 @@ struct BenchCommand: ParsableCommand {
         guard let user = UserWorkload.named(name) else { return try Benchmark.workload(named: name) }
         let cifarShaped = user.inputShape == CIFARShaped.shape
         return Benchmark.Workload(name: user.name, loss: .crossEntropy, trainingFLOPsPerSample: user.trainingFLOPsPerSample,
-                                  trainingSet: { cifarShaped ? CIFARShaped($0.train) : $0.train as any Dataset }, build: user.build)
+                                  trainingSet: { cifarShaped ? CIFARShaped($0.train) : $0.train as any Dataset }) {
+            user.build(&$0, true)
+        }
     }
 }

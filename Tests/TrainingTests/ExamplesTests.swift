@@ -23,10 +23,19 @@ final class ExamplesTests {
     struct Example {
         let name: String
         let checkpoints: String
+        var arguments: [String] = []
     }
 
     static let ownModel = Example(name: "own-model", checkpoints: "runs/highway")
     static let leastSquares = Example(name: "least-squares", checkpoints: "runs/least-squares")
+
+    /// `user-model MODEL` for `steps` steps in deterministic mode, four
+    /// micro-batches, without BatchNorm (which that mode refuses).
+    static func userModel(_ model: String, steps: Int) -> Example {
+        Example(name: "user-model", checkpoints: "runs/\(model)",
+                arguments: [model, "--max-steps", String(steps), "--deterministic", "--micro-batches", "4",
+                            "--without-batchnorm"])
+    }
 
     func executable(_ example: Example) throws -> URL {
         let trainer = try #require(TestSupport.trainerExecutable)
@@ -39,10 +48,10 @@ final class ExamplesTests {
     /// under mpirun at `np`).
     func start(_ example: Example, np: Int, in folder: URL, log: String) throws -> BackgroundProcess {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let program = try executable(example).path
+        let program = try ([executable(example).path] + example.arguments).map { "'\($0)'" }.joined(separator: " ")
         let mpirun = try #require(TestSupport.mpirun).path
-        let command = np == 1 ? "exec '\(program)'"
-            : "exec '\(mpirun)' --allow-run-as-root --oversubscribe -np \(np) '\(program)'"
+        let command = np == 1 ? "exec \(program)"
+            : "exec '\(mpirun)' --allow-run-as-root --oversubscribe -np \(np) \(program)"
         // /proc/PID/stat truncates names to 15 characters.
         return try BackgroundProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "cd '\(folder.path)' && \(command)"],
                                      log: folder.appendingPathComponent(log), rankName: String(example.name.prefix(15)))
@@ -141,6 +150,26 @@ final class ExamplesTests {
     @Test("least-squares: SIGKILL one rank of np=2 mid-run, run it again: bitwise the parameters of an uninterrupted run")
     func leastSquaresKilled() throws {
         try expectKillAndRerunIsExact(Self.leastSquares, killAfter: 200 * Int.random(in: 1...6))
+    }
+
+    @Test("user-model: the user-shaped models of `trainer bench` (3x3 convolutions with padding, stride 2, a hand-written RNN) train under --deterministic (without their BatchNorms) to bitwise the same parameters at np=1, 2 and 4",
+          arguments: ["user-cnn", "user-cnn32", "user-strided", "user-rnn"])
+    func userModelsAreDeterministic(model: String) throws {
+        let example = Self.userModel(model, steps: 6)
+        var reference: [Float]?
+        for np in [1, 2, 4] {
+            let folder = scratch.appendingPathComponent("\(model)-\(np)")
+            let out = try run(example, np: np, in: folder)
+            #expect(out.status == 0 && out.stdout.contains("\(model): trained(steps: 6)"), "np=\(np): \(out.stdout)")
+            let parameters = try finalParameters(example, in: folder)
+            #expect(parameters.allSatisfy { $0.isFinite })
+            if let reference {
+                // By construction: each micro-batch is the same kernel calls on the same shapes at every world size.
+                #expect(parameters == reference, "\(model): np=\(np) differs from np=1")
+            } else {
+                reference = parameters
+            }
+        }
     }
 
     @Test("The README's \"Your own model\" block is Examples/OwnModel/main.swift, the program these tests run")

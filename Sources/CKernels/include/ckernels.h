@@ -81,6 +81,14 @@ void ck_maxpool2d_forward(const float *restrict x, float *restrict y, int32_t *r
 void ck_maxpool2d_backward(const float *restrict gy, const int32_t *restrict argmax, float *restrict gx,
                            size_t planes, size_t plane_size, size_t out_plane_size);
 
+/// Batch normalisation's per-channel sums over v [batch, channels, positions],
+/// in Double and a fixed order (channel_sums.c): with x NULL, sums[c] = sum v
+/// and sums[C + c] = sum v^2; with x (and mean, invstd [channels]), sums[C +
+/// c] = sum v (x - mean) invstd instead.
+void ck_channel_sums(const float *restrict v, const float *restrict x, const double *restrict mean,
+                     const double *restrict invstd, size_t batch, size_t channels, size_t positions,
+                     double *restrict sums);
+
 /// out[r] += sum over j of a[r, j], for a [rows, cols].
 void ck_add_row_sums(const float *restrict a, float *restrict out, size_t rows, size_t cols);
 
