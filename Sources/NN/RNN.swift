@@ -12,17 +12,22 @@ private func rnnStep(_ x: Tensor, _ h: Tensor, weightIH: Tensor, weightHH: Tenso
     (Tensor.linear(x, weight: weightIH, bias: biasIH) + Tensor.linear(h, weight: weightHH, bias: biasHH)).tanh()
 }
 
-/// The parameters of one RNN layer with PyTorch's shapes and initialisation:
-/// every tensor U(-1/sqrt(hidden), 1/sqrt(hidden)), in PyTorch's order
-/// weight_ih, weight_hh, bias_ih, bias_hh.
-private func rnnParameters(inputSize: Int, hiddenSize: Int, bias: Bool, generator: inout RandomGenerator)
+/// The parameters of one recurrent layer with PyTorch's shapes and
+/// initialisation, shared by the RNN, GRU and LSTM: `gates` blocks of
+/// `hiddenSize` rows stacked in each tensor (1 for the Elman RNN, 3 for the
+/// GRU's r, z, n, 4 for the LSTM's i, f, g, o), so weight_ih is
+/// [gates * hidden, input], weight_hh [gates * hidden, hidden] and the biases
+/// [gates * hidden]; every tensor U(-1/sqrt(hidden), 1/sqrt(hidden)), in
+/// PyTorch's order weight_ih, weight_hh, bias_ih, bias_hh.
+func rnnParameters(gates: Int, inputSize: Int, hiddenSize: Int, bias: Bool, generator: inout RandomGenerator)
     -> (weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?) {
     let bound = 1 / Float(hiddenSize).squareRoot()
-    let weightIH = Tensor.uniform([hiddenSize, inputSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
-    let weightHH = Tensor.uniform([hiddenSize, hiddenSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
+    let rows = gates * hiddenSize
+    let weightIH = Tensor.uniform([rows, inputSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
+    let weightHH = Tensor.uniform([rows, hiddenSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
     guard bias else { return (weightIH, weightHH, nil, nil) }
-    let biasIH = Tensor.uniform([hiddenSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
-    let biasHH = Tensor.uniform([hiddenSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
+    let biasIH = Tensor.uniform([rows], low: -bound, high: bound, generator: &generator, requiresGrad: true)
+    let biasHH = Tensor.uniform([rows], low: -bound, high: bound, generator: &generator, requiresGrad: true)
     return (weightIH, weightHH, biasIH, biasHH)
 }
 
@@ -40,7 +45,7 @@ public final class RNNCell: Module {
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
         ensure(inputSize > 0 && hiddenSize > 0,
                      "RNNCell sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
-        (weightIH, weightHH, biasIH, biasHH) = rnnParameters(inputSize: inputSize, hiddenSize: hiddenSize,
+        (weightIH, weightHH, biasIH, biasHH) = rnnParameters(gates: 1, inputSize: inputSize, hiddenSize: hiddenSize,
                                                              bias: bias, generator: &generator)
     }
 
@@ -92,7 +97,7 @@ public final class RNN: Module {
         self.hiddenSize = hiddenSize
         var layers: [(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?)] = []
         for k in 0..<numLayers {
-            layers.append(rnnParameters(inputSize: k == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize,
+            layers.append(rnnParameters(gates: 1, inputSize: k == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize,
                                         bias: bias, generator: &generator))
         }
         self.layers = layers
