@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 DATA = "/usr/share/datasets/fashion-mnist"
-WORKLOADS = ["user-cnn", "user-cnn32", "user-strided", "user-rnn"]
+WORKLOADS = ["user-cnn", "user-cnn32", "user-strided", "user-rnn", "user-gru"]
 
 
 def read_idx(path):
@@ -74,6 +74,19 @@ class ElmanClassifier(nn.Module):
         return self.fc(h[-1])
 
 
+class GRUClassifier(nn.Module):
+    """Examples/UserModels' GRUClassifier: nn.GRU over the rows, the last state into a Linear."""
+
+    def __init__(self, width, hidden=64, classes=10):
+        super().__init__()
+        self.gru = nn.GRU(width, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        _, h = self.gru(x.reshape(x.shape[0], x.shape[-2], x.shape[-1]))
+        return self.fc(h[-1])
+
+
 def build(name):
     if name == "user-cnn":
         return cifar_style_cnn(1, 28, 28), False
@@ -83,6 +96,8 @@ def build(name):
         return strided_cnn(1, 28, 28), False
     if name == "user-rnn":
         return ElmanClassifier(28), False
+    if name == "user-gru":
+        return GRUClassifier(28), False
     raise SystemExit(f"torch-bench.py: unknown workload {name!r}; known: {', '.join(WORKLOADS)}")
 
 

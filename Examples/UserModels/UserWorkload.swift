@@ -37,6 +37,11 @@ public struct UserWorkload: Sendable {
             _ = $1
             return ElmanClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &$0)
         },
+        UserWorkload(name: "user-gru", inputShape: [1, 28, 28],
+                     trainingFLOPsPerSample: elmanFLOPs(steps: 28, inputSize: 28, hidden: 64, classes: 10, gates: 3)) {
+            _ = $1
+            return GRUClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &$0)
+        },
     ]
 
     /// The workload named `name`, or nil.
@@ -75,8 +80,9 @@ private func stridedFLOPs(_ shape: [Int]) -> Double {
         + trainingFLOPs(macs: 128 * h4 * w4 * 10)
 }
 
-private func elmanFLOPs(steps: Int, inputSize: Int, hidden: Int, classes: Int) -> Double {
-    Double(steps) * (trainingFLOPs(macs: inputSize * hidden, inputNeedsGradient: false)
-                     + trainingFLOPs(macs: hidden * hidden))
+/// An Elman RNN's (`gates` 1) or a GRU's (3) matrix products over `steps`.
+private func elmanFLOPs(steps: Int, inputSize: Int, hidden: Int, classes: Int, gates: Int = 1) -> Double {
+    Double(steps) * (trainingFLOPs(macs: inputSize * gates * hidden, inputNeedsGradient: false)
+                     + trainingFLOPs(macs: hidden * gates * hidden))
         + trainingFLOPs(macs: hidden * classes)
 }

@@ -152,8 +152,8 @@ final class ExamplesTests {
         try expectKillAndRerunIsExact(Self.leastSquares, killAfter: 200 * Int.random(in: 1...6))
     }
 
-    @Test("user-model: the user-shaped models of `trainer bench` (3x3 convolutions with padding, stride 2, a hand-written RNN) train under --deterministic (without their BatchNorms) to bitwise the same parameters at np=1, 2 and 4",
-          arguments: ["user-cnn", "user-cnn32", "user-strided", "user-rnn"])
+    @Test("user-model: the user-shaped models of `trainer bench` (3x3 convolutions with padding, stride 2, a hand-written RNN, the GRU) train under --deterministic (without their BatchNorms) to bitwise the same parameters at np=1, 2 and 4",
+          arguments: ["user-cnn", "user-cnn32", "user-strided", "user-rnn", "user-gru"])
     func userModelsAreDeterministic(model: String) throws {
         let example = Self.userModel(model, steps: 6)
         var reference: [Float]?
