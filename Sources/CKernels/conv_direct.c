@@ -139,8 +139,8 @@ flat_forward_body(const float *restrict x, const float *restrict w, const float 
                 float *dst = yn + (o * oh + oy) * ow;
                 if (accumulate) {
                     for (size_t ox = 0; ox < ow; ox++) dst[ox] += src[ox];
-                } else {
-                    memcpy(dst, src, ow * sizeof(float));
+                } else {  // a loop, not memcpy: rows are short (8 to 32 floats)
+                    for (size_t ox = 0; ox < ow; ox++) dst[ox] = src[ox];
                 }
             }
         }

@@ -24,7 +24,10 @@ import CKernels
 ///
 /// Measured on the user-shaped 3x3 layers, this replaced an sgemm whose
 /// inner dimension is the output channels (32 or 64) plus col2im, at about
-/// twice the speed. Other strides and paddings use im2col and sgemm for all
+/// twice the speed. Where that padding would be most of the work (2 padding <
+/// k - 1: the zoo's 5x5 without padding, whose full correlation multiplies
+/// 2.25 times the products on 8x8 outputs) dx stays on sgemm and col2im,
+/// which measured faster there. Other strides and paddings use im2col and sgemm for all
 /// three, one sample at a time, so `col` stays in cache; backward unfolds
 /// the input again rather than keeping every sample's `col`.
 extension Tensor {
@@ -89,7 +92,10 @@ extension Tensor {
                 let gb = bias.gradData()
                 for b in 0..<batch { ck_add_row_sums(g.data + b * outChannels * oh * ow, gb, outChannels, oh * ow) }
             }
-            if x.requiresGrad {
+            if x.requiresGrad && 2 * padding < min(kh, kw) - 1 {
+                // Mostly padding for the direct kernel (the zoo's 5x5 without padding): sgemm + col2im.
+                unfoldedInputGradient(g, weight: weight, into: x, stride: 1, padding: padding, outputSize: (oh, ow))
+            } else if x.requiresGrad {
                 // dx = dy padded by k - 1 - p, correlated with W^T flipped [C, O, kh, kw].
                 let flipped = Tensor.uninitialized([channels, outChannels, kh, kw])
                 for o in 0..<outChannels {
@@ -140,7 +146,6 @@ extension Tensor {
             let col = Storage(count: k * p, zeroed: false)
             let gw = weight.requiresGrad ? weight.gradData() : nil
             let gb = bias.flatMap { $0.requiresGrad ? $0.gradData() : nil }
-            let gx = x.requiresGrad ? x.gradData() : nil
             for b in 0..<batch {
                 let gyb = g.data + b * outSize
                 if let gw {       // dW [O, k] += dy[b] [O, p] col^T
@@ -149,13 +154,28 @@ extension Tensor {
                          gyb, lda: p, col.base, ldb: p, beta: 1, gw, ldc: k)
                 }
                 if let gb { ck_add_row_sums(gyb, gb, outChannels, p) }
-                if let gx {       // dcol [k, p] = W^T dy[b], folded back into dx[b]
-                    gemm(transposeA: true, transposeB: false, m: k, n: p, k: outChannels,
-                         weight.data, lda: k, gyb, ldb: p, beta: 0, col.base, ldc: p)
-                    ck_col2im_add(col.base, p, gx + b * inSize, channels, height, width, kh, kw,
-                                  stride, padding, oh, ow)
-                }
             }
+            if x.requiresGrad {
+                unfoldedInputGradient(g, weight: weight, into: x, stride: stride, padding: padding, outputSize: (oh, ow))
+            }
+        }
+    }
+
+    /// dx += col2im(W^T dy[b]) for each sample b: one sgemm [C*kh*kw, O] x
+    /// [O, oh*ow] per sample into a reused `col`.
+    private static func unfoldedInputGradient(_ g: Tensor, weight: Tensor, into x: Tensor, stride: Int, padding: Int,
+                                              outputSize: (Int, Int)) {
+        let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (outChannels, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        let (oh, ow) = outputSize
+        let (k, p) = (channels * kh * kw, oh * ow)
+        let col = Storage(count: k * p, zeroed: false)
+        let gx = x.gradData()
+        for b in 0..<batch {
+            gemm(transposeA: true, transposeB: false, m: k, n: p, k: outChannels,
+                 weight.data, lda: k, g.data + b * outChannels * p, ldb: p, beta: 0, col.base, ldc: p)
+            ck_col2im_add(col.base, p, gx + b * channels * height * width, channels, height, width, kh, kw,
+                          stride, padding, oh, ow)
         }
     }
 }

@@ -115,6 +115,25 @@ struct ModelZooCommandLineTests {
         }
     }
 
+    @Test("trainer bench runs the user-shaped workloads and reports their GFLOP/s against this machine's sgemm",
+          .enabled(if: TestSupport.hasFashionMNIST, "Fashion-MNIST (dataset-fashion-mnist) is not installed"))
+    func benchUserWorkloads() throws {
+        let out = try TestSupport.run(trainer, ["bench", "--workload", "user", "--steps", "2", "--mode", "default"])
+        #expect(out.status == 0, "stderr: \(out.stderr)")
+        let records = try out.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(records.compactMap { $0["workload"] as? String }
+                == ["user-cnn", "user-cnn32", "user-strided", "user-rnn", "user-gru"])
+        for record in records {
+            let gflops = try #require(record["gflops"] as? Double), fraction = try #require(record["of_sgemm"] as? Double)
+            #expect(gflops > 0 && fraction > 0, "\(record)")
+        }
+        let unknown = try TestSupport.run(trainer, ["bench", "--workload", "user-transformer"])
+        #expect(unknown.status == 64 && unknown.stderr.contains("user-transformer") && unknown.stderr.contains("user-gru"),
+                "\(unknown.stderr)")
+    }
+
     @Test("trainer bench knows the cnn workload",
           .enabled(if: TestSupport.hasFashionMNIST, "Fashion-MNIST (dataset-fashion-mnist) is not installed"))
     func benchCNN() throws {
