@@ -9,6 +9,7 @@ with their spread and the ratio. PyTorch is needed only here: never by the
 build or the tests (install it in a virtual environment of your own).
 
     python3 scripts/torch-bench.py --rounds 5 --seconds 5
+    python3 scripts/torch-bench.py --workload mlp ae cnn      # the model zoo's, for comparison
     python3 scripts/torch-bench.py --workload user-cnn user-rnn --np 2   # DDP with gloo vs mpirun -np 2
 """
 import argparse
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 
 DATA = "/usr/share/datasets/fashion-mnist"
 WORKLOADS = ["user-cnn", "user-cnn32", "user-strided", "user-rnn", "user-gru"]
+BUILT_IN = ["mlp", "ae", "cnn"]  # trainer bench's own: the model zoo's mlp, autoencoder and cnn
 
 
 def read_idx(path):
@@ -88,6 +90,14 @@ class GRUClassifier(nn.Module):
 
 
 def build(name):
+    """The model and whether it reads CIFAR-shaped images."""
+    if name == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)), False
+    if name == "ae":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 784), nn.Sigmoid()), False
+    if name == "cnn":
+        return nn.Sequential(nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 5), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 10)), False
     if name == "user-cnn":
         return cifar_style_cnn(1, 28, 28), False
     if name == "user-cnn32":
@@ -98,7 +108,7 @@ def build(name):
         return ElmanClassifier(28), False
     if name == "user-gru":
         return GRUClassifier(28), False
-    raise SystemExit(f"torch-bench.py: unknown workload {name!r}; known: {', '.join(WORKLOADS)}")
+    raise SystemExit(f"torch-bench.py: unknown workload {name!r}; known: {', '.join(WORKLOADS + BUILT_IN)}")
 
 
 def cifar_shaped(x):
@@ -125,7 +135,10 @@ def time_torch(name, seconds, batch, images, labels, rank=0, world=1):
         if wide:
             x = cifar_shaped(x)
         optimizer.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        if name == "ae":  # the zoo's reconstruction BCE on the pixels
+            F.binary_cross_entropy(model(x), x.flatten(1)).backward()
+        else:
+            F.cross_entropy(model(x), y).backward()
         optimizer.step()
 
     for _ in range(20):

@@ -141,7 +141,10 @@ struct BenchCommand: ParsableCommand {
                             }
                             continue
                         }
-                        if w != "sgemm", let gflops = result.gflops, let sgemmRate { result.sgemmFraction = gflops / sgemmRate }
+                        // Against one sgemm per rank: the figures are global.
+                        if w != "sgemm", let gflops = result.gflops, let sgemmRate {
+                            result.sgemmFraction = gflops / (sgemmRate * Double(communicator?.size ?? 1))
+                        }
                         if (communicator?.rank ?? 0) == 0 { print(result.json) }
                         let name = w + (w == "sgemm" ? "" : deterministic ? " deterministic" : " default")
                         if repeated[name] == nil { names.append(name) }
