@@ -13,11 +13,10 @@ import TensorCore
 /// be added first as in the Elman step. h' is computed as n + z * (h - n),
 /// the same value in one operation fewer (PyTorch's kernel does the same).
 /// The recorded rules of these ops give the gradient through time.
-private func gruStep(_ x: Tensor, _ h: Tensor, weightIH: Tensor, weightHH: Tensor,
-                     biasIH: Tensor?, biasHH: Tensor?) -> Tensor {
+private func gruStep(_ x: Tensor, _ h: Tensor, _ w: RecurrentWeights) -> Tensor {
     let hiddenSize = h.shape[1]
-    let fromInput = Tensor.linear(x, weight: weightIH, bias: biasIH).split(hiddenSize, axis: 1)
-    let fromHidden = Tensor.linear(h, weight: weightHH, bias: biasHH).split(hiddenSize, axis: 1)
+    let fromInput = Tensor.linear(x, weight: w.weightIH, bias: w.biasIH).split(hiddenSize, axis: 1)
+    let fromHidden = Tensor.linear(h, weight: w.weightHH, bias: w.biasHH).split(hiddenSize, axis: 1)
     let r = (fromInput[0] + fromHidden[0]).sigmoid()
     let z = (fromInput[1] + fromHidden[1]).sigmoid()
     let n = (fromInput[2] + r * fromHidden[2]).tanh()
@@ -31,16 +30,17 @@ private func gruStep(_ x: Tensor, _ h: Tensor, weightIH: Tensor, weightHH: Tenso
 /// unchanged. `cell(x, hidden: h)` maps x [batch, input] and h [batch,
 /// hidden] to the next h; `cell(x)` starts from zeros.
 public final class GRUCell: Module {
-    public let weightIH: Tensor
-    public let weightHH: Tensor
-    public let biasIH: Tensor?
-    public let biasHH: Tensor?
+    let weights: RecurrentWeights
+    public var weightIH: Tensor { weights.weightIH }
+    public var weightHH: Tensor { weights.weightHH }
+    public var biasIH: Tensor? { weights.biasIH }
+    public var biasHH: Tensor? { weights.biasHH }
 
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
         ensure(inputSize > 0 && hiddenSize > 0,
                      "GRUCell sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
-        (weightIH, weightHH, biasIH, biasHH) = rnnParameters(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize,
-                                                             bias: bias, generator: &generator)
+        weights = RecurrentWeights(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, bias: bias,
+                                   generator: &generator)
     }
 
     public var inputSize: Int { weightIH.shape[1] }
@@ -52,7 +52,7 @@ public final class GRUCell: Module {
                      "GRUCell(\(inputSize), \(hiddenSize)) needs input [batch, \(inputSize)], got \(input.shape)")
         ensure(hidden.shape == [input.shape[0], hiddenSize],
                      "GRUCell(\(inputSize), \(hiddenSize)) needs hidden [\(input.shape[0]), \(hiddenSize)] for input \(input.shape), got \(hidden.shape)")
-        return gruStep(input, hidden, weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
+        return gruStep(input, hidden, weights)
     }
 
     /// The next hidden state from a zero hidden state.
@@ -61,12 +61,9 @@ public final class GRUCell: Module {
         return self(input, hidden: .zeros([input.shape[0], hiddenSize]))
     }
 
-    public var localParameters: [(name: String, tensor: Tensor)] {
-        [("weight_ih", weightIH), ("weight_hh", weightHH)]
-            + [biasIH.map { ("bias_ih", $0) }, biasHH.map { ("bias_hh", $0) }].compactMap { $0 }
-    }
+    public var localParameters: [(name: String, tensor: Tensor)] { weights.named() }
 
-    public var configurationDescription: String { "\(inputSize) -> \(hiddenSize)" + (biasIH == nil ? ", no bias" : "") }
+    public var configurationDescription: String { weights.sizes }
 }
 
 /// A stack of `numLayers` GRU layers over a sequence, as PyTorch's
@@ -81,8 +78,7 @@ public final class GRUCell: Module {
 public final class GRU: Module {
     public let inputSize: Int
     public let hiddenSize: Int
-    /// Per layer: (weight_ih, weight_hh, bias_ih, bias_hh).
-    let layers: [(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?)]
+    let stack: RecurrentStack
 
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                 generator: inout RandomGenerator) {
@@ -90,15 +86,11 @@ public final class GRU: Module {
                      "GRU sizes must be positive, got input \(inputSize), hidden \(hiddenSize), \(numLayers) layers")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        var layers: [(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?)] = []
-        for k in 0..<numLayers {
-            layers.append(rnnParameters(gates: 3, inputSize: k == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize,
-                                        bias: bias, generator: &generator))
-        }
-        self.layers = layers
+        stack = RecurrentStack(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                               generator: &generator)
     }
 
-    public var numLayers: Int { layers.count }
+    public var numLayers: Int { stack.layers.count }
 
     /// Runs the sequence `input` [batch, time, input] from `hidden` h_0
     /// [numLayers, batch, hidden] (zeros when nil). Returns the output
@@ -112,32 +104,15 @@ public final class GRU: Module {
             ensure(hidden.shape == [numLayers, batch, hiddenSize],
                          "GRU(\(inputSize), \(hiddenSize)) needs hidden [\(numLayers), \(batch), \(hiddenSize)] for input \(input.shape), got \(hidden.shape)")
         }
-        var steps = input.unbind(axis: 1)  // time x [batch, features]
-        var finals: [Tensor] = []
-        for (k, layer) in layers.enumerated() {
-            var h = hidden?.select(axis: 0, k) ?? .zeros([batch, hiddenSize])
-            steps = steps.map { x in
-                h = gruStep(x, h, weightIH: layer.weightIH, weightHH: layer.weightHH,
-                            biasIH: layer.biasIH, biasHH: layer.biasHH)
-                return h
-            }
-            finals.append(h)
-        }
-        return (Tensor.stack(steps, axis: 1), Tensor.stack(finals, axis: 0))
+        let (output, finals) = stack.run(input, initial: { hidden?.select(axis: 0, $0) ?? .zeros([batch, hiddenSize]) },
+                                         hidden: { $0 }, step: gruStep)
+        return (output, Tensor.stack(finals, axis: 0))
     }
 
     /// The output [batch, time, hidden] from a zero initial state.
     public func forward(_ input: Tensor) -> Tensor { self(input, hidden: nil).output }
 
-    public var localParameters: [(name: String, tensor: Tensor)] {
-        layers.enumerated().flatMap { k, layer in
-            [("weight_ih_l\(k)", layer.weightIH), ("weight_hh_l\(k)", layer.weightHH)]
-                + [layer.biasIH.map { ("bias_ih_l\(k)", $0) }, layer.biasHH.map { ("bias_hh_l\(k)", $0) }].compactMap { $0 }
-        }
-    }
+    public var localParameters: [(name: String, tensor: Tensor)] { stack.parameters }
 
-    public var configurationDescription: String {
-        "\(inputSize) -> \(hiddenSize)" + (numLayers > 1 ? ", \(numLayers) layers" : "")
-            + (layers[0].biasIH == nil ? ", no bias" : "")
-    }
+    public var configurationDescription: String { stack.description }
 }

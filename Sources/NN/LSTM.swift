@@ -11,9 +11,10 @@ import TensorCore
 /// Unlike the GRU, every gate sees the plain sum of both sides, so the two
 /// `linear`s are added once and the sum split into [batch, hidden] pieces.
 /// The recorded rules of these ops give the gradient through time.
-private func lstmStep(_ x: Tensor, _ h: Tensor, _ c: Tensor, weightIH: Tensor, weightHH: Tensor,
-                      biasIH: Tensor?, biasHH: Tensor?) -> (hidden: Tensor, cell: Tensor) {
-    let gates = (Tensor.linear(x, weight: weightIH, bias: biasIH) + Tensor.linear(h, weight: weightHH, bias: biasHH))
+private func lstmStep(_ x: Tensor, _ state: (hidden: Tensor, cell: Tensor), _ w: RecurrentWeights)
+    -> (hidden: Tensor, cell: Tensor) {
+    let (h, c) = state
+    let gates = (Tensor.linear(x, weight: w.weightIH, bias: w.biasIH) + Tensor.linear(h, weight: w.weightHH, bias: w.biasHH))
         .split(h.shape[1], axis: 1)
     let (i, f, g, o) = (gates[0].sigmoid(), gates[1].sigmoid(), gates[2].tanh(), gates[3].sigmoid())
     let cell = f * c + i * g
@@ -28,16 +29,17 @@ private func lstmStep(_ x: Tensor, _ h: Tensor, _ c: Tensor, weightIH: Tensor, w
 /// [batch, hidden] to the next (h, c); `cell(x)` (the Module call) starts
 /// from zeros and returns the next h only, as a Module returns one tensor.
 public final class LSTMCell: Module {
-    public let weightIH: Tensor
-    public let weightHH: Tensor
-    public let biasIH: Tensor?
-    public let biasHH: Tensor?
+    let weights: RecurrentWeights
+    public var weightIH: Tensor { weights.weightIH }
+    public var weightHH: Tensor { weights.weightHH }
+    public var biasIH: Tensor? { weights.biasIH }
+    public var biasHH: Tensor? { weights.biasHH }
 
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
         ensure(inputSize > 0 && hiddenSize > 0,
                      "LSTMCell sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
-        (weightIH, weightHH, biasIH, biasHH) = rnnParameters(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize,
-                                                             bias: bias, generator: &generator)
+        weights = RecurrentWeights(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, bias: bias,
+                                   generator: &generator)
     }
 
     public var inputSize: Int { weightIH.shape[1] }
@@ -53,8 +55,7 @@ public final class LSTMCell: Module {
                      "LSTMCell(\(inputSize), \(hiddenSize)) needs hidden [\(input.shape[0]), \(hiddenSize)] for input \(input.shape), got \(state.hidden.shape)")
         ensure(state.cell.shape == [input.shape[0], hiddenSize],
                      "LSTMCell(\(inputSize), \(hiddenSize)) needs cell [\(input.shape[0]), \(hiddenSize)] for input \(input.shape), got \(state.cell.shape)")
-        return lstmStep(input, state.hidden, state.cell, weightIH: weightIH, weightHH: weightHH,
-                        biasIH: biasIH, biasHH: biasHH)
+        return lstmStep(input, state, weights)
     }
 
     /// The next hidden state from a zero state.
@@ -64,12 +65,9 @@ public final class LSTMCell: Module {
         return self(input, state: (zeros, zeros)).hidden
     }
 
-    public var localParameters: [(name: String, tensor: Tensor)] {
-        [("weight_ih", weightIH), ("weight_hh", weightHH)]
-            + [biasIH.map { ("bias_ih", $0) }, biasHH.map { ("bias_hh", $0) }].compactMap { $0 }
-    }
+    public var localParameters: [(name: String, tensor: Tensor)] { weights.named() }
 
-    public var configurationDescription: String { "\(inputSize) -> \(hiddenSize)" + (biasIH == nil ? ", no bias" : "") }
+    public var configurationDescription: String { weights.sizes }
 }
 
 /// A stack of `numLayers` LSTM layers over a sequence, as PyTorch's
@@ -85,8 +83,7 @@ public final class LSTMCell: Module {
 public final class LSTM: Module {
     public let inputSize: Int
     public let hiddenSize: Int
-    /// Per layer: (weight_ih, weight_hh, bias_ih, bias_hh).
-    let layers: [(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?)]
+    let stack: RecurrentStack
 
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                 generator: inout RandomGenerator) {
@@ -94,15 +91,11 @@ public final class LSTM: Module {
                      "LSTM sizes must be positive, got input \(inputSize), hidden \(hiddenSize), \(numLayers) layers")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        var layers: [(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?)] = []
-        for k in 0..<numLayers {
-            layers.append(rnnParameters(gates: 4, inputSize: k == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize,
-                                        bias: bias, generator: &generator))
-        }
-        self.layers = layers
+        stack = RecurrentStack(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                               generator: &generator)
     }
 
-    public var numLayers: Int { layers.count }
+    public var numLayers: Int { stack.layers.count }
 
     /// Runs the sequence `input` [batch, time, input] from `state` (h_0, c_0),
     /// each [numLayers, batch, hidden] (zeros when nil). Returns the output
@@ -119,34 +112,17 @@ public final class LSTM: Module {
             ensure(state.cell.shape == [numLayers, batch, hiddenSize],
                          "LSTM(\(inputSize), \(hiddenSize)) needs cell [\(numLayers), \(batch), \(hiddenSize)] for input \(input.shape), got \(state.cell.shape)")
         }
-        var steps = input.unbind(axis: 1)  // time x [batch, features]
-        var finalHidden: [Tensor] = [], finalCell: [Tensor] = []
-        for (k, layer) in layers.enumerated() {
-            var h = state?.hidden.select(axis: 0, k) ?? .zeros([batch, hiddenSize])
-            var c = state?.cell.select(axis: 0, k) ?? .zeros([batch, hiddenSize])
-            steps = steps.map { x in
-                (h, c) = lstmStep(x, h, c, weightIH: layer.weightIH, weightHH: layer.weightHH,
-                                  biasIH: layer.biasIH, biasHH: layer.biasHH)
-                return h
-            }
-            finalHidden.append(h)
-            finalCell.append(c)
-        }
-        return (Tensor.stack(steps, axis: 1), Tensor.stack(finalHidden, axis: 0), Tensor.stack(finalCell, axis: 0))
+        let zeros = Tensor.zeros([batch, hiddenSize])
+        let (output, finals) = stack.run(input, initial: { k in
+            (state?.hidden.select(axis: 0, k) ?? zeros, state?.cell.select(axis: 0, k) ?? zeros)
+        }, hidden: { $0.hidden }, step: lstmStep)
+        return (output, Tensor.stack(finals.map(\.hidden), axis: 0), Tensor.stack(finals.map(\.cell), axis: 0))
     }
 
     /// The output [batch, time, hidden] from a zero initial state.
     public func forward(_ input: Tensor) -> Tensor { self(input, state: nil).output }
 
-    public var localParameters: [(name: String, tensor: Tensor)] {
-        layers.enumerated().flatMap { k, layer in
-            [("weight_ih_l\(k)", layer.weightIH), ("weight_hh_l\(k)", layer.weightHH)]
-                + [layer.biasIH.map { ("bias_ih_l\(k)", $0) }, layer.biasHH.map { ("bias_hh_l\(k)", $0) }].compactMap { $0 }
-        }
-    }
+    public var localParameters: [(name: String, tensor: Tensor)] { stack.parameters }
 
-    public var configurationDescription: String {
-        "\(inputSize) -> \(hiddenSize)" + (numLayers > 1 ? ", \(numLayers) layers" : "")
-            + (layers[0].biasIH == nil ? ", no bias" : "")
-    }
+    public var configurationDescription: String { stack.description }
 }

@@ -7,28 +7,8 @@ import TensorCore
 ///
 /// composed from `linear` and `tanh`, whose recorded rules give the
 /// gradient (backpropagation through time is the graph of the steps).
-private func rnnStep(_ x: Tensor, _ h: Tensor, weightIH: Tensor, weightHH: Tensor,
-                     biasIH: Tensor?, biasHH: Tensor?) -> Tensor {
-    (Tensor.linear(x, weight: weightIH, bias: biasIH) + Tensor.linear(h, weight: weightHH, bias: biasHH)).tanh()
-}
-
-/// The parameters of one recurrent layer with PyTorch's shapes and
-/// initialisation, shared by the RNN, GRU and LSTM: `gates` blocks of
-/// `hiddenSize` rows stacked in each tensor (1 for the Elman RNN, 3 for the
-/// GRU's r, z, n, 4 for the LSTM's i, f, g, o), so weight_ih is
-/// [gates * hidden, input], weight_hh [gates * hidden, hidden] and the biases
-/// [gates * hidden]; every tensor U(-1/sqrt(hidden), 1/sqrt(hidden)), in
-/// PyTorch's order weight_ih, weight_hh, bias_ih, bias_hh.
-func rnnParameters(gates: Int, inputSize: Int, hiddenSize: Int, bias: Bool, generator: inout RandomGenerator)
-    -> (weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?) {
-    let bound = 1 / Float(hiddenSize).squareRoot()
-    let rows = gates * hiddenSize
-    let weightIH = Tensor.uniform([rows, inputSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
-    let weightHH = Tensor.uniform([rows, hiddenSize], low: -bound, high: bound, generator: &generator, requiresGrad: true)
-    guard bias else { return (weightIH, weightHH, nil, nil) }
-    let biasIH = Tensor.uniform([rows], low: -bound, high: bound, generator: &generator, requiresGrad: true)
-    let biasHH = Tensor.uniform([rows], low: -bound, high: bound, generator: &generator, requiresGrad: true)
-    return (weightIH, weightHH, biasIH, biasHH)
+private func rnnStep(_ x: Tensor, _ h: Tensor, _ w: RecurrentWeights) -> Tensor {
+    (Tensor.linear(x, weight: w.weightIH, bias: w.biasIH) + Tensor.linear(h, weight: w.weightHH, bias: w.biasHH)).tanh()
 }
 
 /// An Elman RNN cell with tanh, as PyTorch's nn.RNNCell: parameters
@@ -37,16 +17,17 @@ func rnnParameters(gates: Int, inputSize: Int, hiddenSize: Int, bias: Bool, gene
 /// `cell(x, hidden: h)` maps x [batch, input] and h [batch, hidden] to the
 /// next h; `cell(x)` starts from zeros.
 public final class RNNCell: Module {
-    public let weightIH: Tensor
-    public let weightHH: Tensor
-    public let biasIH: Tensor?
-    public let biasHH: Tensor?
+    let weights: RecurrentWeights
+    public var weightIH: Tensor { weights.weightIH }
+    public var weightHH: Tensor { weights.weightHH }
+    public var biasIH: Tensor? { weights.biasIH }
+    public var biasHH: Tensor? { weights.biasHH }
 
     public init(_ inputSize: Int, _ hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
         ensure(inputSize > 0 && hiddenSize > 0,
                      "RNNCell sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
-        (weightIH, weightHH, biasIH, biasHH) = rnnParameters(gates: 1, inputSize: inputSize, hiddenSize: hiddenSize,
-                                                             bias: bias, generator: &generator)
+        weights = RecurrentWeights(gates: 1, inputSize: inputSize, hiddenSize: hiddenSize, bias: bias,
+                                   generator: &generator)
     }
 
     public var inputSize: Int { weightIH.shape[1] }
@@ -58,7 +39,7 @@ public final class RNNCell: Module {
                      "RNNCell(\(inputSize), \(hiddenSize)) needs input [batch, \(inputSize)], got \(input.shape)")
         ensure(hidden.shape == [input.shape[0], hiddenSize],
                      "RNNCell(\(inputSize), \(hiddenSize)) needs hidden [\(input.shape[0]), \(hiddenSize)] for input \(input.shape), got \(hidden.shape)")
-        return rnnStep(input, hidden, weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
+        return rnnStep(input, hidden, weights)
     }
 
     /// The next hidden state from a zero hidden state.
@@ -67,12 +48,9 @@ public final class RNNCell: Module {
         return self(input, hidden: .zeros([input.shape[0], hiddenSize]))
     }
 
-    public var localParameters: [(name: String, tensor: Tensor)] {
-        [("weight_ih", weightIH), ("weight_hh", weightHH)]
-            + [biasIH.map { ("bias_ih", $0) }, biasHH.map { ("bias_hh", $0) }].compactMap { $0 }
-    }
+    public var localParameters: [(name: String, tensor: Tensor)] { weights.named() }
 
-    public var configurationDescription: String { "\(inputSize) -> \(hiddenSize)" + (biasIH == nil ? ", no bias" : "") }
+    public var configurationDescription: String { weights.sizes }
 }
 
 /// A stack of `numLayers` tanh RNN layers over a sequence, as PyTorch's
@@ -86,8 +64,7 @@ public final class RNNCell: Module {
 public final class RNN: Module {
     public let inputSize: Int
     public let hiddenSize: Int
-    /// Per layer: (weight_ih, weight_hh, bias_ih, bias_hh).
-    let layers: [(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?)]
+    let stack: RecurrentStack
 
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                 generator: inout RandomGenerator) {
@@ -95,15 +72,11 @@ public final class RNN: Module {
                      "RNN sizes must be positive, got input \(inputSize), hidden \(hiddenSize), \(numLayers) layers")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        var layers: [(weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?)] = []
-        for k in 0..<numLayers {
-            layers.append(rnnParameters(gates: 1, inputSize: k == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize,
-                                        bias: bias, generator: &generator))
-        }
-        self.layers = layers
+        stack = RecurrentStack(gates: 1, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+                               generator: &generator)
     }
 
-    public var numLayers: Int { layers.count }
+    public var numLayers: Int { stack.layers.count }
 
     /// Runs the sequence `input` [batch, time, input] from `hidden` h_0
     /// [numLayers, batch, hidden] (zeros when nil). Returns the output
@@ -117,32 +90,15 @@ public final class RNN: Module {
             ensure(hidden.shape == [numLayers, batch, hiddenSize],
                          "RNN(\(inputSize), \(hiddenSize)) needs hidden [\(numLayers), \(batch), \(hiddenSize)] for input \(input.shape), got \(hidden.shape)")
         }
-        var steps = input.unbind(axis: 1)  // time x [batch, features]
-        var finals: [Tensor] = []
-        for (k, layer) in layers.enumerated() {
-            var h = hidden?.select(axis: 0, k) ?? .zeros([batch, hiddenSize])
-            steps = steps.map { x in
-                h = rnnStep(x, h, weightIH: layer.weightIH, weightHH: layer.weightHH,
-                            biasIH: layer.biasIH, biasHH: layer.biasHH)
-                return h
-            }
-            finals.append(h)
-        }
-        return (Tensor.stack(steps, axis: 1), Tensor.stack(finals, axis: 0))
+        let (output, finals) = stack.run(input, initial: { hidden?.select(axis: 0, $0) ?? .zeros([batch, hiddenSize]) },
+                                         hidden: { $0 }, step: rnnStep)
+        return (output, Tensor.stack(finals, axis: 0))
     }
 
     /// The output [batch, time, hidden] from a zero initial state.
     public func forward(_ input: Tensor) -> Tensor { self(input, hidden: nil).output }
 
-    public var localParameters: [(name: String, tensor: Tensor)] {
-        layers.enumerated().flatMap { k, layer in
-            [("weight_ih_l\(k)", layer.weightIH), ("weight_hh_l\(k)", layer.weightHH)]
-                + [layer.biasIH.map { ("bias_ih_l\(k)", $0) }, layer.biasHH.map { ("bias_hh_l\(k)", $0) }].compactMap { $0 }
-        }
-    }
+    public var localParameters: [(name: String, tensor: Tensor)] { stack.parameters }
 
-    public var configurationDescription: String {
-        "\(inputSize) -> \(hiddenSize)" + (numLayers > 1 ? ", \(numLayers) layers" : "")
-            + (layers[0].biasIH == nil ? ", no bias" : "")
-    }
+    public var configurationDescription: String { stack.description }
 }
