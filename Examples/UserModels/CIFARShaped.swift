@@ -1,4 +1,5 @@
 import DataLoading
+import TensorCore
 
 /// A 1x28x28 image data set seen as 3x32x32 CIFAR-shaped images: each image
 /// zero-padded by 2 on every side and its one channel repeated three times
@@ -8,7 +9,7 @@ public struct CIFARShaped: Dataset {
     public let base: any Dataset
 
     public init(_ base: any Dataset) {
-        precondition(base.sampleShape == [1, 28, 28], "CIFARShaped needs 1x28x28 images, got \(base.sampleShape)")
+        ensure(base.sampleShape == [1, 28, 28], "CIFARShaped needs 1x28x28 images, got \(base.sampleShape)")
         self.base = base
     }
 

@@ -128,11 +128,13 @@ struct BenchCommand: ParsableCommand {
                                 result = Benchmark.sgemm(threads: threads, seconds: seconds)
                                 sgemmRate = result.gflops
                             } else {
-                                result = try Benchmark.run(try Self.trainingWorkload(w), batchSize: batchSize, threads: threads, seconds: seconds, steps: steps,
-                                                       data: data, communicator: communicator,
-                                                       bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
-                                                       deterministic: deterministic, microBatches: parallel.microBatches,
-                                                       shardOptimizer: parallel.shardOptimizer)
+                                result = try Benchmark.run(try Self.trainingWorkload(w), batchSize: batchSize,
+                                                           threads: threads, seconds: seconds, steps: steps,
+                                                           data: data, communicator: communicator,
+                                                           bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
+                                                           deterministic: deterministic,
+                                                           microBatches: parallel.microBatches,
+                                                           shardOptimizer: parallel.shardOptimizer)
                             }
                         } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
                             // Every rank refuses alike before any collective: skip that pass, say why.
