@@ -18,7 +18,10 @@
 // 1.3-1.6 times the forward and twice the weight gradient of the row-by-row
 // kernels it replaced (60-75 GFLOP/s on one Zen 3 core, where sgemm 512^3
 // reaches 66), and as fast on the model zoo's 5x5 ones. Images whose Q is
-// under eight take a scalar loop.
+// under eight take a scalar loop. (Other strides stay on im2col and sgemm:
+// splitting the input into its stride phases, each a stride-1 convolution
+// here, measured 20-30% slower on 3x3 stride-2 layers of 14x14 and 7x7
+// outputs, whose phases are too small for these loops.)
 //
 //   forward  y[o, q]     = bias[o] + sum_{c,ki,kj} w[o, c, ki, kj] x[c, q + ki*Wp + kj]
 //            into a scratch [O, Q], whose output columns are then copied (or
@@ -28,10 +31,10 @@
 //   weight   dw[o, c, ki, kj] += sum_q g[o, q] x[c, q + ki*Wp + kj], with g the
 //            output gradient spread to [O, Q] and zero in the extra columns.
 //
-// Register blocks: OB output channels times NV vectors of q in forward
-// (6 x 2 with AVX2's 16 registers: 4 x 3 spills and ran at 0.6 of its
-// speed; 8 x 3 with AVX-512VL's 32), OB channels
-// times KC kernel columns in the weight gradient (4 x 3 and 8 x 3). The sums
+// Register blocks: OB output channels times NV vectors of q in forward (6 x 2
+// with AVX2's 16 registers, where 4 x 3 spilled and ran at 0.6 of its speed;
+// 8 x 3 with AVX-512VL's 32), OB channels times KC kernel columns in the
+// weight gradient (4 x 3 and 8 x 3). The sums
 // run in a fixed order that depends on the shapes only: each output adds its
 // taps in (c, ki, kj) order; each weight keeps eight lane sums over q, sample
 // after sample, added up once at the end. Multiply-adds are fused where the

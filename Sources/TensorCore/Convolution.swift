@@ -27,9 +27,9 @@ import CKernels
 /// twice the speed. Where that padding would be most of the work (2 padding <
 /// k - 1: the zoo's 5x5 without padding, whose full correlation multiplies
 /// 2.25 times the products on 8x8 outputs) dx stays on sgemm and col2im,
-/// which measured faster there. Other strides and paddings use im2col and sgemm for all
-/// three, one sample at a time, so `col` stays in cache; backward unfolds
-/// the input again rather than keeping every sample's `col`.
+/// which measured faster there. Other strides and paddings use im2col and
+/// sgemm for all three, one sample at a time, so `col` stays in cache;
+/// backward unfolds the input again rather than keeping every sample's `col`.
 extension Tensor {
     /// The output size of a convolution or pooling window along one axis.
     @inline(__always)
