@@ -33,14 +33,13 @@ public struct UserWorkload: Sendable {
             stridedCNN(inputShape: [1, 28, 28], batchNorm: $1, generator: &$0)
         },
         UserWorkload(name: "user-rnn", inputShape: [1, 28, 28],
-                     trainingFLOPsPerSample: elmanFLOPs(steps: 28, inputSize: 28, hidden: 64, classes: 10)) {
-            _ = $1
-            return ElmanClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &$0)
+                     trainingFLOPsPerSample: elmanFLOPs(steps: 28, inputSize: 28, hidden: 64, classes: 10)) { generator, _ in
+            ElmanClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &generator)
         },
         UserWorkload(name: "user-gru", inputShape: [1, 28, 28],
-                     trainingFLOPsPerSample: elmanFLOPs(steps: 28, inputSize: 28, hidden: 64, classes: 10, gates: 3)) {
-            _ = $1
-            return GRUClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &$0)
+                     trainingFLOPsPerSample: elmanFLOPs(steps: 28, inputSize: 28, hidden: 64, classes: 10,
+                                                        gates: 3)) { generator, _ in
+            GRUClassifier(inputShape: [1, 28, 28], hiddenSize: 64, generator: &generator)
         },
     ]
 

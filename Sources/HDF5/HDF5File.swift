@@ -440,7 +440,7 @@ public final class HDF5File: @unchecked Sendable {
         return try withHDF5 {
             let dataset = try openDataset(path, "read dataset")
             defer { _ = H5Dclose(dataset) }
-            try requireElementType(T.hdf5ElementType, dataset: dataset, path)
+            try requireElementType(T.hdf5ElementType, of: .dataset(dataset), path)
             let shape = try shapeOf(dataset: dataset, path, "read dataset")
             let count = shape.reduce(1, *)
             let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -496,7 +496,7 @@ public final class HDF5File: @unchecked Sendable {
         return try withHDF5 {
             let dataset = try openDataset(path, "read dataset")
             defer { _ = H5Dclose(dataset) }
-            try requireElementType(T.hdf5ElementType, dataset: dataset, path)
+            try requireElementType(T.hdf5ElementType, of: .dataset(dataset), path)
             let shape = try shapeOf(dataset: dataset, path, "read dataset")
             let count = shape.reduce(1, *)
             guard count == buffer.count else {
@@ -760,7 +760,7 @@ public final class HDF5File: @unchecked Sendable {
             let location = attributePath(path, name)
             let attribute = try openAttribute(name, on: path)
             defer { _ = H5Aclose(attribute) }
-            try requireElementType(T.hdf5ElementType, attribute: attribute, location)
+            try requireElementType(T.hdf5ElementType, of: .attribute(attribute), location)
             try requireSingleValue(attribute, location)
             return try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { slot in
                 try check(H5Aread(attribute, T.hdf5ElementType.nativeType, slot.baseAddress!),
@@ -803,7 +803,7 @@ public final class HDF5File: @unchecked Sendable {
             let location = attributePath(path, name)
             let attribute = try openAttribute(name, on: path)
             defer { _ = H5Aclose(attribute) }
-            try requireElementType(T.hdf5ElementType, attribute: attribute, location)
+            try requireElementType(T.hdf5ElementType, of: .attribute(attribute), location)
             let space = try check(H5Aget_space(attribute), "read attribute", "H5Aget_space", location)
             defer { _ = H5Sclose(space) }
             let rank = try check(H5Sget_simple_extent_ndims(space), "read attribute", "H5Sget_simple_extent_ndims",
@@ -1057,25 +1057,24 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
-    /// Throws `.wrongType` unless the dataset's stored type is `expected`.
-    private func requireElementType(_ expected: HDF5ElementType, dataset: hid_t, _ object: String) throws {
-        let stored = try check(H5Dget_type(dataset), "read dataset", "H5Dget_type", object)
+    /// Throws `.wrongType` unless the stored type of a dataset or attribute is `expected`.
+    private func requireElementType(_ expected: HDF5ElementType, of typed: TypedObject, _ object: String) throws {
+        let (stored, operation) = switch typed {
+        case .dataset(let id): (try check(H5Dget_type(id), "read dataset", "H5Dget_type", object), "read dataset")
+        case .attribute(let id): (try check(H5Aget_type(id), "read attribute", "H5Aget_type", object), "read attribute")
+        }
         defer { _ = H5Tclose(stored) }
         let found = describe(type: stored)
         guard found == expected.rawValue else {
-            throw error(.wrongType, object, "read dataset", "it holds \(found), expected \(expected.rawValue)")
+            throw error(.wrongType, object, operation, "it holds \(found), expected \(expected.rawValue)")
         }
     }
+}
 
-    /// Throws `.wrongType` unless the attribute's stored type is `expected`.
-    private func requireElementType(_ expected: HDF5ElementType, attribute: hid_t, _ object: String) throws {
-        let stored = try check(H5Aget_type(attribute), "read attribute", "H5Aget_type", object)
-        defer { _ = H5Tclose(stored) }
-        let found = describe(type: stored)
-        guard found == expected.rawValue else {
-            throw error(.wrongType, object, "read attribute", "it holds \(found), expected \(expected.rawValue)")
-        }
-    }
+/// An open dataset or attribute, whose stored type can be asked for.
+private enum TypedObject {
+    case dataset(hid_t)
+    case attribute(hid_t)
 }
 
 /// A stored type in words, spelled like `HDF5ElementType`'s raw values for
