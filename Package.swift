@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "Optim", dependencies: ["TensorCore", "NN", "CKernels"]),
-        .target(name: "DataLoading", dependencies: ["TensorCore", "CZlib"]),
+        .target(name: "DataLoading", dependencies: ["TensorCore", "CZlib", "SafeFiles"]),
         .target(name: "Collective", dependencies: ["CMPI"]),
         // Files created without following links, directories made safely.
         .target(name: "SafeFiles"),

@@ -84,6 +84,10 @@ extension ImageDataset {
         }
         self.init(pixels: pixels, labels: labels, channels: CIFAR10File.channels, height: CIFAR10File.height,
                   width: CIFAR10File.width, classNames: classNames,
-                  mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+                  mean: Self.cifar10Mean, std: Self.cifar10Std)
     }
+
+    /// CIFAR-10's normalisation, per channel: (x - 0.5) / 0.5.
+    public static let cifar10Mean: [Float] = [0.5, 0.5, 0.5]
+    public static let cifar10Std: [Float] = [0.5, 0.5, 0.5]
 }

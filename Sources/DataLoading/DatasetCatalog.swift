@@ -67,10 +67,18 @@ public enum DatasetCatalog {
     /// CIFAR-10 is read from the directory holding its six `.bin` files (or
     /// from its parent, where the archive unpacks `cifar-10-batches-bin`),
     /// 50,000 training and 10,000 test images normalised to [-1, 1].
+    ///
+    /// With a `cache` (by default `DatasetCache.defaultDirectory`), each
+    /// part is unpacked once into an uncompressed file there and its images
+    /// are read from it as batches need them, so that every rank does not
+    /// hold them all; without one, or when it cannot be used (then `note`
+    /// says so), they are read into memory. Both give bitwise the same samples.
     /// - Throws: `DataError` for an unknown name (listing the known ones), a
     ///   missing directory or files (naming the path and the files expected),
     ///   or any problem in the files themselves.
-    public static func load(name: String, dataDirectory: String? = nil) throws -> DatasetSplits {
+    public static func load(name: String, dataDirectory: String? = nil,
+                            cache: DatasetCache? = DatasetCache.defaultDirectory.map { DatasetCache(directory: $0) })
+        throws -> DatasetSplits {
         let entry = try entry(named: name)
         guard let directory = dataDirectory ?? entry.defaultDirectory else {
             throw DataError(.missingFiles, "data set '\(entry.name)' has no default directory: "
@@ -78,10 +86,20 @@ public enum DatasetCatalog {
         }
         switch entry.format {
         case .idx:
-            return try loadIDX(entry, directory: directory)
+            return try loadIDX(entry, directory: directory, cache: cache)
         case .cifar10:
-            return try loadCIFAR10(entry, directory: directory)
+            return try loadCIFAR10(entry, directory: directory, cache: cache)
         }
+    }
+
+    /// The images of `sources` through `cache`, or read by `unpack` into
+    /// memory without one; any note the cache gives.
+    private static func images(_ entry: Entry, part: String, sources: [String], cache: DatasetCache?,
+                               mean: [Float]? = nil, std: [Float]? = nil,
+                               unpack: () throws -> ImageDataset) throws -> (images: ImageDataset, note: String?) {
+        guard let cache else { return (try unpack(), nil) }
+        return try cache.images(of: entry.name + "-" + part, sources: sources, classNames: entry.classNames,
+                                mean: mean, std: std, unpack: unpack)
     }
 
     private static func entry(named name: String) throws -> Entry {
@@ -94,7 +112,7 @@ public enum DatasetCatalog {
     private static let idxFiles = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 
-    private static func loadIDX(_ entry: Entry, directory: String) throws -> DatasetSplits {
+    private static func loadIDX(_ entry: Entry, directory: String, cache: DatasetCache?) throws -> DatasetSplits {
         let expected = "expected \(idxFiles.joined(separator: ", ")) (each plain or .gz), "
             + "or only the two t10k files, which are then split 80/20 into train and test"
         var isDirectory: ObjCBool = false
@@ -106,19 +124,25 @@ public enum DatasetCatalog {
         let hasTrain = found[0] != nil && found[1] != nil
         let hasTest = found[2] != nil && found[3] != nil
 
+        func part(_ name: String, images: String, labels: String) throws -> (images: ImageDataset, note: String?) {
+            try Self.images(entry, part: name, sources: [images, labels], cache: cache) {
+                try ImageDataset(idxImages: images, idxLabels: labels, classNames: entry.classNames)
+            }
+        }
         if hasTrain && hasTest {
-            let train = try ImageDataset(idxImages: found[0]!, idxLabels: found[1]!, classNames: entry.classNames)
-            let test = try ImageDataset(idxImages: found[2]!, idxLabels: found[3]!, classNames: entry.classNames)
-            return DatasetSplits(name: entry.name, directory: directory, train: train, test: test, note: nil)
+            let train = try part("train", images: found[0]!, labels: found[1]!)
+            let test = try part("test", images: found[2]!, labels: found[3]!)
+            return DatasetSplits(name: entry.name, directory: directory, train: train.images, test: test.images,
+                                 note: train.note ?? test.note)
         }
         if hasTest && found[0] == nil && found[1] == nil {
-            let all = try ImageDataset(idxImages: found[2]!, idxLabels: found[3]!, classNames: entry.classNames)
+            let (all, cacheNote) = try part("test", images: found[2]!, labels: found[3]!)
             let trainCount = all.count * 4 / 5
             let note = "\(directory) holds only the t10k test set (\(all.count) images): "
                 + "using its first \(trainCount) for training and the last \(all.count - trainCount) for testing"
             return DatasetSplits(name: entry.name, directory: directory,
                                  train: all.subset(0..<trainCount), test: all.subset(trainCount..<all.count),
-                                 note: note)
+                                 note: [note, cacheNote].compactMap { $0 }.joined(separator: "; "))
         }
         let missing = zip(idxFiles, found).filter { $0.1 == nil }.map(\.0)
         throw DataError(.missingFiles, path: directory,
@@ -127,7 +151,7 @@ public enum DatasetCatalog {
 
     private static let cifar10Files = (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
 
-    private static func loadCIFAR10(_ entry: Entry, directory: String) throws -> DatasetSplits {
+    private static func loadCIFAR10(_ entry: Entry, directory: String, cache: DatasetCache?) throws -> DatasetSplits {
         let expected = "expected \(cifar10Files.joined(separator: ", ")) (CIFAR-10's binary version, each plain or .gz)"
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -145,9 +169,15 @@ public enum DatasetCatalog {
             throw DataError(.missingFiles, path: folder,
                             "data set '\(entry.name)' lacks \(missing.joined(separator: ", ")); \(expected)")
         }
-        let train = try ImageDataset(cifar10Files: found[0..<5].map { $0! }, classNames: entry.classNames)
-        let test = try ImageDataset(cifar10Files: [found[5]!], classNames: entry.classNames)
-        return DatasetSplits(name: entry.name, directory: folder, train: train, test: test, note: nil)
+        func part(_ name: String, files: [String]) throws -> (images: ImageDataset, note: String?) {
+            try images(entry, part: name, sources: files, cache: cache, mean: ImageDataset.cifar10Mean, std: ImageDataset.cifar10Std) {
+                try ImageDataset(cifar10Files: files, classNames: entry.classNames)
+            }
+        }
+        let train = try part("train", files: found[0..<5].map { $0! })
+        let test = try part("test", files: [found[5]!])
+        return DatasetSplits(name: entry.name, directory: folder, train: train.images, test: test.images,
+                             note: train.note ?? test.note)
     }
 
     /// `directory/base` or else `directory/base.gz`, whichever exists.

@@ -10,8 +10,11 @@ import TensorCore
 /// `Normalize`). A table lookup per pixel is cheaper than the arithmetic and
 /// costs nothing extra when normalising.
 ///
-/// `subset(_:)` and `normalized(mean:std:)` share the pixel storage rather
-/// than copying it.
+/// The pixels are in memory, or in an `ImageCacheFile` read image by image
+/// when a batch asks for them (how the catalog's data sets are read, so
+/// that a rank's memory does not hold them); the two give bitwise the same
+/// samples. `subset(_:)` and `normalized(mean:std:)` share the pixel
+/// storage rather than copying it.
 public struct ImageDataset: Dataset {
     public let channels: Int
     public let height: Int
@@ -25,7 +28,7 @@ public struct ImageDataset: Dataset {
 
     /// All pixels of the original data set, N x C x H x W; this view starts at
     /// image `firstImage`. Shared between subsets.
-    private let pixelStorage: [UInt8]
+    private let pixelStorage: PixelStorage
     private let labelStorage: [Int32]
     private let firstImage: Int
     /// `lookup[c * 256 + v]` is the Float for byte value v in channel c.
@@ -45,13 +48,22 @@ public struct ImageDataset: Dataset {
         let imageSize = channels * height * width
         ensure(pixels.count == labels.count * imageSize,
                      "\(pixels.count) pixel bytes do not make \(labels.count) images of \(channels)x\(height)x\(width)")
-        self.init(pixelStorage: pixels, labelStorage: labels, firstImage: 0, count: labels.count,
+        self.init(pixelStorage: .memory(pixels), labelStorage: labels, firstImage: 0, count: labels.count,
                   channels: channels, height: height, width: width, classNames: classNames,
                   mean: mean ?? Array(repeating: 0, count: channels),
                   std: std ?? Array(repeating: 1, count: channels))
     }
 
-    private init(pixelStorage: [UInt8], labelStorage: [Int32], firstImage: Int, count: Int,
+    /// A data set over the images of `file`, read from it as batches need
+    /// them; `mean` and `std` as for `init(pixels:...)`.
+    public init(cacheFile file: ImageCacheFile, classNames: [String] = [], mean: [Float]? = nil, std: [Float]? = nil) {
+        self.init(pixelStorage: .file(file), labelStorage: file.labels, firstImage: 0, count: file.count,
+                  channels: file.channels, height: file.height, width: file.width, classNames: classNames,
+                  mean: mean ?? Array(repeating: 0, count: file.channels),
+                  std: std ?? Array(repeating: 1, count: file.channels))
+    }
+
+    private init(pixelStorage: PixelStorage, labelStorage: [Int32], firstImage: Int, count: Int,
                  channels: Int, height: Int, width: Int, classNames: [String], mean: [Float], std: [Float]) {
         ensure(mean.count == channels, "Need one mean per channel (\(channels)), got \(mean.count)")
         ensure(std.count == channels, "Need one std per channel (\(channels)), got \(std.count)")
@@ -107,33 +119,80 @@ public struct ImageDataset: Dataset {
         Array(labelStorage[firstImage..<(firstImage + count)])
     }
 
-    /// The raw bytes of image `index` (C x H x W), e.g. to write it out as a picture.
+    /// The raw bytes of image `index` (C x H x W), e.g. to write it out as a
+    /// picture (zeros where a cache file could not be read: `readFailure`).
     public func pixels(at index: Int) -> [UInt8] {
         ensure(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
         let imageSize = channels * height * width
-        let start = (firstImage + index) * imageSize
-        return Array(pixelStorage[start..<(start + imageSize)])
+        switch pixelStorage {
+        case .memory(let pixels):
+            let start = (firstImage + index) * imageSize
+            return Array(pixels[start..<(start + imageSize)])
+        case .file(let file):
+            return [UInt8](unsafeUninitializedCapacity: imageSize) { buffer, initialized in
+                _ = file.readImage(firstImage + index, into: buffer)
+                initialized = imageSize
+            }
+        }
+    }
+
+    /// A cache file's first failed read (in memory, nothing fails).
+    public var readFailure: DataError? {
+        if case .file(let file) = pixelStorage { return file.readFailure }
+        return nil
     }
 
     public func copySample(at index: Int, into destination: UnsafeMutablePointer<Float>) -> Int32 {
         ensure(index >= 0 && index < count, "Index \(index) is outside 0..<\(count)")
-        let plane = height * width
-        let start = (firstImage + index) * channels * plane
-        pixelStorage.withUnsafeBufferPointer { pixels in
-            lookup.withUnsafeBufferPointer { lookup in
-                var source = pixels.baseAddress! + start
-                var target = destination
-                var table = lookup.baseAddress!
-                for _ in 0..<channels {
-                    for i in 0..<plane {
-                        target[i] = table[Int(source[i])]
-                    }
-                    source += plane
-                    target += plane
-                    table += 256
+        let imageSize = channels * height * width
+        switch pixelStorage {
+        case .memory(let pixels):
+            pixels.withUnsafeBufferPointer { convert($0.baseAddress! + (firstImage + index) * imageSize, into: destination) }
+        case .file(let file):
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: imageSize) { raw in
+                if file.readImage(firstImage + index, into: raw) {
+                    convert(raw.baseAddress!, into: destination)
+                } else {
+                    destination.update(repeating: .nan, count: imageSize)
                 }
             }
         }
         return labelStorage[firstImage + index]
+    }
+
+    /// Writes one image's bytes at `source` as Floats through the table.
+    private func convert(_ source: UnsafePointer<UInt8>, into destination: UnsafeMutablePointer<Float>) {
+        let plane = height * width
+        lookup.withUnsafeBufferPointer { lookup in
+            var source = source
+            var target = destination
+            var table = lookup.baseAddress!
+            for _ in 0..<channels {
+                for i in 0..<plane {
+                    target[i] = table[Int(source[i])]
+                }
+                source += plane
+                target += plane
+                table += 256
+            }
+        }
+    }
+}
+
+extension ImageDataset {
+    /// Writes this whole in-memory data set (pixels and labels; not its
+    /// normalisation) to `path` as an `ImageCacheFile`.
+    func writeCacheFile(to path: String) throws {
+        guard case .memory(let pixels) = pixelStorage, firstImage == 0, count == labelStorage.count else {
+            preconditionFailure("only a whole data set in memory is written to a cache file")
+        }
+        try ImageCacheFile.write(pixels: pixels, labels: labelStorage, channels: channels, height: height, width: width, to: path)
+    }
+
+    /// Where an `ImageDataset`'s pixels are.
+    enum PixelStorage: Sendable {
+        case memory([UInt8])
+        /// Read image by image from the file.
+        case file(ImageCacheFile)
     }
 }
