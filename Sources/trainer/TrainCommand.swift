@@ -47,8 +47,8 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Data") var source: DataOptions
 
-    @Option(help: "Train on your own HDF5 file instead: datasets x [N, ...] (uint8 or float32) and y [N] (integer classes) or [N, k] (float targets: the model regresses), optionally x_test and y_test. A directory: its *.h5 files are shards of one data set, in name order.")
-    var data: String?
+    @Option(parsing: .upToNextOption, help: "Train on your own HDF5 file instead: datasets x [N, ...] (uint8 or float32) and y [N] (integer classes) or [N, k] (float targets: the model regresses), optionally x_test and y_test. Several files, or a directory (its *.h5 files in name order), are shards of one data set, concatenated in the order given.")
+    var data: [String] = []
 
     @Option(parsing: .unconditional, help: "Hold out this fraction of the training set (drawn from the seed, the same at any world size) and evaluate it after every epoch (val_loss, val_accuracy). With --data and no x_test in the file, the fraction (default 0.1) of its last samples is the test set instead.")
     var valFraction: Double?
@@ -83,8 +83,8 @@ struct TrainCommand: ParsableCommand {
         // Deterministic mode keeps the thread count out of the arithmetic.
         c.threads = threading.resolved(communicator, oneByDefault: runtime.deterministic)
         try Job.run(communicator) {
-            let trainer = try data.map { try fileTrainer($0, spec: spec, c, communicator) }
-                ?? Trainer(configuration: c, communicator: communicator)
+            let trainer = try data.isEmpty ? Trainer(configuration: c, communicator: communicator)
+                : fileTrainer(data, spec: spec, c, communicator)
             if summary { trainer.logModelSummary() }
             try trainer.run()
             if trainer.rank == 0 && trainer.checkpointsSaved > 0 {
@@ -97,13 +97,15 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension TrainCommand {
-    /// `--data FILE`: the zoo model on the user's HDF5 file, classifying its
-    /// integer labels or regressing on its float targets.
-    func fileTrainer(_ path: String, spec: ModelSpec, _ c: TrainingConfiguration, _ communicator: Communicator?) throws -> Trainer {
+    /// `--data FILE...`: the zoo model on the user's HDF5 files, classifying
+    /// their integer labels or regressing on their float targets.
+    func fileTrainer(_ paths: [String], spec: ModelSpec, _ c: TrainingConfiguration, _ communicator: Communicator?) throws -> Trainer {
         if source.dataset != nil || source.dataDir != nil {
             throw TrainingError.invalidOption("--data", "takes the place of --dataset and --data-dir; give one or the other")
         }
-        let shards = try Self.dataFiles(path)
+        let shards = try paths.flatMap(Self.dataFiles)
+        // The name checkpoints record, and messages use.
+        let path = paths.joined(separator: " ")
         for shard in shards { try CheckDataCommand.preflight(shard, validationFraction: valFraction ?? 0.1) }
         let splits = try HDF5DataFile.load(shards: shards, validationFraction: valFraction ?? 0.1)
         var spec = spec
@@ -131,8 +133,8 @@ extension TrainCommand {
                            datasetName: path, note: splits.note, world: communicator.map { .communicator($0) } ?? .alone)
     }
 
-    /// `--data PATH`: the file, or a directory's `*.h5` files (shards of one
-    /// data set) in the order of their names.
+    /// One path of `--data`: the file, or a directory's `*.h5` files (shards
+    /// of one data set) in the order of their names.
     static func dataFiles(_ path: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return [path] }

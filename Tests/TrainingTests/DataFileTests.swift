@@ -87,7 +87,7 @@ struct DataFileTests {
         #expect(try CheckpointFile.read(checkpoints + "/best.h5").epoch == lowest, "test_mse by epoch: \(mses)")
     }
 
-    @Test("--data DIR trains on its .h5 shards as one data set, in name order: bitwise the parameters and figures of one file holding them all; shards that disagree, or a directory without .h5 files, are refused naming the file")
+    @Test("--data DIR trains on its .h5 shards as one data set, in name order, and --data FILE FILE... on the files in the order given: bitwise the parameters and figures of one file holding them all; shards that disagree, or a directory without .h5 files, are refused naming the file")
     func shardsInADirectory() throws {
         let (x, y) = Self.blobs(120, seed: 5), (xt, yt) = Self.blobs(60, seed: 6)
         let shards = directory.appendingPathComponent("shards")
@@ -106,9 +106,9 @@ struct DataFileTests {
             try f.writeDataset("x_test", shape: [60, 20], values: xt)
             try f.writeDataset("y_test", shape: [60], values: yt)
         }
-        func run(_ data: String, _ name: String) throws -> (parameters: [Float], epochs: [String]) {
+        func run(_ data: [String], _ name: String) throws -> (parameters: [Float], epochs: [String]) {
             let saved = directory.appendingPathComponent("\(name).bin").path
-            let out = try train(["--data", data, "--model", "mlp", "--hidden", "8", "--batch-size", "24", "--epochs", "2",
+            let out = try train(["--data"] + data + ["--model", "mlp", "--hidden", "8", "--batch-size", "24", "--epochs", "2",
                                  "--save-parameters", saved])
             try #require(out.status == 0, "\(name): \(out.stderr)")
             // Each epoch line's figures after test_loss and test_accuracy (not its times).
@@ -119,9 +119,11 @@ struct DataFileTests {
             }
             return (try TestSupport.floats(at: saved), epochs)
         }
-        let fromShards = try run(shards.path, "shards"), fromWhole = try run(whole, "whole")
+        let fromShards = try run([shards.path], "shards"), fromWhole = try run([whole], "whole")
         #expect(fromShards.parameters == fromWhole.parameters, "the shards trained another model than the whole file")
         #expect(fromShards.epochs == fromWhole.epochs && fromShards.epochs.count == 2, "\(fromShards.epochs) vs \(fromWhole.epochs)")
+        let fromList = try run((0..<3).map { shards.appendingPathComponent("part-\($0).h5").path }, "list")
+        #expect(fromList.parameters == fromWhole.parameters, "the listed files trained another model than the whole file")
 
         _ = try file("shards/part-3.h5") { f in
             try f.writeDataset("x", shape: [40, 10], values: [Float](repeating: 0, count: 400))
