@@ -24,6 +24,7 @@ public protocol Optimizer: AnyObject {
     var hyperParameters: [String: Double] { get }
     /// Factor applied to each gradient as the step reads it (1 / world size
     /// under data parallelism: the allreduce leaves sums, the step uses means).
+    /// The trainer's `TrainingStep` sets it from its gradient reducer.
     var gradientScale: Float { get set }
     /// Learning rate (schedulers may change it).
     var learningRate: Float { get set }

@@ -1,12 +1,27 @@
 import TensorCore
 
-/// How the default mode sums a step's gradients across ranks while
-/// backward runs: `GradientSynchronizer` (every rank gets every sum) or
-/// `ShardedGradientReducer` (each rank gets the sums of its optimizer's run).
+/// How a step sums its gradients across ranks while backward runs:
+/// `GradientSynchronizer` (MPI_Allreduce: every rank gets every sum),
+/// `ShardedGradientReducer` (reduce-scatter: each rank gets the sums of its
+/// optimizer's run) or `TreeGradientReducer` (deterministic mode: one fixed
+/// tree over the global batch's micro-batches). `TrainingStep` picks one
+/// when it is built and asks it, never its type, what the update needs.
+///
+/// A reducer leaves sums and says what turns them into the mean gradient
+/// (`meanScale`); the step hands that factor to the optimizer, so the
+/// optimizer is configured in one place and a reducer never touches it.
 protocol GradientReduction: AnyObject {
-    /// Resets the per-step state; call before the last backward.
-    func beginStep() throws
-    /// Backward's report that `tensor`'s gradient is final.
+    /// The factor that makes this reducer's sums the mean gradient of the
+    /// global batch: 1 / world size, or 1 / micro-batches in the tree.
+    var meanScale: Float { get }
+    /// Whether, after `finish()`, only this rank's optimizer run holds sums
+    /// (the rest of the buffer keeps this rank's own, unreduced values).
+    var reducesOwnRunOnly: Bool { get }
+    /// Call before this rank's micro-batch `index` of a step runs forward;
+    /// index 0 starts the step.
+    func beginMicroBatch(_ index: Int) throws
+    /// Backward's report, during the step's last micro-batch, that
+    /// `tensor`'s gradient is final.
     func gradientReady(_ tensor: Tensor) throws
     /// Completes the reduction; the sums are then in `parameters.gradients`.
     func finish() throws

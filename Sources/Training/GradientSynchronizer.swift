@@ -1,7 +1,6 @@
 import Collective
 import Foundation
 import NN
-import Optim
 import TensorCore
 
 /// Averages gradients across the ranks of a data-parallel job, overlapping
@@ -10,9 +9,9 @@ import TensorCore
 /// Backward reports each parameter whose gradient is final; when every
 /// parameter of a bucket is final, that bucket's `MPI_Iallreduce` starts while
 /// backward goes on with earlier layers. `finish()` reduces what is left and
-/// waits for all buckets. The buffer then holds sums over ranks; this class
-/// owns the mean: it sets the optimizer's `gradientScale` to 1 / size, which
-/// the optimizer applies as it reads the gradients.
+/// waits for all buckets. The buffer then holds sums over ranks; `meanScale`,
+/// 1 / size, makes them the mean, and the optimizer applies it as it reads
+/// the gradients.
 ///
 /// MPI_Allreduce promises no summation order, so the sums may differ in the
 /// last bits from one world size to another; `TreeGradientReducer` is the
@@ -24,16 +23,20 @@ final class GradientSynchronizer: GradientReduction {
     private var requests: [CommunicationRequest?]
     private(set) var waitSeconds = 0.0
 
-    init(communicator: Communicator, parameters: ParameterSet, optimizer: any Optimizer, bucketBytes: Int) {
+    init(communicator: Communicator, parameters: ParameterSet, bucketBytes: Int) {
         self.communicator = communicator
         self.parameters = parameters
         buckets = GradientBuckets(parameters: parameters, bucketBytes: bucketBytes)
         requests = Array(repeating: nil, count: buckets.count)
-        optimizer.gradientScale = 1 / Float(communicator.size)
     }
 
-    func beginStep() {
-        buckets.reset()
+    var meanScale: Float { 1 / Float(communicator.size) }
+    var reducesOwnRunOnly: Bool { false }
+
+    /// The micro-batches of a step add into one buffer: the buckets restart
+    /// with the step.
+    func beginMicroBatch(_ index: Int) {
+        if index == 0 { buckets.reset() }
     }
 
     func gradientReady(_ tensor: Tensor) throws {

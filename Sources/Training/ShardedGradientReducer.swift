@@ -1,7 +1,6 @@
 import Collective
 import Foundation
 import NN
-import Optim
 import TensorCore
 
 /// Sums a step's gradients across ranks into the run of the flat buffer that
@@ -50,8 +49,7 @@ final class ShardedGradientReducer: GradientReduction {
     private var receives: [[CommunicationRequest]]
     private(set) var waitSeconds = 0.0
 
-    init(communicator: Communicator, parameters: ParameterSet, optimizer: any Optimizer, shards: OptimizerShards,
-         bucketBytes: Int) {
+    init(communicator: Communicator, parameters: ParameterSet, shards: OptimizerShards, bucketBytes: Int) {
         self.communicator = communicator
         self.parameters = parameters
         let rank = communicator.rank
@@ -78,11 +76,15 @@ final class ShardedGradientReducer: GradientReduction {
         incoming = (0..<communicator.size).map { $0 == rank ? nil : Storage(count: run.count, zeroed: false) }
         sent = Array(repeating: false, count: segments.count)
         receives = Array(repeating: [], count: buckets.count)
-        optimizer.gradientScale = 1 / Float(communicator.size)
     }
 
-    /// Posts the receives of this step's contributions to this rank's run.
-    func beginStep() throws {
+    var meanScale: Float { 1 / Float(communicator.size) }
+    var reducesOwnRunOnly: Bool { true }
+
+    /// The micro-batches of a step add into one buffer: when the step
+    /// starts, posts the receives of its contributions to this rank's run.
+    func beginMicroBatch(_ index: Int) throws {
+        guard index == 0 else { return }
         buckets.reset()
         for i in sent.indices { sent[i] = false }
         for (index, segment) in segments.enumerated() where segment.owner == communicator.rank {

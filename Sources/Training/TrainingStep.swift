@@ -59,13 +59,13 @@ public final class TrainingStep {
     private let statisticsReducer: StatisticsReducer?
     private let rank: Int
     private let worldSize: Int
-    private let synchronizer: (any GradientReduction)?
-    private let reducer: TreeGradientReducer?
+    /// Sums the gradients across ranks, or over the micro-batches of
+    /// deterministic mode (nil: one process in the default mode, whose
+    /// gradients are already the sums).
+    private let reducer: (any GradientReduction)?
     /// The sharded optimizer's runs (nil: every rank updates everything).
     let shards: OptimizerShards?
     private let communicator: Communicator?
-    /// Whether the gradients are reduce-scattered: only this rank's run holds sums.
-    private var reducesOwnRunOnly: Bool { synchronizer is ShardedGradientReducer }
     /// Seconds spent in the optimizer update and in the parameter allgather, summed over steps.
     public private(set) var updateSeconds = 0.0
     public private(set) var gatherSeconds = 0.0
@@ -102,27 +102,28 @@ public final class TrainingStep {
         precondition(shards.map { $0.worldSize == worldSize && $0.runs[rank] == optimizer.shard } ?? (optimizer.shard == 0..<parameters.count),
                      "the optimizer's shard \(optimizer.shard) is not this rank's run of \(String(describing: shards))")
         self.shards = shards
-        if let plan {
-            reducer = TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator,
-                                          optimizer: optimizer, bucketBytes: bucketBytes)
-            synchronizer = nil
-        } else if let communicator, communicator.size > 1 {
-            if let shards, clipGradientNorm == nil {
-                synchronizer = ShardedGradientReducer(communicator: communicator, parameters: parameters, optimizer: optimizer,
-                                                      shards: shards, bucketBytes: bucketBytes)
+        let reducer: (any GradientReduction)? =
+            if let plan {
+                TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator, bucketBytes: bucketBytes)
+            } else if let communicator, communicator.size > 1 {
+                // Clipping needs the norm of every sum, so it keeps the allreduce.
+                if let shards, clipGradientNorm == nil {
+                    ShardedGradientReducer(communicator: communicator, parameters: parameters, shards: shards, bucketBytes: bucketBytes)
+                } else {
+                    GradientSynchronizer(communicator: communicator, parameters: parameters, bucketBytes: bucketBytes)
+                }
             } else {
-                synchronizer = GradientSynchronizer(communicator: communicator, parameters: parameters,
-                                                    optimizer: optimizer, bucketBytes: bucketBytes)
+                nil
             }
-            reducer = nil
-        } else {
-            synchronizer = nil
-            reducer = nil
-        }
+        self.reducer = reducer
+        // The reducer leaves sums; the optimizer turns them into the mean as
+        // it reads them. Set here, the one place that owns the step, so that
+        // any optimizer, the user's own included, is configured alike.
+        optimizer.gradientScale = reducer?.meanScale ?? 1
     }
 
     /// Seconds spent waiting for the other ranks' gradients so far.
-    public var allreduceWaitSeconds: Double { synchronizer?.waitSeconds ?? reducer?.waitSeconds ?? 0 }
+    public var allreduceWaitSeconds: Double { reducer?.waitSeconds ?? 0 }
     /// Seconds spent waiting for the steps' agreements (after the update), summed over steps.
     public private(set) var agreementSeconds = 0.0
 
@@ -145,12 +146,11 @@ public final class TrainingStep {
     }
 
     /// The default mode's step: the shard as one batch (or `accumulate`
-    /// micro-batches), its gradients averaged by `synchronizer`.
+    /// micro-batches adding into one buffer), its gradients summed by `reducer`.
     private func defaultStep(_ input: Tensor, batch: Batch, position: (epoch: Int, step: Int),
                              stopSignal: () -> Int32?) throws -> StepAgreement.Pending {
         var agreement: StepAgreement.Pending?
         parameters.zeroGrad()
-        try synchronizer?.beginStep()
         // K micro-batches of sizes differing by at most one; each loss (a mean)
         // is weighted by its share of the shard, so the gradients add up to the
         // gradient of the shard's mean. The reduction starts during the last
@@ -158,6 +158,7 @@ public final class TrainingStep {
         let n = batch.count, k = min(accumulate, n)
         var lossSum = 0.0
         for i in 0..<k {
+            try reducer?.beginMicroBatch(i)
             let range = (i * n / k)..<((i + 1) * n / k)
             let (micro, targets) = slice(input, batch: batch, range)
             let loss = try finiteLoss(micro, targets, indices: Array(batch.indices[range]), epoch: batch.epoch, position: position)
@@ -169,13 +170,13 @@ public final class TrainingStep {
             }
             agreement = try StepAgreement.start(StepLoss(partSums: [lossSum], firstPart: rank, totalParts: worldSize, samples: n),
                                                 stopSignal: stopSignal(), communicator: communicator)
-            if let synchronizer {
-                try backward(loss, gradient: seed) { try synchronizer.gradientReady($0) }
+            if let reducer {
+                try backward(loss, gradient: seed) { try reducer.gradientReady($0) }
             } else {
                 loss.backward(gradient: seed)
             }
         }
-        try synchronizer?.finish()
+        try reducer?.finish()
         try update(position: position)
         return agreement!
     }
@@ -197,7 +198,7 @@ public final class TrainingStep {
 
     /// The deterministic step: this rank's micro-batches one after another,
     /// each a view of `input` with the same shape on every rank.
-    private func microBatchStep(_ input: Tensor, batch: Batch, plan: MicroBatchPlan, reducer: TreeGradientReducer,
+    private func microBatchStep(_ input: Tensor, batch: Batch, plan: MicroBatchPlan, reducer: any GradientReduction,
                                 position: (epoch: Int, step: Int), stopSignal: () -> Int32?) throws -> StepAgreement.Pending {
         let size = plan.microBatchSize
         precondition(input.shape[0] == size * plan.localMicroBatches,
@@ -207,7 +208,7 @@ public final class TrainingStep {
         // An error mid-step (a NaN loss) must not leave backward aimed at a micro-batch buffer.
         defer { parameters.redirectGradients(to: parameters.gradients) }
         for i in 0..<plan.localMicroBatches {
-            reducer.beginMicroBatch(i)
+            try reducer.beginMicroBatch(i)
             let range = i * size..<(i + 1) * size
             let (micro, targets) = slice(input, batch: batch, range)
             let loss = try finiteLoss(micro, targets, indices: Array(batch.indices[range]), epoch: batch.epoch, position: position)
@@ -257,7 +258,7 @@ public final class TrainingStep {
     /// The optimizer update, after the check that the reduced gradients are
     /// finite; then, when sharded, the allgather of the parameters.
     private func update(position: (epoch: Int, step: Int)) throws {
-        if reducesOwnRunOnly {
+        if reducer?.reducesOwnRunOnly ?? false {
             // Only this rank has seen its run's sums. It stops the job on its
             // own, as a rank whose loss is not finite does: the trainer ends
             // every rank with this rank's error (`Trainer.endJob`).

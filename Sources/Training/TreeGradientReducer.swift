@@ -1,7 +1,6 @@
 import Collective
 import Foundation
 import NN
-import Optim
 import TensorCore
 
 /// Adds the gradients of a global batch's M micro-batches in one fixed binary
@@ -22,8 +21,8 @@ import TensorCore
 /// values (a + b and b + a are the same bits in IEEE arithmetic), so after
 /// log2(W) levels every rank holds the root of the same tree.
 ///
-/// It owns the mean: the optimizer's `gradientScale` is 1 / M.
-final class TreeGradientReducer {
+/// The root is a sum over the M micro-batches: `meanScale` is 1 / M.
+final class TreeGradientReducer: GradientReduction {
     let parameters: ParameterSet
     let plan: MicroBatchPlan
     /// The job's communicator when it has more than one rank.
@@ -40,8 +39,7 @@ final class TreeGradientReducer {
     /// Seconds spent in `finish()` waiting for the partners, summed over steps.
     private(set) var waitSeconds = 0.0
 
-    init(parameters: ParameterSet, plan: MicroBatchPlan, communicator: Communicator?, optimizer: any Optimizer,
-         bucketBytes: Int) {
+    init(parameters: ParameterSet, plan: MicroBatchPlan, communicator: Communicator?, bucketBytes: Int) {
         precondition(plan.localMicroBatches <= TreeSum.maximumLeaves,
                      "\(plan.localMicroBatches) micro-batches per rank; at most \(TreeSum.maximumLeaves)")
         self.parameters = parameters
@@ -55,8 +53,10 @@ final class TreeGradientReducer {
         incoming = worldSize > 1 ? Storage(count: parameters.count, zeroed: false) : nil
         sends = Array(repeating: nil, count: buckets.count)
         receives = Array(repeating: nil, count: buckets.count)
-        optimizer.gradientScale = 1 / Float(plan.microBatches)
     }
+
+    var meanScale: Float { 1 / Float(plan.microBatches) }
+    var reducesOwnRunOnly: Bool { false }
 
     /// Call before local micro-batch `index`'s forward: points the gradients
     /// at its zeroed buffer.
