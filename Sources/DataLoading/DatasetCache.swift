@@ -12,8 +12,8 @@ import Darwin
 /// reading every gzipped file whole (issue 21).
 ///
 /// A cache file is named after the data set and a hash of its source files'
-/// paths, sizes, modification times and inodes: a source replaced or
-/// rewritten gets a new cache file, never a stale one. The first process
+/// identities (`FileIdentity`: path, inode, size, times): a source replaced
+/// or rewritten gets a new cache file, never a stale one. The first process
 /// to need it unpacks it under an advisory lock beside it (`flock`), so the
 /// ranks of one machine never race to write it: the others wait, then read
 /// what it wrote. Nothing is ever deleted; stale files can be removed by
@@ -25,14 +25,9 @@ public struct DatasetCache: Sendable {
         self.directory = directory
     }
 
-    /// `$SWIFTDDP_CACHE_DIR`, else `$XDG_CACHE_HOME/swiftddp`, else
-    /// `$HOME/.cache/swiftddp`; nil when none of them is set.
-    public static var defaultDirectory: String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let own = environment["SWIFTDDP_CACHE_DIR"], !own.isEmpty { return own }
-        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/swiftddp" }
-        if let home = environment["HOME"], !home.isEmpty { return home + "/.cache/swiftddp" }
-        return nil
+    /// The cache in `RecordCache.defaultDirectory`, or nil when no home is known.
+    public static var shared: DatasetCache? {
+        RecordCache.defaultDirectory.map { DatasetCache(directory: $0) }
     }
 
     /// How long a process waits for another to finish unpacking the same
@@ -77,20 +72,14 @@ public struct DatasetCache: Sendable {
         }
     }
 
-    /// `directory/name-HASH.images`, HASH from each source's real path,
-    /// size, modification time and inode.
+    /// `directory/name-HASH.images`, HASH from each source's `FileIdentity`.
     func cachePath(of name: String, sources: [String]) throws -> String {
         var key = "image-cache-1"
         for source in sources {
-            var info = stat()
-            guard stat(source, &info) == 0 else {
+            guard let identity = FileIdentity(path: source) else {
                 throw DataError(.cannotOpen, path: source, String(cString: strerror(errno)))
             }
-            let real = realpath(source, nil).map { pointer in
-                defer { free(pointer) }
-                return String(cString: pointer)
-            } ?? source
-            key += "|\(real)|\(info.st_size)|\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)|\(info.st_dev):\(info.st_ino)"
+            key += "|\(identity)"
         }
         // FNV-1a, 64 bits: a name, not a defence against anyone.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

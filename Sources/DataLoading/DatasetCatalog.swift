@@ -68,7 +68,7 @@ public enum DatasetCatalog {
     /// from its parent, where the archive unpacks `cifar-10-batches-bin`),
     /// 50,000 training and 10,000 test images normalised to [-1, 1].
     ///
-    /// With a `cache` (by default `DatasetCache.defaultDirectory`), each
+    /// With a `cache` (by default `DatasetCache.shared`), each
     /// part is unpacked once into an uncompressed file there and its images
     /// are read from it as batches need them, so that every rank does not
     /// hold them all; without one, or when it cannot be used (then `note`
@@ -77,7 +77,7 @@ public enum DatasetCatalog {
     ///   missing directory or files (naming the path and the files expected),
     ///   or any problem in the files themselves.
     public static func load(name: String, dataDirectory: String? = nil,
-                            cache: DatasetCache? = DatasetCache.defaultDirectory.map { DatasetCache(directory: $0) })
+                            cache: DatasetCache? = DatasetCache.shared)
         throws -> DatasetSplits {
         let entry = try entry(named: name)
         guard let directory = dataDirectory ?? entry.defaultDirectory else {

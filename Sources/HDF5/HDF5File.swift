@@ -218,7 +218,7 @@ public final class HDF5File: @unchecked Sendable {
             throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file",
                             detail: "not a regular file (a \(kind)); an HDF5 file is a regular file")
         }
-        if let damage = StructureCheck.damage(inFileAt: path) {
+        if let damage = StructureCheck.rememberedDamage(inFileAt: path) {
             throw HDF5Error(kind: .library, filePath: path, objectPath: "/", operation: "open file", detail: damage)
         }
         return try withHDF5 {

@@ -1,5 +1,6 @@
 import DataLoading
 import HDF5
+import SafeFiles
 import Synchronization
 
 #if canImport(Glibc)
@@ -77,6 +78,13 @@ public final class HDF5FileDataset: Dataset {
     }
 
     public var readFailure: DataError? { failure.withLock { $0 } }
+
+    /// What this data set's values are, as far as they are read from its
+    /// file: the file's identity when opened, the dataset, the rows and the
+    /// conversion. `DataContent` remembers checksums under it.
+    var contentKey: String? {
+        source.identity.map { "\($0)|\(datasetPath)|\(firstRow)+\(count)|\(element)|\(labels == nil ? "targets" : "labels")" }
+    }
 
     /// Whether samples are read with `pread` (contiguous storage), not
     /// through the HDF5 library.
@@ -189,6 +197,8 @@ extension HDF5FileDataset {
         /// The file's size when it was opened: a smaller one later means it
         /// was truncated while the run read it.
         private let openedSize: Int
+        /// Which file, and which version of it, was opened.
+        let identity: FileIdentity?
 
         init(path: String, file: HDF5File) throws {
             self.path = path
@@ -205,6 +215,7 @@ extension HDF5FileDataset {
             }
             self.descriptor = descriptor
             openedSize = Int(status.st_size)
+            identity = FileIdentity(descriptor: descriptor, path: path)
         }
 
         deinit {

@@ -2,6 +2,7 @@ import ArgumentParser
 import DataLoading
 import Foundation
 import HDF5
+import SafeFiles
 import Training
 
 /// `trainer check-data FILE` (hidden): reads a `--data` file as `train`
@@ -36,7 +37,14 @@ struct CheckDataCommand: ParsableCommand {
     /// error naming it instead of a crash of the trainer. The child gets no
     /// OMPI_/PMIX_ variables, so it never joins the MPI job. Any other
     /// outcome, success or a clean refusal, is left to the real read.
+    ///
+    /// A file that passed is remembered (`RecordCache`) under its identity
+    /// and not read again while it stays the same: for a chunked or
+    /// compressed file the child decodes every sample (issue 21: the start
+    /// must not grow with the data).
     static func preflight(_ path: String, validationFraction: Double) throws {
+        let key = FileIdentity(path: path).map { "check-data-1|\(validationFraction)|\($0)" }
+        if let key, RecordCache.shared?.value(for: key) == "passed" { return }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         child.arguments = ["check-data", path, "--val-fraction", String(validationFraction)]
@@ -57,6 +65,9 @@ struct CheckDataCommand: ParsableCommand {
         if child.terminationReason == .uncaughtSignal && faults.contains(child.terminationStatus) {
             throw TrainingError.invalidOption("--data", "\(path): reading it crashed the HDF5 library (signal "
                                               + "\(child.terminationStatus)): the file is damaged; h5dump or h5py may show where")
+        }
+        if let key, child.terminationReason == .exit && child.terminationStatus == 0 {
+            RecordCache.shared?.store("passed", for: key)
         }
     }
 }

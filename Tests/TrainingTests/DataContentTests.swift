@@ -42,6 +42,34 @@ extension DataFileTests {
         }
     }
 
+    @Test("A file changed in place, its size kept and its modification time set back, is read again and refused on resume: the remembered checksum is kept under the file's inode and change time too")
+    func aRememberedChecksumIsNotFooledBySetBackTimes() throws {
+        let (x, y) = Self.blobs(300, seed: 5), test = Self.blobs(60, seed: 6)
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let path = directory.appendingPathComponent("in-place.h5").path
+        try writeSplits(path, x: x, y: y, test: test)
+        let checkpoints = directory.appendingPathComponent("in-place").path
+        let common = ["train", "--data", path, "--batch-size", "10", "--checkpoint-dir", checkpoints, "--threads", "1"]
+        let first = try TestSupport.run(trainer, common + ["--max-steps", "5"])
+        try #require(first.status == 0, "\(first.stderr)")
+        let offset = try #require(try HDF5File.open(path).datasetStorage("x").contiguousOffset)
+        var before = stat()
+        try #require(stat(path, &before) == 0)
+        // Sample 123, feature 4, overwritten where it lies; then the old times put back.
+        let descriptor = open(path, O_WRONLY)
+        try #require(descriptor >= 0)
+        var value: Float = 1234.5
+        #expect(pwrite(descriptor, &value, 4, off_t(offset + (123 * 20 + 4) * 4)) == 4)
+        var times = [before.st_atim, before.st_mtim]
+        #expect(futimens(descriptor, &times) == 0)
+        close(descriptor)
+        var after = stat()
+        #expect(stat(path, &after) == 0 && after.st_size == before.st_size && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec)
+        let again = try TestSupport.run(trainer, common + ["--max-steps", "10"])
+        #expect(again.status != 0 && again.stderr.contains("does not match this run: training set")
+                && again.stderr.contains("checksum"), "\(again.stderr)")
+    }
+
     @Test("A NaN or an infinity in x or x_test is refused before training, naming the file, the set, the sample and the value")
     func nonFiniteSamplesAreRefused() throws {
         let (x, y) = Self.blobs(300, seed: 7), test = Self.blobs(60, seed: 8)
