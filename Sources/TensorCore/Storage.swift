@@ -11,9 +11,15 @@ public final class Storage {
     /// Number of Float32 elements in the block.
     public let count: Int
 
+    /// The allocator's thresholds, set once before the first block
+    /// (`ck_keep_freed_memory`): a step's activations and gradients reuse
+    /// freed memory instead of new pages from the kernel each time.
+    private static let allocatorTuned: Void = ck_keep_freed_memory()
+
     /// A new block of `count` elements, zero-filled when `zeroed`.
     public init(count: Int, zeroed: Bool = true) {
         ensure(count >= 0, "Storage count must be non-negative, got \(count)")
+        Self.allocatorTuned
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
                                                    alignment: 64)
         base = raw.bindMemory(to: Float.self, capacity: max(count, 1))

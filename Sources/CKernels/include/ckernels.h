@@ -119,6 +119,10 @@ void ck_pad2d(const float *restrict x, float *restrict padded, size_t planes, si
 /// 1 when every one of the n floats is finite (no NaN, no infinity), else 0.
 int ck_all_finite(const float *restrict x, size_t n);
 
+/// Keeps blocks up to 32 MiB, and 64 MiB of free heap, in the process instead
+/// of returning them to the kernel at every free (malloc_tuning.c).
+void ck_keep_freed_memory(void);
+
 /// The most leaves ck_tree_sum takes.
 #define CK_TREE_MAX_LEAVES 64
 
