@@ -255,4 +255,53 @@ struct StreamedDataFileTests {
         let inspect = try TestSupport.run(trainer, ["inspect", checkpoints])
         #expect(inspect.status == 0, "\(inspect.stdout)\(inspect.stderr)")
     }
+
+    @Test("a shard deleted while the job trains: the run, which holds its files open, trains to the end with the parameters of an undisturbed run; the next start without it is refused naming the file, the last checkpoint intact",
+          .enabled(if: TestSupport.trainerExecutable != nil, "needs the built trainer"))
+    func shardDeletedWhileTraining() throws {
+        let trainer = try #require(TestSupport.trainerExecutable)
+        var generator = RandomGenerator(seed: 11)
+        let shards = (0..<2).map { directory.appendingPathComponent("shard-\($0).h5").path }
+        for path in shards {
+            let f = try HDF5File.create(path)
+            try f.writeDataset("x", shape: [600, 20], values: (0..<600 * 20).map { _ in generator.uniform(-1, 1) })
+            try f.writeDataset("y", shape: [600], values: (0..<600).map { _ in Int64(generator.next() % 3) })
+            try f.close()
+        }
+        func arguments(_ name: String) -> [String] {
+            ["train", "--data"] + shards + ["--model", "mlp", "--hidden", "16", "--epochs", "300", "--max-steps", "4000", "--checkpoint-every", "20",
+                                            "--threads", "1", "--checkpoint-dir", directory.appendingPathComponent(name).path,
+                                            "--save-parameters", directory.appendingPathComponent(name + ".bin").path]
+        }
+        let undisturbed = try TestSupport.run(trainer, arguments("undisturbed"))
+        try #require(undisturbed.status == 0, "\(undisturbed.stderr)")
+
+        let checkpoints = directory.appendingPathComponent("disturbed").path
+        let process = Process()
+        process.executableURL = trainer
+        process.arguments = arguments("disturbed")
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let deadline = Date().addingTimeInterval(120)
+        func saved() -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).contains { $0.hasSuffix(".h5") }
+        }
+        while !saved() && process.isRunning && Date() < deadline { usleep(20_000) }
+        let deletedWhileRunning = process.isRunning
+        try FileManager.default.removeItem(atPath: shards[1])
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        try #require(!process.isRunning, "the run did not end")
+        #expect(deletedWhileRunning, "the run ended before the shard was deleted: nothing was tested")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(try TestSupport.floats(at: directory.appendingPathComponent("disturbed.bin").path)
+                == TestSupport.floats(at: directory.appendingPathComponent("undisturbed.bin").path))
+
+        let again = try TestSupport.run(trainer, arguments("disturbed"))
+        #expect(again.status == TrainingError.permanentExitStatus && again.stderr.contains("--data: \(shards[1])"),
+                "\(again.status): \(again.stderr)")
+        let inspect = try TestSupport.run(trainer, ["inspect", checkpoints])
+        #expect(inspect.status == 0, "\(inspect.stdout)\(inspect.stderr)")
+    }
 }
