@@ -81,11 +81,7 @@ public struct DatasetCache: Sendable {
             }
             key += "|\(identity)"
         }
-        // FNV-1a, 64 bits: a name, not a defence against anyone.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        let hex = String(hash, radix: 16)
-        return directory + "/" + name + "-" + String(repeating: "0", count: 16 - hex.count) + hex + ".images"
+        return directory + "/" + name + "-" + RecordCache.fileName(for: key) + ".images"
     }
 
     /// An exclusive `flock` on a file beside the cache file, waited for at

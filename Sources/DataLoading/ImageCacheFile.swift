@@ -50,7 +50,7 @@ public final class ImageCacheFile: Sendable {
         guard descriptor >= 0 else { throw DataError(.cannotOpen, path: path, String(cString: strerror(errno))) }
         do {
             var header = [UInt8](repeating: 0, count: Self.headerSize)
-            guard Self.readFully(descriptor, &header[...], at: 0) == nil, Array(header[0..<8]) == Self.magic else {
+            guard Self.readBytes(descriptor, &header[...], at: 0) == nil, Array(header[0..<8]) == Self.magic else {
                 throw DataError(.badMagic, path: path, "not an image cache file (expected \"SDDPIMG1\" and a 32-byte header)")
             }
             func field(_ i: Int) -> Int {
@@ -66,7 +66,7 @@ public final class ImageCacheFile: Sendable {
                                 + "(\(expected) bytes) but the file has \(status.st_size)")
             }
             var labelBytes = [UInt8](repeating: 0, count: count * 4)
-            if let problem = Self.readFully(descriptor, &labelBytes[...], at: Self.headerSize) {
+            if let problem = Self.readBytes(descriptor, &labelBytes[...], at: Self.headerSize) {
                 throw DataError(.readFailed, path: path, "labels: \(problem)")
             }
             labels = (0..<count).map { i in
@@ -96,7 +96,7 @@ public final class ImageCacheFile: Sendable {
     /// `readFailure` and returns false.
     func readImage(_ index: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         let size = buffer.count
-        guard let problem = Self.readFully(descriptor, buffer, at: pixelOffset + index * size) else { return true }
+        guard let problem = Self.readBytes(descriptor, buffer, at: pixelOffset + index * size) else { return true }
         buffer.update(repeating: 0)
         failure.withLock { first in
             if first == nil { first = DataError(.readFailed, path: path, "image \(index): \(problem)") }
@@ -125,24 +125,15 @@ public final class ImageCacheFile: Sendable {
     }
 
     /// Fills `buffer` from `descriptor` at `offset`, or says why it could not.
-    private static func readFully(_ descriptor: Int32, _ buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> String? {
-        var done = 0
-        while done < buffer.count {
-            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-            if n > 0 {
-                done += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else if n == 0 {
-                return "the file ends before byte \(offset + buffer.count) (it was truncated after it was written)"
-            } else {
-                return String(cString: strerror(errno))
-            }
+    private static func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> String? {
+        switch SafeFiles.readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), at: offset) {
+        case .complete: nil
+        case .endOfFile: "the file ends before byte \(offset + buffer.count) (it was truncated after it was written)"
+        case .failed(let code): String(cString: strerror(code))
         }
-        return nil
     }
 
-    private static func readFully(_ descriptor: Int32, _ bytes: inout ArraySlice<UInt8>, at offset: Int) -> String? {
-        bytes.withUnsafeMutableBufferPointer { readFully(descriptor, $0, at: offset) }
+    private static func readBytes(_ descriptor: Int32, _ bytes: inout ArraySlice<UInt8>, at offset: Int) -> String? {
+        bytes.withUnsafeMutableBufferPointer { readBytes(descriptor, $0, at: offset) }
     }
 }

@@ -62,11 +62,17 @@ public struct RecordCache: Sendable {
         }
     }
 
-    /// `directory/HASH`, HASH the 64-bit FNV-1a of `key` in hex.
+    /// `directory/HASH` (`fileName(for:)`).
     func path(for key: String) -> String {
+        directory + "/" + Self.fileName(for: key)
+    }
+
+    /// The 64-bit FNV-1a hash of `key` as 16 hex digits: a file name for
+    /// it, not a defence against anyone.
+    public static func fileName(for key: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         let hex = String(hash, radix: 16)
-        return directory + "/" + String(repeating: "0", count: 16 - hex.count) + hex
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

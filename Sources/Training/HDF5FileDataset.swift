@@ -232,22 +232,16 @@ extension HDF5FileDataset {
 
         /// Fills `buffer` from the file at `offset` (row `row` of `dataset`).
         func readBytes(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int, dataset: String, row: Int) -> DataError? {
-            var done = 0
-            while done < buffer.count {
-                let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-                if n > 0 {
-                    done += n
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else if n == 0 {
-                    return truncation(dataset: dataset, row: row)
-                        ?? DataError(.truncated, path: path, "dataset '\(dataset)', sample \(row): the file ends before its bytes "
-                                     + "\(offset)..<\(offset + buffer.count)")
-                } else {
-                    return DataError(.readFailed, path: path, "dataset '\(dataset)', sample \(row): \(String(cString: strerror(errno)))")
-                }
+            switch readFully(descriptor, into: buffer, at: offset) {
+            case .complete:
+                return nil
+            case .endOfFile:
+                return truncation(dataset: dataset, row: row)
+                    ?? DataError(.truncated, path: path, "dataset '\(dataset)', sample \(row): the file ends before its bytes "
+                                 + "\(offset)..<\(offset + buffer.count)")
+            case .failed(let code):
+                return DataError(.readFailed, path: path, "dataset '\(dataset)', sample \(row): \(String(cString: strerror(code)))")
             }
-            return nil
         }
 
         /// Row `row` of `dataset` through the library (chunked or compressed).
