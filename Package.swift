@@ -80,6 +80,8 @@ let package = Package(
                           path: "Examples/LeastSquares"),
         // The user-shaped models `trainer bench` times (user-*) and
         // scripts/torch-bench.py rebuilds in PyTorch; user-model trains one.
+        .executableTarget(name: "record-file", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],
+                          path: "Examples/RecordFile"),
         .target(name: "UserModels", dependencies: ["DataLoading", "NN", "TensorCore"], path: "Examples/UserModels"),
         .executableTarget(name: "user-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training", "UserModels"],
                           path: "Examples/UserModel"),

@@ -28,6 +28,7 @@ final class ExamplesTests {
 
     static let ownModel = Example(name: "own-model", checkpoints: "runs/highway")
     static let leastSquares = Example(name: "least-squares", checkpoints: "runs/least-squares")
+    static let recordFile = Example(name: "record-file", checkpoints: "runs/record-file", arguments: ["--max-steps", "30"])
 
     /// `user-model MODEL` for `steps` steps in deterministic mode, four
     /// micro-batches, without BatchNorm (which that mode refuses).
@@ -170,6 +171,30 @@ final class ExamplesTests {
                 reference = parameters
             }
         }
+    }
+
+    @Test("Examples/RecordFile: a Dataset of one's own that reads a file as batches need it trains bitwise the model its samples held in memory train, alone and at np=2")
+    func recordFileTrainsAsInMemory() throws {
+        var inMemory = Self.recordFile
+        inMemory.arguments.append("--in-memory")
+        for np in [1, 2] {
+            let streamed = scratch.appendingPathComponent("records-\(np)"), held = scratch.appendingPathComponent("held-\(np)")
+            let out = try run(Self.recordFile, np: np, in: streamed)
+            #expect(out.status == 0 && out.stdout.contains("record-file: trained(steps: 30)"), "np=\(np): \(out.stdout)\(out.stderr)")
+            let reference = try run(inMemory, np: np, in: held)
+            try #require(reference.status == 0, "np=\(np): \(reference.stderr)")
+            #expect(try finalParameters(Self.recordFile, in: streamed) == finalParameters(inMemory, in: held), "np=\(np)")
+        }
+    }
+
+    @Test("The README's \"Your own data in Swift\" block is Examples/RecordFile/main.swift, the program the test above runs")
+    func readmeShowsTheRecordFileExample() throws {
+        let readme = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let begin = try #require(readme.range(of: "<!-- record-file begins -->\n```swift\n"))
+        let end = try #require(readme.range(of: "```\n<!-- record-file ends -->", range: begin.upperBound..<readme.endIndex))
+        let source = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("Examples/RecordFile/main.swift"),
+                                encoding: .utf8)
+        #expect(String(readme[begin.upperBound..<end.lowerBound]) == source)
     }
 
     @Test("The README's \"Your own model\" block is Examples/OwnModel/main.swift, the program these tests run")
