@@ -83,16 +83,16 @@ struct BenchCommand: ParsableCommand {
     /// Inside `Job.run` (see `run`), so that a bad option exits 64.
     func checkOptions() throws {
         try options.validate()
-        if !(seconds > 0 && seconds <= 86_400) { throw TrainingError.invalidOption("--seconds", "must be a positive number up to 86400, got \(seconds)") }
-        if let steps, steps < 1 { throw TrainingError.invalidOption("--steps", "must be at least 1, got \(steps)") }
+        if !(seconds > 0 && seconds <= 86_400) { throw CommandLineError("--seconds", "must be a positive number up to 86400, got \(seconds)") }
+        if let steps, steps < 1 { throw CommandLineError("--steps", "must be at least 1, got \(steps)") }
         if let count = `repeat`, !(1...1000).contains(count) {
-            throw TrainingError.invalidOption("--repeat", "must be between 1 and 1000, got \(count)")
+            throw CommandLineError("--repeat", "must be between 1 and 1000, got \(count)")
         }
         if scaling && Communicator.isUnderMPIRun {
-            throw TrainingError.invalidOption("--scaling", "starts its own mpirun for each layout; run it alone, not under mpirun")
+            throw CommandLineError("--scaling", "starts its own mpirun for each layout; run it alone, not under mpirun")
         }
         for w in workloads where !Self.knownWorkloads.contains(w) {
-            throw TrainingError.invalidOption("--workload", "unknown workload '\(w)'; known: \(Self.knownWorkloads.joined(separator: ", ")), user")
+            throw TrainingError.invalidOption(.workload, "unknown workload '\(w)'; known: \(Self.knownWorkloads.joined(separator: ", ")), user")
         }
     }
 

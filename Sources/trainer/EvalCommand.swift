@@ -23,7 +23,7 @@ struct EvalCommand: ParsableCommand {
         let communicator = try Job.communicator()
         try Job.run(communicator) {
             if batchSize < 1 || batchSize > TrainingOptions.maximumBatch {
-                throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
+                throw TrainingError.invalidOption(.batchSize, "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
             }
             let result = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: source.dataset, dataDirectory: source.dataDir,
                                                       batchSize: batchSize, communicator: communicator)

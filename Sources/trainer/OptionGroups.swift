@@ -103,7 +103,7 @@ struct OptimizationOptions: ParsableArguments {
             let parts = lrMilestones.split(separator: ",", omittingEmptySubsequences: false)
             let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard values.count == parts.count, !values.isEmpty else {
-                throw TrainingError.invalidOption("--lr-milestones", "'\(lrMilestones)' is not a comma-separated list of whole numbers")
+                throw TrainingError.invalidOption(.scheduleMilestones, "'\(lrMilestones)' is not a comma-separated list of whole numbers")
             }
             o.schedule.milestones = values
         }
