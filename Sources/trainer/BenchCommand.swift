@@ -39,8 +39,10 @@ struct BenchCommand: ParsableCommand {
     /// `--threads`, 1 by default: the figures are per rank.
     var threads: Int { threading.threads ?? 1 }
 
-    @Option(parsing: .unconditional, help: "Global batch size.")
-    var batchSize = TrainingOptions().batchSize
+    @OptionGroup var batch: BatchSizeOption
+
+    /// `--batch-size`, the training default (64) when not given.
+    var batchSize: Int { batch.resolved(default: TrainingOptions().batchSize) }
 
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
 
@@ -67,8 +69,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Compare the layouts of this machine's cores (np=1 with 1 and with N threads, np=N with and without --shard-optimizer) in alternating runs, and print the medians beside the scaling targets. Run it alone, not under mpirun.")
     var scaling = false
 
-    @Option(help: "Directory with Fashion-MNIST (default: /usr/share/datasets/fashion-mnist).")
-    var dataDir: String?
+    @OptionGroup var directory: DataDirectoryOption
+
+    /// `--data-dir`: where Fashion-MNIST is.
+    var dataDir: String? { directory.dataDir }
 
     /// The numbers the benchmark shares with training, checked the same way.
     var options: TrainingOptions {

@@ -16,8 +16,10 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup(title: "Data") var source: DataOptions
 
-    @Option(parsing: .unconditional, help: "Evaluation batch size.")
-    var batchSize = 1000
+    @OptionGroup var batch: BatchSizeOption
+
+    /// `--batch-size`, the training API's evaluation batch (1000) when not given.
+    var batchSize: Int { batch.resolved(default: TrainingOptions().evaluationBatchSize) }
 
     func run() throws {
         let communicator = try Job.communicator()
