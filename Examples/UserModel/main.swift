@@ -1,4 +1,5 @@
 import DataLoading
+import Foundation
 import NN
 import TensorCore
 import Training
@@ -19,6 +20,14 @@ struct UserModelConfig: Codable {
     var batchNorm: Bool
 }
 
+/// Refuses this program's own argument `flag` (its command line is its
+/// own: `TrainingError.invalidOption` names the library's options), printed
+/// as `Trainer.main` prints errors, with the status of a bad option (64).
+func refuse(_ flag: String, _ problem: String) -> Never {
+    FileHandle.standardError.write(Data("Error: \(flag): \(problem)\n".utf8))
+    exit(TrainingError.permanentExitStatus)
+}
+
 /// The value after `flag` in the arguments, if there is one.
 func value(of flag: String) -> String? {
     let arguments = Array(CommandLine.arguments.dropFirst())
@@ -28,7 +37,7 @@ func value(of flag: String) -> String? {
 Trainer.main {
     let names = UserWorkload.all.map(\.name)
     guard let name = CommandLine.arguments.dropFirst().first, let workload = UserWorkload.named(name) else {
-        throw TrainingError.invalidOption("MODEL", "name one of \(names.joined(separator: ", ")) first")
+        refuse("MODEL", "name one of \(names.joined(separator: ", ")) first")
     }
     let config = UserModelConfig(model: name, batchNorm: !CommandLine.arguments.contains("--without-batchnorm"))
     var generator = RandomGenerator(seed: 0)
@@ -42,13 +51,13 @@ Trainer.main {
     options.epochs = 1
     options.checkpointDirectory = "runs/\(name)"
     options.checkpointEvery = 50
-    options.maxSteps = try value(of: "--max-steps").map {
-        guard let steps = Int($0) else { throw TrainingError.invalidOption("--max-steps", "'\($0)' is not a whole number") }
+    options.maxSteps = value(of: "--max-steps").map {
+        guard let steps = Int($0) else { refuse("--max-steps", "'\($0)' is not a whole number") }
         return steps
     }
     options.deterministic = CommandLine.arguments.contains("--deterministic")
-    options.microBatches = try value(of: "--micro-batches").map {
-        guard let count = Int($0) else { throw TrainingError.invalidOption("--micro-batches", "'\($0)' is not a whole number") }
+    options.microBatches = value(of: "--micro-batches").map {
+        guard let count = Int($0) else { refuse("--micro-batches", "'\($0)' is not a whole number") }
         return count
     }
 

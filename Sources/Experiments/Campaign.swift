@@ -1,4 +1,5 @@
 import Collective
+import Training
 
 /// The course's experiment campaigns, each one command that writes a report
 /// directory (`trainer experiment NAME`).
@@ -47,18 +48,29 @@ public enum Campaign: String, Sendable, CaseIterable {
     }
 }
 
-/// What can go wrong in a campaign, beyond training errors.
+/// What can go wrong in a campaign, beyond training errors. Like
+/// `TrainingError`, `description` names an option by its flag and
+/// `swiftDescription` by its Swift name.
 public enum ExperimentError: Error, CustomStringConvertible {
     case unknownCampaign(String)
-    case invalidOption(String, String)
+    case invalidOption(OptionKey, String)
     case missingSample(String)
+    /// The trainer built another model than the campaign asked for (the campaign's name, what it expected).
+    case unexpectedModel(String, String)
 
     public var description: String {
         switch self {
         case .unknownCampaign(let name):
             "unknown experiment '\(name)'; known experiments: \(Campaign.allCases.map(\.rawValue).joined(separator: ", "))"
-        case .invalidOption(let flag, let problem): "\(flag): \(problem)"
+        case .invalidOption(let key, let problem): "\(key.flag): \(problem)"
         case .missingSample(let what): "the test set has no \(what)"
+        case .unexpectedModel(let campaign, let expected): "\(campaign): expected the trainer to build \(expected)"
         }
+    }
+
+    /// The message for a Swift program's user: an option named by its Swift name.
+    public var swiftDescription: String {
+        guard case let .invalidOption(key, problem) = self else { return description }
+        return "\(key.swiftName): \(problem)"
     }
 }

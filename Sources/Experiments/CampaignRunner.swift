@@ -27,7 +27,7 @@ final class CampaignRunner {
         isRoot = (communicator?.rank ?? 0) == 0
         directory = options.outputDirectory
         if let epochs = options.epochs, epochs < 1 {
-            throw ExperimentError.invalidOption("--epochs", "must be at least 1, got \(epochs)")
+            throw ExperimentError.invalidOption(.epochs, "must be at least 1, got \(epochs)")
         }
         if isRoot {
             for sub in ["", "metrics", "runs"] { try Self.makeDirectory(path(sub)) }
@@ -40,7 +40,7 @@ final class CampaignRunner {
         do {
             try createDirectories(at: path)
         } catch {
-            throw ExperimentError.invalidOption("--out", "cannot create the directory \(path): \(error)")
+            throw ExperimentError.invalidOption(.outputDirectory, "cannot create the directory \(path): \(error)")
         }
     }
 

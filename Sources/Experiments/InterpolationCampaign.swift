@@ -15,7 +15,7 @@ enum InterpolationCampaign {
                                       run: "autoencoder", label: "autoencoder latent \(latent)", data: data)
         guard runner.isRoot else { return }
         guard let model = result.trainer.model as? AutoEncoder else {
-            throw ExperimentError.invalidOption("interpolation", "expected the trainer to build an AutoEncoder")
+            throw ExperimentError.unexpectedModel("interpolation", "an AutoEncoder")
         }
         let test = data.test
         let (w, h) = (test.width, test.height)

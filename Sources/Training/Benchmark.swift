@@ -113,7 +113,7 @@ public enum Benchmark {
         case "ae": spec = ModelSpec(name: "autoencoder", latent: 64)
         case "cnn": spec = ModelSpec(name: "cnn")
         default:
-            throw TrainingError.invalidOption("--workload", "unknown workload '\(name)'; known: \(workloads.joined(separator: ", "))")
+            throw TrainingError.invalidOption(.workload, "unknown workload '\(name)'; known: \(workloads.joined(separator: ", "))")
         }
         return Workload(name: name, loss: spec.objective.loss) { spec.build(generator: &$0) }
     }
@@ -140,7 +140,7 @@ public enum Benchmark {
                                 shards: shards)
         let train = workload.trainingSet(data)
         guard batchSize <= train.count else {
-            throw TrainingError.invalidOption("--batch-size", "\(batchSize) is larger than the \(train.count) training samples")
+            throw TrainingError.invalidOption(.batchSize, "\(batchSize) is larger than the \(train.count) training samples")
         }
         let sampler = try DistributedBatchSampler(count: train.count, globalBatchSize: batchSize, rank: rank,
                                                   worldSize: worldSize, seed: 0, shuffle: true, dropLast: true)

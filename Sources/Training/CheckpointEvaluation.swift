@@ -89,14 +89,14 @@ public enum CheckpointEvaluation {
         }
         let name = dataset ?? header[2]
         guard DatasetCatalog.names.contains(name) else {
-            throw TrainingError.invalidOption(dataset == nil ? "--checkpoint" : "--dataset",
+            throw TrainingError.invalidOption(dataset == nil ? .checkpoint : .dataset,
                                               "'\(name)' is not a catalog data set (\(DatasetCatalog.names.joined(separator: ", "))); "
                                               + "a checkpoint trained with --data is evaluated by training on with the same file "
                                               + "(trainer eval reads catalog data sets only; pass --dataset to choose one)")
         }
         let data = try DatasetCatalog.load(name: name, dataDirectory: dataDirectory)
         guard data.test.sampleShape == spec.inputShape else {
-            throw TrainingError.invalidOption("--dataset", "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
+            throw TrainingError.invalidOption(.dataset, "\(name) has samples of shape \(data.test.sampleShape), the model takes \(spec.inputShape)")
         }
         try requireTargets(of: data.test, fit: spec, name: name)
         let result = try model.evaluate(on: data.test, loss: spec.objective.evaluationLoss, metrics: spec.objective.metrics,
@@ -118,20 +118,20 @@ public enum CheckpointEvaluation {
             return
         case .regress:
             guard test.targetSize == spec.classes else {
-                throw TrainingError.invalidOption("--dataset", "\(name) has " + (test.targetShape.isEmpty ? "class labels"
+                throw TrainingError.invalidOption(.dataset, "\(name) has " + (test.targetShape.isEmpty ? "class labels"
                                                   : "targets of shape \(test.targetShape)") + "; the checkpoint's model regresses "
                                                   + "\(spec.classes) float target(s)")
             }
         case .classify:
             guard test.targetShape.isEmpty else {
-                throw TrainingError.invalidOption("--dataset", "\(name) has float targets of shape \(test.targetShape); the "
+                throw TrainingError.invalidOption(.dataset, "\(name) has float targets of shape \(test.targetShape); the "
                                                   + "checkpoint's model classifies into \(spec.classes) classes")
             }
             var sample = [Float](repeating: 0, count: max(test.sampleSize, 1))
             for index in 0..<test.count {
                 let label = sample.withUnsafeMutableBufferPointer { test.copySample(at: index, into: $0.baseAddress!) }
                 guard (0..<Int32(clamping: spec.classes)).contains(label) else {
-                    throw TrainingError.invalidOption("--dataset", "\(name): test sample \(index) has label \(label), but the "
+                    throw TrainingError.invalidOption(.dataset, "\(name): test sample \(index) has label \(label), but the "
                                                       + "checkpoint's model has \(spec.classes) classes (0 to \(spec.classes - 1))")
                 }
             }

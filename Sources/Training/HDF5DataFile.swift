@@ -30,7 +30,7 @@ public enum HDF5DataFile {
     /// (0 < f < 1) splits off the test set when the file has no `x_test`.
     /// The file stays open while either data set is in use.
     public static func load(_ path: String, validationFraction: Double = 0.1) throws -> Splits {
-        func fail(_ what: String) -> TrainingError { TrainingError.invalidOption("--data", "\(path): \(what)") }
+        func fail(_ what: String) -> TrainingError { TrainingError.invalidOption(.dataFile, "\(path): \(what)") }
         let file: HDF5File
         do {
             file = try HDF5File.open(path)
@@ -62,13 +62,13 @@ public enum HDF5DataFile {
     /// `paths`. Every shard has `x_test` or none does; the samples, their
     /// type (uint8 or float) and the kind of targets must agree.
     public static func load(shards paths: [String], validationFraction: Double = 0.1) throws -> Splits {
-        guard let first = paths.first else { throw TrainingError.invalidOption("--data", "no file to read") }
+        guard let first = paths.first else { throw TrainingError.invalidOption(.dataFile, "no file to read") }
         let splits = try paths.map { try load($0, validationFraction: validationFraction) }
         guard splits.count > 1 else { return splits[0] }
         func isUInt8(_ data: any Dataset) -> Bool { (data as? HDF5FileDataset)?.element == .uint8 }
         let reference = splits[0]
         for (path, shard) in zip(paths, splits).dropFirst() {
-            func fail(_ what: String) -> TrainingError { .invalidOption("--data", "\(path): \(what) (the shards are read as one data set)") }
+            func fail(_ what: String) -> TrainingError { .invalidOption(.dataFile, "\(path): \(what) (the shards are read as one data set)") }
             guard shard.train.sampleShape == reference.train.sampleShape, isUInt8(shard.train) == isUInt8(reference.train) else {
                 throw fail("its samples are \(shard.train.sampleShape)\(isUInt8(shard.train) ? " uint8" : " float"), those of "
                            + "\(first) \(reference.train.sampleShape)\(isUInt8(reference.train) ? " uint8" : " float")")
@@ -103,11 +103,11 @@ public enum HDF5DataFile {
         let n = train.count
         guard hasTest else {
             guard validationFraction > 0 && validationFraction < 1 else {
-                throw TrainingError.invalidOption("--val-fraction", "must be between 0 and 1 (exclusive) when \(path) has no x_test, got \(validationFraction)")
+                throw TrainingError.invalidOption(.validationFraction, "must be between 0 and 1 (exclusive) when \(path) has no x_test, got \(validationFraction)")
             }
             let held = Int((Double(n) * validationFraction).rounded(.up))
             guard held >= 1 && held < n else {
-                throw TrainingError.invalidOption("--val-fraction", "\(validationFraction) of \(n) samples leaves no training or no test samples")
+                throw TrainingError.invalidOption(.validationFraction, "\(validationFraction) of \(n) samples leaves no training or no test samples")
             }
             // Two views of one file, not two copies.
             return Splits(train: train.dataset(source, rows: 0..<n - held), test: train.dataset(source, rows: n - held..<n),

@@ -21,14 +21,14 @@ public final class MetricsLog {
             do {
                 try createDirectories(at: directory)
             } catch {
-                throw TrainingError.invalidOption("--metrics", "cannot create the directory \(directory) for \(path): \(error)")
+                throw TrainingError.invalidOption(.metricsPath, "cannot create the directory \(directory) for \(path): \(error)")
             }
         }
         // Never through a link planted at the name (`openForAppending(at:mode:)`).
         do {
             handle = FileHandle(fileDescriptor: try openForAppending(at: path), closeOnDealloc: true)
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot open \(path) for appending: \(error)")
+            throw TrainingError.invalidOption(.metricsPath, "cannot open \(path) for appending: \(error)")
         }
     }
 
@@ -42,7 +42,7 @@ public final class MetricsLog {
             defer { _ = flock(handle.fileDescriptor, LOCK_UN) }
             try handle.write(contentsOf: Data((record.text + "\n").utf8))
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot append to \(path): \(fileSystemReason(error))")
+            throw TrainingError.invalidOption(.metricsPath, "cannot append to \(path): \(fileSystemReason(error))")
         }
     }
 
@@ -60,7 +60,7 @@ public final class MetricsLog {
         do {
             try lockCurrentFile()
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot lock \(path) to resume it: \(error)")
+            throw TrainingError.invalidOption(.metricsPath, "cannot lock \(path) to resume it: \(error)")
         }
         // Closing the handle (below, after the rename) releases the lock.
         defer { _ = flock(handle.fileDescriptor, LOCK_UN) }
@@ -68,10 +68,10 @@ public final class MetricsLog {
         do {
             bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot read \(path) to resume it: \(fileSystemReason(error))")
+            throw TrainingError.invalidOption(.metricsPath, "cannot read \(path) to resume it: \(fileSystemReason(error))")
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw TrainingError.invalidOption("--metrics", "\(path) is not text (not UTF-8), so not a metrics file of JSON "
+            throw TrainingError.invalidOption(.metricsPath, "\(path) is not text (not UTF-8), so not a metrics file of JSON "
                                               + "lines; it was left as it is: choose another --metrics path")
         }
         text = decoded
@@ -93,7 +93,7 @@ public final class MetricsLog {
             try handle.close()
             handle = FileHandle(fileDescriptor: try openForAppending(at: path), closeOnDealloc: true)
         } catch {
-            throw TrainingError.invalidOption("--metrics", "cannot rewrite \(path) to resume it: \(error)")
+            throw TrainingError.invalidOption(.metricsPath, "cannot rewrite \(path) to resume it: \(error)")
         }
         return dropped
     }

@@ -35,19 +35,19 @@ public struct MicroBatchPlan: Sendable, Equatable {
     ///   `--batch-size` or the world size when they do not fit together.
     public init(batchSize: Int, microBatches m: Int, rank: Int, worldSize: Int) throws {
         guard worldSize & (worldSize - 1) == 0 else {
-            throw TrainingError.invalidOption("--deterministic", "world size \(worldSize) is not supported: the deterministic mode "
+            throw TrainingError.invalidOption(.deterministic, "world size \(worldSize) is not supported: the deterministic mode "
                                               + "adds the ranks' partial sums in a binary tree and needs a power of two (1, 2, 4, 8, ...)")
         }
         guard m >= 1 && m <= TreeSum.maximumLeaves && m & (m - 1) == 0 else {
-            throw TrainingError.invalidOption("--micro-batches", "must be a power of two from 1 to \(TreeSum.maximumLeaves), got \(m)")
+            throw TrainingError.invalidOption(.microBatches, "must be a power of two from 1 to \(TreeSum.maximumLeaves), got \(m)")
         }
         guard batchSize % m == 0 else {
-            throw TrainingError.invalidOption("--batch-size", "\(batchSize) is not a multiple of --micro-batches \(m); "
+            throw TrainingError.invalidOption(.batchSize, "\(batchSize) is not a multiple of --micro-batches \(m); "
                                               + "--deterministic cuts every global batch into \(m) equal micro-batches")
         }
         guard m % worldSize == 0 else {
             let supported = (0...m.trailingZeroBitCount).map { String(1 << $0) }.joined(separator: ", ")
-            throw TrainingError.invalidOption("--micro-batches", "world size \(worldSize) does not divide \(m) micro-batches per "
+            throw TrainingError.invalidOption(.microBatches, "world size \(worldSize) does not divide \(m) micro-batches per "
                                               + "global batch: with \(m) the deterministic mode runs at world sizes \(supported); "
                                               + "a run that should resume at up to \(worldSize) ranks must start with --micro-batches \(worldSize) or more")
         }

@@ -37,8 +37,8 @@ public struct ModelKind: Sendable {
     public let name: String
     /// The tasks it can learn; the first is its default.
     public let tasks: [ModelTask]
-    /// The `trainer train` flags it reads, for help and summaries.
-    public let options: [String]
+    /// The options it reads (`OptionKey.flag`: the `trainer train` flags), for help and summaries.
+    public let options: [OptionKey]
     /// How many parameters it will have, computed without allocating them,
     /// so that options too large for memory are refused before building.
     let parameterCount: @Sendable (ModelSpec) -> Double
@@ -47,7 +47,7 @@ public struct ModelKind: Sendable {
     fileprivate let bufferCount: @Sendable (ModelSpec) -> Double
     fileprivate let build: @Sendable (ModelSpec, inout RandomGenerator) -> any Module
 
-    fileprivate init(name: String, tasks: [ModelTask], options: [String], parameterCount: @escaping @Sendable (ModelSpec) -> Double,
+    fileprivate init(name: String, tasks: [ModelTask], options: [OptionKey], parameterCount: @escaping @Sendable (ModelSpec) -> Double,
                      bufferCount: @escaping @Sendable (ModelSpec) -> Double = { _ in 0 },
                      build: @escaping @Sendable (ModelSpec, inout RandomGenerator) -> any Module) {
         (self.name, self.tasks, self.options, self.parameterCount, self.bufferCount, self.build)
@@ -61,7 +61,7 @@ public struct ModelKind: Sendable {
                   parameterCount: { linear($0.features, $0.outputs) }) { spec, generator in
             Sequential(Flatten(), Linear(spec.inputFeatures, spec.classes, generator: &generator))
         },
-        ModelKind(name: "mlp", tasks: [.classify, .regress], options: ["--hidden", "--dropout"],
+        ModelKind(name: "mlp", tasks: [.classify, .regress], options: [.hidden, .dropout],
                   parameterCount: { linear($0.features, Double($0.hidden)) + linear(Double($0.hidden), $0.outputs) }) { spec, generator in
             Sequential.mlp(inputFeatures: spec.inputFeatures, hidden: spec.hidden, classes: spec.classes,
                            dropout: Float(spec.dropout), generator: &generator)
@@ -82,15 +82,15 @@ public struct ModelKind: Sendable {
                   }) { spec, generator in
             LeNet(inputShape: spec.inputShape, classes: spec.classes, generator: &generator)
         },
-        ModelKind(name: "autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"],
+        ModelKind(name: "autoencoder", tasks: [.reconstruct], options: [.latent, .loss],
                   parameterCount: { linear($0.features, Double($0.latent)) + linear(Double($0.latent), $0.features) }) { spec, generator in
             AutoEncoder(inputFeatures: spec.inputFeatures, latent: spec.latent, generator: &generator)
         },
-        ModelKind(name: "tied-autoencoder", tasks: [.reconstruct], options: ["--latent", "--loss"],
+        ModelKind(name: "tied-autoencoder", tasks: [.reconstruct], options: [.latent, .loss],
                   parameterCount: { linear($0.features, Double($0.latent)) + $0.features }) { spec, generator in
             TiedAutoEncoder(inputFeatures: spec.inputFeatures, latent: spec.latent, generator: &generator)
         },
-        ModelKind(name: "deep-autoencoder", tasks: [.reconstruct], options: ["--layers", "--loss"],
+        ModelKind(name: "deep-autoencoder", tasks: [.reconstruct], options: [.layers, .loss],
                   parameterCount: { spec in
                       let widths = [spec.features] + spec.layers.map(Double.init)
                       return zip(widths, widths.dropFirst()).reduce(0) { $0 + linear($1.0, $1.1) + linear($1.1, $1.0) }
@@ -98,7 +98,7 @@ public struct ModelKind: Sendable {
             DeepAutoEncoder(inputFeatures: spec.inputFeatures, layers: spec.layers, generator: &generator)
         },
         ModelKind(name: "highway", tasks: [.classify, .reconstruct, .regress],
-                  options: ["--hidden", "--depth", "--task", "--latent", "--loss"],
+                  options: [.hidden, .depth, .task, .latent, .loss],
                   parameterCount: { spec in
                       let (w, layers) = (Double(spec.hidden), Double(spec.depth) * 2 * linear(Double(spec.hidden), Double(spec.hidden)))
                       return spec.task == .reconstruct
@@ -192,62 +192,63 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         self.dropout = dropout
     }
 
-    /// Checks the options; the error names the flag and what is wrong.
+    /// Checks the options; the error names the option and what is wrong.
     public func validate() throws {
         guard let kind = ModelKind.named(name) else {
-            throw TrainingError.invalidOption("--model", "unknown model '\(name)'; known models: \(ModelSpec.names.joined(separator: ", "))")
+            throw TrainingError.invalidOption(.model, "unknown model '\(name)'; known models: \(ModelSpec.names.joined(separator: ", "))")
         }
-        if hidden <= 0 { throw TrainingError.invalidOption("--hidden", "must be positive, got \(hidden)") }
-        if latent <= 0 { throw TrainingError.invalidOption("--latent", "must be positive, got \(latent)") }
-        if depth <= 0 { throw TrainingError.invalidOption("--depth", "must be positive, got \(depth)") }
+        if hidden <= 0 { throw TrainingError.invalidOption(.hidden, "must be positive, got \(hidden)") }
+        if latent <= 0 { throw TrainingError.invalidOption(.latent, "must be positive, got \(latent)") }
+        if depth <= 0 { throw TrainingError.invalidOption(.depth, "must be positive, got \(depth)") }
         if layers.isEmpty || layers.contains(where: { $0 <= 0 }) {
-            throw TrainingError.invalidOption("--layers", "needs one or more positive widths, got \(layers.map(String.init).joined(separator: ","))")
+            throw TrainingError.invalidOption(.layers, "needs one or more positive widths, got \(layers.map(String.init).joined(separator: ","))")
         }
         guard kind.tasks.contains(task) else {
-            throw TrainingError.invalidOption("--task", "model \(name) can \(kind.tasks.map(\.rawValue).joined(separator: " or ")), not \(task.rawValue)")
+            throw TrainingError.invalidOption(.task, "model \(name) can \(kind.tasks.map(\.rawValue).joined(separator: " or ")), not \(task.rawValue)")
         }
         // Float(dropout) < 1 too: Dropout takes a Float, and 0.99999999 rounds to 1.
         if !dropout.isFinite || dropout < 0 || dropout >= 1 || Float(dropout) >= 1 {
-            throw TrainingError.invalidOption("--dropout", "must be a probability in [0, 1), got \(dropout)")
+            throw TrainingError.invalidOption(.dropout, "must be a probability in [0, 1), got \(dropout)")
         }
-        if dropout != 0 && !kind.options.contains("--dropout") {
-            throw TrainingError.invalidOption("--dropout", "applies to \(ModelKind.all.filter { $0.options.contains("--dropout") }.map(\.name).joined(separator: ", ")); "
+        if dropout != 0 && !kind.options.contains(.dropout) {
+            throw TrainingError.invalidOption(.dropout, "applies to \(ModelKind.all.filter { $0.options.contains(.dropout) }.map(\.name).joined(separator: ", ")); "
                                               + "\(name) has no dropout")
         }
         // A shaping flag the model does not read would be accepted now and
         // refused on resume (the checkpoint's model_config records it).
         let defaults = ModelSpec(name: name)
-        for (flag, changed) in [("--hidden", hidden != defaults.hidden), ("--latent", latent != defaults.latent),
-                                ("--layers", layers != defaults.layers), ("--depth", depth != defaults.depth)] where changed {
-            let takers = ModelKind.all.filter { $0.options.contains(flag) }.map(\.name)
-            if !kind.options.contains(flag) {
-                throw TrainingError.invalidOption(flag, "applies to \(takers.joined(separator: ", "))"
-                                                  + (flag == "--latent" ? " (highway with --task reconstruct)" : "")
+        let shapingChanges: [(OptionKey, Bool)] = [(.hidden, hidden != defaults.hidden), (.latent, latent != defaults.latent),
+                                                   (.layers, layers != defaults.layers), (.depth, depth != defaults.depth)]
+        for (key, changed) in shapingChanges where changed {
+            let takers = ModelKind.all.filter { $0.options.contains(key) }.map(\.name)
+            if !kind.options.contains(key) {
+                throw TrainingError.invalidOption(key, "applies to \(takers.joined(separator: ", "))"
+                                                  + (key == .latent ? " (highway with --task reconstruct)" : "")
                                                   + "; \(name) does not use it")
             }
-            if flag == "--latent" && name == "highway" && task != .reconstruct {
-                throw TrainingError.invalidOption(flag, "highway uses the code size only with --task reconstruct; "
+            if key == .latent && name == "highway" && task != .reconstruct {
+                throw TrainingError.invalidOption(key, "highway uses the code size only with --task reconstruct; "
                                                   + "it \(task.rawValue == "classify" ? "classifies" : "regresses") here")
             }
         }
         if task != .reconstruct && loss != .bce {
-            throw TrainingError.invalidOption("--loss", "applies to reconstruction models; \(name) learns to \(task.rawValue)")
+            throw TrainingError.invalidOption(.loss, "applies to reconstruction models; \(name) learns to \(task.rawValue)")
         }
-        if classes <= 0 { throw TrainingError.invalidOption("--data", "needs at least one class or target, got \(classes)") }
+        if classes <= 0 { throw TrainingError.invalidOption(.classes, "needs at least one class or target, got \(classes)") }
         if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 }) {
-            throw TrainingError.invalidOption("--dataset", "models need samples of one or more positive dimensions, got \(inputShape)")
+            throw TrainingError.invalidOption(.inputShape, "models need samples of one or more positive dimensions, got \(inputShape)")
         }
         // A shape read from a file may be crafted: bound it before any size is computed in Int.
         let sampleValues = inputShape.reduce(1.0) { $0 * Double($1) }
         if sampleValues > Double(Int32.max) {
-            throw TrainingError.invalidOption("--dataset", "samples of shape \(inputShape) hold \(String(format: "%.3g", sampleValues)) values; "
+            throw TrainingError.invalidOption(.inputShape, "samples of shape \(inputShape) hold \(String(format: "%.3g", sampleValues)) values; "
                                               + "at most \(Int32.max) are supported")
         }
         if ModelKind.convolutional.contains(name) && inputShape.count != 3 {
-            throw TrainingError.invalidOption("--model", "\(name) needs samples of [channels, height, width], got \(inputShape)")
+            throw TrainingError.invalidOption(.model, "\(name) needs samples of [channels, height, width], got \(inputShape)")
         }
         if ModelKind.convolutional.contains(name) && (inputShape[1] < 16 || inputShape[2] < 16) {
-            throw TrainingError.invalidOption("--model", "\(name) needs images of at least 16x16, got \(inputShape[1])x\(inputShape[2])")
+            throw TrainingError.invalidOption(.model, "\(name) needs images of at least 16x16, got \(inputShape[1])x\(inputShape[2])")
         }
         // Before anything is allocated: per parameter its value, gradient and up
         // to two optimizer slots; per buffer element (running statistics) its
@@ -255,8 +256,8 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         let count = kind.parameterCount(self), bytes = (count * 4 + kind.bufferCount(self)) * 4
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         if bytes > memory / 2 {
-            let flags = kind.options.filter { !["--task", "--loss", "--dropout"].contains($0) }
-            throw TrainingError.invalidOption(flags.first ?? "--model", "\(name) with these options has \(String(format: "%.3g", count)) parameters, "
+            let shaping = kind.options.filter { ![OptionKey.task, .loss, .dropout].contains($0) }, flags = shaping.map(\.flag)
+            throw TrainingError.invalidOption(shaping.first ?? .model, "\(name) with these options has \(String(format: "%.3g", count)) parameters, "
                                               + "\(gigabytes(bytes)) GB with gradients and optimizer state, more than half of this "
                                               + "machine's \(gigabytes(memory)) GB; choose smaller \(flags.isEmpty ? "images" : flags.joined(separator: ", "))")
         }
@@ -267,7 +268,7 @@ public struct ModelSpec: Sendable, Codable, Equatable {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         let widths = parts.map { Int(String($0.filter { !$0.isWhitespace })) }
         guard !parts.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw TrainingError.invalidOption("--layers", "expected positive widths separated by commas (e.g. 500,100,30), got '\(text)'")
+            throw TrainingError.invalidOption(.layers, "expected positive widths separated by commas (e.g. 500,100,30), got '\(text)'")
         }
         return widths.map { $0! }
     }

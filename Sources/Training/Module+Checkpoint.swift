@@ -40,7 +40,7 @@ extension Module {
     /// size, as the trainer's own evaluation.
     public func evaluate(on dataset: any Dataset, loss: Loss, metrics: [Metric] = [], batchSize: Int = 1000,
                          world: World = .alone) throws -> EvaluationResult {
-        guard batchSize >= 1 else { throw TrainingError.invalidOption("batchSize", "must be at least 1, got \(batchSize)") }
+        guard batchSize >= 1 else { throw TrainingError.invalidOption(.evaluateBatchSize, "must be at least 1, got \(batchSize)") }
         eval()
         defer { train() }
         return try Training.evaluate(self, objective: Objective(loss: loss, evaluationLoss: loss, metrics: metrics),

@@ -16,7 +16,7 @@ public struct MonitoredMetric: Sendable, Codable, Equatable, CustomStringConvert
         let parts = text.split(separator: "_", maxSplits: 1).map(String.init)
         guard parts.count == 2, let split = Split(rawValue: parts[0]), !parts[1].isEmpty,
               split != .train || parts[1] == "loss" else {
-            throw TrainingError.invalidOption("--keep-best", "'\(text)' is not a metric: use val_loss, val_accuracy, test_loss, "
+            throw TrainingError.invalidOption(.keepBest, "'\(text)' is not a metric: use val_loss, val_accuracy, test_loss, "
                                               + "test_accuracy (or test_/val_ and another metric's name) or train_loss")
         }
         self.split = split
@@ -34,7 +34,7 @@ public struct MonitoredMetric: Sendable, Codable, Equatable, CustomStringConvert
         let splits: [Split] = validation ? [.train, .validation, .test] : [.train, .test]
         guard splits.contains(split), split == .train ? name == "loss" : reported.contains(name) else {
             let names = splits.flatMap { s in s == .train ? ["train_loss"] : reported.map { "\(s.rawValue)_\($0)" } }
-            throw TrainingError.invalidOption("--keep-best", "this model does not report \(self); it reports "
+            throw TrainingError.invalidOption(.keepBest, "this model does not report \(self); it reports "
                                               + names.joined(separator: ", "))
         }
         return metrics.first { $0.name == name }?.better ?? .lower

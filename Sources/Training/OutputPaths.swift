@@ -9,22 +9,22 @@ import Glibc
 /// a `--save-parameters` into a missing directory would otherwise fail only
 /// after the whole run. Nothing is created here.
 enum OutputPaths {
-    /// Throws, naming the flag, unless the files of `options` that this rank
+    /// Throws, naming the option, unless the files of `options` that this rank
     /// writes can be created: their directory exists, is a directory and is
     /// writable, and the path is not a directory. (`--metrics` and
     /// `--tensorboard` create their directories themselves.)
     static func check(_ options: TrainingOptions, rank: Int) throws {
         if rank == 0, let path = options.saveParametersPath {
-            try requireCreatable(path, flag: "--save-parameters")
+            try requireCreatable(path, option: .saveParametersPath)
         }
         if let path = options.sampleLogPath {
-            try requireCreatable("\(path).rank\(rank)", flag: "--record-samples")
+            try requireCreatable("\(path).rank\(rank)", option: .sampleLogPath)
         }
     }
 
-    /// Throws `invalidOption(flag, ...)` saying why `path` cannot be created or replaced.
-    static func requireCreatable(_ path: String, flag: String) throws {
-        func fail(_ what: String) -> TrainingError { .invalidOption(flag, "\(path): \(what)") }
+    /// Throws `invalidOption(option, ...)` saying why `path` cannot be created or replaced.
+    static func requireCreatable(_ path: String, option: OptionKey) throws {
+        func fail(_ what: String) -> TrainingError { .invalidOption(option, "\(path): \(what)") }
         if let kind = specialFileKind(path), kind == "directory" {
             throw fail("is a directory; give a file name")
         }

@@ -35,10 +35,10 @@ public struct ScheduleOptions: Sendable, Codable, Equatable {
 
     public init() {}
 
-    /// The schedule, or nil for `none`; the error names the flag.
+    /// The schedule, or nil for `none`; the error names the option.
     public func schedule() throws -> LearningRateSchedule? {
-        func required(_ value: Int?, _ flag: String) throws -> Int {
-            guard let value else { throw TrainingError.invalidOption(flag, "is required by --lr-schedule \(kind.rawValue)") }
+        func required(_ value: Int?, _ key: OptionKey) throws -> Int {
+            guard let value else { throw TrainingError.invalidOption(key, "is required by --lr-schedule \(kind.rawValue)") }
             return value
         }
         do {
@@ -46,20 +46,20 @@ public struct ScheduleOptions: Sendable, Codable, Equatable {
             case .none:
                 return nil
             case .step:
-                return try .stepLR(stepSize: try required(stepSize, "--lr-step-size"), gamma: gamma)
+                return try .stepLR(stepSize: try required(stepSize, .scheduleStepSize), gamma: gamma)
             case .multistep:
                 guard !milestones.isEmpty else {
-                    throw TrainingError.invalidOption("--lr-milestones", "is required by --lr-schedule multistep (e.g. 30,80)")
+                    throw TrainingError.invalidOption(.scheduleMilestones, "is required by --lr-schedule multistep (e.g. 30,80)")
                 }
                 return try .multiStepLR(milestones: milestones, gamma: gamma)
             case .cosine:
-                return try .cosineAnnealingLR(tMax: try required(tMax, "--lr-t-max"), etaMin: etaMin)
+                return try .cosineAnnealingLR(tMax: try required(tMax, .scheduleTMax), etaMin: etaMin)
             case .warmupCosine:
-                return try .warmupCosine(warmupIters: try required(warmup, "--lr-warmup"), tMax: try required(tMax, "--lr-t-max"),
+                return try .warmupCosine(warmupIters: try required(warmup, .scheduleWarmup), tMax: try required(tMax, .scheduleTMax),
                                          startFactor: warmupStartFactor, etaMin: etaMin)
             }
         } catch let error as LearningRateScheduleError {
-            throw TrainingError.invalidOption("--lr-schedule \(kind.rawValue)", "\(error)")
+            throw TrainingError.invalidOption(.schedule, "\(error) (--lr-schedule \(kind.rawValue))")
         }
     }
 
@@ -67,20 +67,22 @@ public struct ScheduleOptions: Sendable, Codable, Equatable {
     /// so that a typo does not pass silently.
     func validate() throws {
         let decays = kind == .step || kind == .multistep, anneals = kind == .cosine || kind == .warmupCosine
-        let unused: [(Bool, String)] = [
-            (stepSize != nil && kind != .step, "--lr-step-size"),
-            (!milestones.isEmpty && kind != .multistep, "--lr-milestones"),
-            (tMax != nil && !anneals, "--lr-t-max"),
-            (warmup != nil && kind != .warmupCosine, "--lr-warmup"),
-            (gamma != ScheduleOptions().gamma && !decays, "--lr-gamma"),
-            (etaMin != 0 && !anneals, "--lr-eta-min"),
-            (unit != .epoch && kind == .none, "--lr-schedule-unit"),
+        let unused: [(Bool, OptionKey)] = [
+            (stepSize != nil && kind != .step, .scheduleStepSize),
+            (!milestones.isEmpty && kind != .multistep, .scheduleMilestones),
+            (tMax != nil && !anneals, .scheduleTMax),
+            (warmup != nil && kind != .warmupCosine, .scheduleWarmup),
+            (gamma != ScheduleOptions().gamma && !decays, .scheduleGamma),
+            (etaMin != 0 && !anneals, .scheduleEtaMin),
+            (unit != .epoch && kind == .none, .scheduleUnit),
         ]
-        if let (_, flag) = unused.first(where: { $0.0 }) {
-            throw TrainingError.invalidOption(flag, "does not apply to --lr-schedule \(kind.rawValue)")
+        if let (_, key) = unused.first(where: { $0.0 }) {
+            throw TrainingError.invalidOption(key, "does not apply to --lr-schedule \(kind.rawValue)")
         }
-        if !(gamma.isFinite && etaMin.isFinite && warmupStartFactor.isFinite) {
-            throw TrainingError.invalidOption("--lr-gamma/--lr-eta-min", "must be finite numbers")
+        let parameters: [(Double, OptionKey)] = [(gamma, .scheduleGamma), (etaMin, .scheduleEtaMin),
+                                                 (warmupStartFactor, .scheduleWarmupStartFactor)]
+        for (value, key) in parameters where !value.isFinite {
+            throw TrainingError.invalidOption(key, "must be a finite number, got \(value)")
         }
         _ = try schedule()
     }

@@ -37,7 +37,7 @@ extension Trainer {
                                                worldSize: worldSize, seed: options.seed, shuffle: options.shuffle,
                                                dropLast: true, scheme: scheme)
         } catch {
-            throw TrainingError.invalidOption("--batch-size", "\(error)")
+            throw TrainingError.invalidOption(.batchSize, "\(error)")
         }
     }
 

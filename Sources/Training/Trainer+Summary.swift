@@ -30,13 +30,13 @@ extension Trainer {
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         func gigabytes(_ bytes: Double) -> String { String(format: "%.1f", bytes / 1e9) }
         if training > memory / 2 {
-            throw TrainingError.invalidOption("--batch-size", "\(pass) samples per forward pass on each rank need about "
+            throw TrainingError.invalidOption(.batchSize, "\(pass) samples per forward pass on each rank need about "
                                               + "\(gigabytes(training)) GB of activations (\(perSample) values per sample, kept for "
                                               + "backward with their gradients), more than half of this machine's \(gigabytes(memory)) GB; "
                                               + "use a smaller --batch-size, more ranks, or --accumulate K to cut each pass into K")
         }
         if evaluation > memory / 2 {
-            throw TrainingError.invalidOption("evaluationBatchSize", "\(c.evaluationBatchSize) samples per evaluation chunk need about "
+            throw TrainingError.invalidOption(.evaluationBatchSize, "\(c.evaluationBatchSize) samples per evaluation chunk need about "
                                               + "\(gigabytes(evaluation)) GB of activations; choose a smaller one")
         }
     }

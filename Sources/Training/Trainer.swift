@@ -217,7 +217,7 @@ public final class Trainer {
                     d.sampleShape.map(String.init).joined(separator: "x")
                         + (d.targetShape.isEmpty ? "" : " with targets of \(d.targetShape.map(String.init).joined(separator: "x"))")
                 }
-                throw TrainingError.invalidOption("--dataset", "\(datasetName): the test samples are \(shape(evaluation)) but the "
+                throw TrainingError.invalidOption(.dataset, "\(datasetName): the test samples are \(shape(evaluation)) but the "
                                                   + "training samples \(shape(train)); both sets must have the same shapes")
             }
             // Every rank holds the same data: rank 0 reads it all once, and its error ends the job.
@@ -250,7 +250,7 @@ public final class Trainer {
         baseLearningRate = optimizer.learningRate
         do {
             guard optimizer.parameters === parameters, optimizer.shard == shard ?? 0..<parameters.count else {
-                throw TrainingError.invalidOption("optimizer", "the optimizer made covers elements \(optimizer.shard) of "
+                throw TrainingError.invalidOption(.optimizerFactory, "the optimizer made covers elements \(optimizer.shard) of "
                                                   + (optimizer.parameters === parameters ? "" : "another parameter set, ")
                                                   + "not the \(shard ?? 0..<parameters.count) it was given; pass the "
                                                   + "parameters and the shard on to it")
@@ -258,16 +258,16 @@ public final class Trainer {
             BLAS.setThreads(options.threads)
             sampler = try Self.sampler(trainSet.count, options, rank: rank, worldSize: worldSize, scheme: .keyedBijection)
             guard sampler.stepsPerEpoch > 0 else {
-                throw TrainingError.invalidOption("--batch-size", "\(options.batchSize) is larger than the \(trainSet.count) training samples")
+                throw TrainingError.invalidOption(.batchSize, "\(options.batchSize) is larger than the \(trainSet.count) training samples")
             }
             if !options.deterministic && options.accumulate > options.batchSize / worldSize {
-                throw TrainingError.invalidOption("--accumulate", "\(options.accumulate) micro-batches per step cannot split the "
+                throw TrainingError.invalidOption(.accumulate, "\(options.accumulate) micro-batches per step cannot split the "
                                                   + "\(options.batchSize / worldSize) samples each of \(worldSize) rank(s) gets of --batch-size \(options.batchSize)")
             }
             try Trainer.checkActivationMemory(model, sampleShape: trainSet.sampleShape, options: options, worldSize: worldSize)
             keepBestBetter = try options.keepBest?.direction(among: metrics, validation: options.validationFraction > 0) ?? .lower
             if options.deterministic && !model.namedBuffers().isEmpty {
-                throw TrainingError.invalidOption("--deterministic", "the model has buffers (BatchNorm's running statistics), which "
+                throw TrainingError.invalidOption(.deterministic, "the model has buffers (BatchNorm's running statistics), which "
                                                   + "would depend on how the micro-batches are spread over the ranks; train it without "
                                                   + "--deterministic (BatchNorm is then synchronised across ranks, as SyncBatchNorm)")
             }
@@ -293,7 +293,7 @@ public final class Trainer {
                 do {
                     created = try directory.create()
                 } catch CheckpointError.directory(let path, let reason) {
-                    throw TrainingError.invalidOption("--checkpoint-dir", "\(path) \(reason); give a directory (it is created "
+                    throw TrainingError.invalidOption(.checkpointDirectory, "\(path) \(reason); give a directory (it is created "
                                                       + "if missing) or a path where one can be created")
                 }
                 createdDirectories = created
@@ -303,7 +303,7 @@ public final class Trainer {
                     lock = try DirectoryLock(directory: directory.path)
                 } catch {
                     CheckpointDirectory.removeIfEmpty(created)
-                    throw TrainingError.invalidOption("--checkpoint-dir", "\(error)")
+                    throw TrainingError.invalidOption(.checkpointDirectory, "\(error)")
                 }
                 writer = CheckpointWriter(directory: directory)
             } else {
@@ -339,7 +339,7 @@ public final class Trainer {
         spec.inputShape = train.sampleShape
         try spec.validate()  // against the data set's sample shape
         if spec.task == .regress && train.targetShape.isEmpty {
-            throw TrainingError.invalidOption("--task", "regress needs float targets (a --data file whose y is [N, k]); \(datasetName) has class labels")
+            throw TrainingError.invalidOption(.task, "regress needs float targets (a --data file whose y is [N, k]); \(datasetName) has class labels")
         }
         var generator = RandomGenerator(seed: options.seed)
         let model = spec.build(generator: &generator)

@@ -318,7 +318,7 @@ extension Trainer {
                 let savedBase = name == "lr" ? state.extra["optimizer_lr"].flatMap(Float.init).map(Double.init) : nil
                 guard let saved = savedBase ?? state.optimizer.hyperParameters[name], saved != value else { continue }
                 let setting = OverridableSetting(rawValue: name)
-                let flag = setting?.flag ?? name
+                let flag = setting?.key.flag ?? name
                 // Stored as the Double of a Float: shown as the Float the user typed.
                 if let setting, c.overrides.contains(setting) {
                     progress.log("--override \(name): the checkpoint's optimizer had \(name) \(Float(saved)); "
@@ -601,7 +601,7 @@ extension Trainer {
         let c = options
         guard c.deterministic else { return nil }
         if let asked = c.microBatches, let saved = checkpointMicroBatches, asked != saved {
-            throw TrainingError.invalidOption("--micro-batches", "the checkpoint was trained with \(saved) micro-batches per global "
+            throw TrainingError.invalidOption(.microBatches, "the checkpoint was trained with \(saved) micro-batches per global "
                                               + "batch, this run asks for \(asked); leave --micro-batches out to continue the same "
                                               + "arithmetic, or use --resume never to start afresh")
         }
@@ -614,7 +614,7 @@ extension Trainer {
         do {
             return try MicroBatchPlan(batchSize: c.batchSize, microBatches: m, rank: rank, worldSize: worldSize)
         } catch TrainingError.invalidOption(_, let reason) where c.microBatches == nil && checkpointMicroBatches != nil {
-            throw TrainingError.invalidOption("--deterministic", "resuming a checkpoint trained with \(m) micro-batches per global "
+            throw TrainingError.invalidOption(.deterministic, "resuming a checkpoint trained with \(m) micro-batches per global "
                                               + "batch: \(reason)")
         }
     }

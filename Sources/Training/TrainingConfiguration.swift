@@ -25,12 +25,12 @@ public enum OverridableSetting: String, Sendable, Codable, CaseIterable {
     case lr, momentum
     case weightDecay = "weight_decay"
 
-    /// The flag that sets it.
-    public var flag: String {
+    /// The option that sets it.
+    public var key: OptionKey {
         switch self {
-        case .lr: "--lr"
-        case .momentum: "--momentum"
-        case .weightDecay: "--weight-decay"
+        case .lr: .learningRate
+        case .momentum: .momentum
+        case .weightDecay: .weightDecay
         }
     }
 }
@@ -152,8 +152,8 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     static func accumulating(_ accumulate: Int, _ microBatches: Int?, _ body: () throws -> Void) throws {
         do {
             try body()
-        } catch TrainingError.invalidOption("--micro-batches", let reason) where microBatches == nil && accumulate > 1 {
-            throw TrainingError.invalidOption("--accumulate", "under --deterministic, --accumulate \(accumulate) asks for "
+        } catch TrainingError.invalidOption(.microBatches, let reason) where microBatches == nil && accumulate > 1 {
+            throw TrainingError.invalidOption(.accumulate, "under --deterministic, --accumulate \(accumulate) asks for "
                                               + "\(accumulate) micro-batches per rank: \(reason)")
         }
     }
@@ -173,71 +173,71 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
         defer { _ = close(descriptor) }
         var head = [UInt8](repeating: 0, count: 8)
         guard read(descriptor, &head, 8) == 8, head == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] else { return }
-        throw TrainingError.invalidOption("--save-parameters", "\(path) is an HDF5 file (a checkpoint or a data file?), which the "
+        throw TrainingError.invalidOption(.saveParametersPath, "\(path) is an HDF5 file (a checkpoint or a data file?), which the "
                                           + "raw float32 parameters would replace; choose another path")
     }
 
-    /// Checks the numbers; the error names the flag and the problem.
+    /// Checks the numbers; the error names the option (`OptionKey`) and the problem.
     public func validate() throws {
-        if epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
-        if let maxSteps, maxSteps < 1 { throw TrainingError.invalidOption("--max-steps", "must be at least 1, got \(maxSteps)") }
+        if epochs < 1 { throw TrainingError.invalidOption(.epochs, "must be at least 1, got \(epochs)") }
+        if let maxSteps, maxSteps < 1 { throw TrainingError.invalidOption(.maxSteps, "must be at least 1, got \(maxSteps)") }
         if batchSize < 1 || batchSize > Self.maximumBatch {
-            throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(Self.maximumBatch), got \(batchSize)")
+            throw TrainingError.invalidOption(.batchSize, "must be between 1 and \(Self.maximumBatch), got \(batchSize)")
         }
         if !(learningRate > 0) || !learningRate.isFinite {
-            throw TrainingError.invalidOption("--lr", "must be a positive number, got \(learningRate)")
+            throw TrainingError.invalidOption(.learningRate, "must be a positive number, got \(learningRate)")
         }
-        if !(momentum >= 0 && momentum < 1) { throw TrainingError.invalidOption("--momentum", "must be in [0, 1), got \(momentum)") }
+        if !(momentum >= 0 && momentum < 1) { throw TrainingError.invalidOption(.momentum, "must be in [0, 1), got \(momentum)") }
         if (optimizer == .adam || optimizer == .adamw) && momentum != 0 {
-            throw TrainingError.invalidOption("--momentum", "applies to --optimizer sgd and rmsprop only (Adam uses betas)")
+            throw TrainingError.invalidOption(.momentum, "applies to --optimizer sgd and rmsprop only (Adam uses betas)")
         }
         if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
-            throw TrainingError.invalidOption("--weight-decay", "must be a finite number of 0 or more, got \(weightDecay)")
+            throw TrainingError.invalidOption(.weightDecay, "must be a finite number of 0 or more, got \(weightDecay)")
         }
-        if !(alpha >= 0 && alpha <= 1) { throw TrainingError.invalidOption("--alpha", "must be in [0, 1], got \(alpha)") }
+        if !(alpha >= 0 && alpha <= 1) { throw TrainingError.invalidOption(.alpha, "must be in [0, 1], got \(alpha)") }
         if optimizer != .rmsprop && (alpha != 0.99 || centered) {
-            throw TrainingError.invalidOption(centered ? "--centered" : "--alpha", "applies to --optimizer rmsprop only")
+            throw TrainingError.invalidOption(centered ? .centered : .alpha, "applies to --optimizer rmsprop only")
         }
         try schedule.validate()
         if let clipGradientNorm, !(clipGradientNorm > 0 && clipGradientNorm.isFinite) {
-            throw TrainingError.invalidOption("--clip-grad-norm", "must be a positive finite number, got \(clipGradientNorm)")
+            throw TrainingError.invalidOption(.clipGradientNorm, "must be a positive finite number, got \(clipGradientNorm)")
         }
-        if accumulate < 1 { throw TrainingError.invalidOption("--accumulate", "must be at least 1, got \(accumulate)") }
+        if accumulate < 1 { throw TrainingError.invalidOption(.accumulate, "must be at least 1, got \(accumulate)") }
         if !(validationFraction >= 0 && validationFraction < 1) {
-            throw TrainingError.invalidOption("--val-fraction", "must be in [0, 1), got \(validationFraction)")
+            throw TrainingError.invalidOption(.validationFraction, "must be in [0, 1), got \(validationFraction)")
         }
         if let keepBest, keepBest.split == .validation && validationFraction == 0 {
-            throw TrainingError.invalidOption("--keep-best", "\(keepBest) needs a validation set: add --val-fraction F (e.g. 0.1)")
+            throw TrainingError.invalidOption(.keepBest, "\(keepBest) needs a validation set: add --val-fraction F (e.g. 0.1)")
         }
         if let earlyStopPatience {
-            if earlyStopPatience < 1 { throw TrainingError.invalidOption("--early-stop", "must be at least 1 epoch, got \(earlyStopPatience)") }
-            if keepBest == nil { throw TrainingError.invalidOption("--early-stop", "needs --keep-best METRIC: the metric it watches") }
+            if earlyStopPatience < 1 { throw TrainingError.invalidOption(.earlyStopPatience, "must be at least 1 epoch, got \(earlyStopPatience)") }
+            if keepBest == nil { throw TrainingError.invalidOption(.earlyStopPatience, "needs --keep-best METRIC: the metric it watches") }
         }
         if !(bucketMegabytes > 0 && bucketMegabytes <= 65_536) {
-            throw TrainingError.invalidOption("--bucket-mb", "must be a positive number of MB up to 65536, got \(bucketMegabytes)")
+            throw TrainingError.invalidOption(.bucketMegabytes, "must be a positive number of MB up to 65536, got \(bucketMegabytes)")
         }
-        if checkpointEvery < 0 { throw TrainingError.invalidOption("--checkpoint-every", "must be 0 or more, got \(checkpointEvery)") }
+        if checkpointEvery < 0 { throw TrainingError.invalidOption(.checkpointEvery, "must be 0 or more, got \(checkpointEvery)") }
         if !savesCheckpoints {
             if keepBest != nil {
-                throw TrainingError.invalidOption("--keep-best", "writes best.h5 beside the checkpoints: not with --no-checkpoints")
+                throw TrainingError.invalidOption(.keepBest, "writes best.h5 beside the checkpoints: not with --no-checkpoints")
             }
             if case .path(let path) = resume {
-                throw TrainingError.invalidOption("--resume", "\(path): a run with --no-checkpoints resumes nothing")
+                throw TrainingError.invalidOption(.resume, "\(path): a run with --no-checkpoints resumes nothing")
             }
         }
-        if keep < 1 { throw TrainingError.invalidOption("--keep", "must be at least 1, got \(keep)") }
+        if keep < 1 { throw TrainingError.invalidOption(.keep, "must be at least 1, got \(keep)") }
         if let saveParametersPath { try Self.refuseHDF5(saveParametersPath) }
         if !(stepTimeout == 0 || (stepTimeout >= 1 && stepTimeout <= 1e7)) {
-            throw TrainingError.invalidOption("--step-timeout", "must be 0 (never) or between 1 and 1e7 seconds, got \(stepTimeout)")
+            throw TrainingError.invalidOption(.stepTimeout, "must be 0 (never) or between 1 and 1e7 seconds, got \(stepTimeout)")
         }
-        if prefetch < 0 || prefetch > 1024 { throw TrainingError.invalidOption("--prefetch", "must be between 0 and 1024, got \(prefetch)") }
-        if trainEvaluationSamples < 0 { throw TrainingError.invalidOption("trainEvaluationSamples", "must be 0 or more, got \(trainEvaluationSamples)") }
+        if prefetch < 0 || prefetch > 1024 { throw TrainingError.invalidOption(.prefetch, "must be between 0 and 1024, got \(prefetch)") }
+        if trainEvaluationSamples < 0 { throw TrainingError.invalidOption(.trainEvaluationSamples, "must be 0 or more, got \(trainEvaluationSamples)") }
         if let microBatches, !deterministic {
-            throw TrainingError.invalidOption("--micro-batches", "applies to --deterministic only, got \(microBatches) without it")
+            throw TrainingError.invalidOption(.microBatches, "applies to --deterministic only, got \(microBatches) without it")
         }
         if deterministic {
             if accumulate > 1 && microBatches != nil {
-                throw TrainingError.invalidOption("--accumulate", "under --deterministic it sets the default --micro-batches "
+                throw TrainingError.invalidOption(.accumulate, "under --deterministic it sets the default --micro-batches "
                                                   + "(K x the world size); give --micro-batches or --accumulate, not both")
             }
             // The world size is checked when it is known (MicroBatchPlan in Trainer).
@@ -245,13 +245,13 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
                 _ = try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? accumulate, rank: 0, worldSize: 1)
             }
         } else if accumulate > batchSize {
-            throw TrainingError.invalidOption("--accumulate", "\(accumulate) micro-batches cannot split a global batch of \(batchSize)")
+            throw TrainingError.invalidOption(.accumulate, "\(accumulate) micro-batches cannot split a global batch of \(batchSize)")
         }
         if evaluationBatchSize < 1 || evaluationBatchSize > Self.maximumBatch {
-            throw TrainingError.invalidOption("evaluationBatchSize", "must be between 1 and \(Self.maximumBatch), got \(evaluationBatchSize)")
+            throw TrainingError.invalidOption(.evaluationBatchSize, "must be between 1 and \(Self.maximumBatch), got \(evaluationBatchSize)")
         }
         if threads < 1 || threads > Self.maximumThreads {
-            throw TrainingError.invalidOption("--threads", "must be between 1 and \(Self.maximumThreads), got \(threads)")
+            throw TrainingError.invalidOption(.threads, "must be between 1 and \(Self.maximumThreads), got \(threads)")
         }
     }
 }
@@ -277,7 +277,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// The checkpoint directory in effect.
     public var resolvedCheckpointDirectory: String { options.checkpointDirectory ?? "runs/\(model.name)" }
 
-    /// Checks the model's options and the run options; the error names the flag.
+    /// Checks the model's options and the run options; the error names the option.
     public func validate() throws {
         try model.validate()
         try options.validate()

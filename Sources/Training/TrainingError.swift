@@ -1,11 +1,21 @@
 import Checkpoint
 import DataLoading
 
-/// Errors the trainer reports to the user; each message names the flag,
+/// Errors the trainer reports to the user; each message names the option,
 /// file or step concerned and what is wrong.
+///
+/// An option error carries a typed key (`OptionKey`), which knows both the
+/// option's flag and its Swift name. `description` names the flag
+/// (`--batch-size: must be ...`): it is what `trainer` prints, here and in
+/// `Trainer.endJob` when a rank ends a multi-rank job, and the command line
+/// is where most of these errors are met. A Swift program shows its user
+/// `swiftDescription` (`batchSize: must be ...`), which names the field that
+/// was set. Two explicit properties rather than a process-wide switch that
+/// the `trainer` entry point would set: no global state, and each caller
+/// says which user it speaks to.
 public enum TrainingError: Error, CustomStringConvertible {
-    /// A command-line option has an unusable value.
-    case invalidOption(String, String)
+    /// An option has an unusable value: which option, and the problem.
+    case invalidOption(OptionKey, String)
     /// The loss (or a gradient) stopped being finite.
     case nonFiniteLoss(epoch: Int, step: Int, value: Float)
     /// A gradient stopped being finite although the loss was finite.
@@ -24,8 +34,8 @@ public enum TrainingError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .invalidOption(flag, problem):
-            "\(flag): \(problem)"
+        case let .invalidOption(key, problem):
+            "\(key.flag): \(problem)"
         case let .nonFiniteLoss(epoch, step, value):
             "loss is \(value) at epoch \(epoch), step \(step): training diverged (try a lower --lr); no checkpoint was written for this step"
         case let .nonFiniteGradient(epoch, step):
@@ -39,6 +49,14 @@ public enum TrainingError: Error, CustomStringConvertible {
         case let .cannotWrite(path, reason):
             "cannot write \(path): \(reason)"
         }
+    }
+
+    /// The message for a Swift program's user: an option error names the
+    /// Swift field or argument (`batchSize: must be ...`) instead of the
+    /// flag; every other message is `description`.
+    public var swiftDescription: String {
+        guard case let .invalidOption(key, problem) = self else { return description }
+        return "\(key.swiftName): \(problem)"
     }
 }
 

@@ -19,7 +19,7 @@ enum ValidationSplit {
         let n = data.count
         let held = Int((Double(n) * fraction).rounded(.up))
         guard held >= 1 && held < n else {
-            throw TrainingError.invalidOption("--val-fraction", "\(fraction) of \(n) training samples leaves no validation or no training samples")
+            throw TrainingError.invalidOption(.validationFraction, "\(fraction) of \(n) training samples leaves no validation or no training samples")
         }
         var generator = RandomGenerator(seed: seed, stream: stream)
         let order = SampleOrder(shuffling: n, by: scheme, using: &generator)

@@ -39,8 +39,10 @@ struct BenchCommand: ParsableCommand {
     /// `--threads`, 1 by default: the figures are per rank.
     var threads: Int { threading.threads ?? 1 }
 
-    @Option(parsing: .unconditional, help: "Global batch size.")
-    var batchSize = TrainingOptions().batchSize
+    @OptionGroup var batch: BatchSizeOption
+
+    /// `--batch-size`, the training default (64) when not given.
+    var batchSize: Int { batch.resolved(default: TrainingOptions().batchSize) }
 
     @OptionGroup(title: "Parallelism") var parallel: ParallelOptions
 
@@ -67,8 +69,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Compare the layouts of this machine's cores (np=1 with 1 and with N threads, np=N with and without --shard-optimizer) in alternating runs, and print the medians beside the scaling targets. Run it alone, not under mpirun.")
     var scaling = false
 
-    @Option(help: "Directory with Fashion-MNIST (default: /usr/share/datasets/fashion-mnist).")
-    var dataDir: String?
+    @OptionGroup var directory: DataDirectoryOption
+
+    /// `--data-dir`: where Fashion-MNIST is.
+    var dataDir: String? { directory.dataDir }
 
     /// The numbers the benchmark shares with training, checked the same way.
     var options: TrainingOptions {
@@ -83,16 +87,16 @@ struct BenchCommand: ParsableCommand {
     /// Inside `Job.run` (see `run`), so that a bad option exits 64.
     func checkOptions() throws {
         try options.validate()
-        if !(seconds > 0 && seconds <= 86_400) { throw TrainingError.invalidOption("--seconds", "must be a positive number up to 86400, got \(seconds)") }
-        if let steps, steps < 1 { throw TrainingError.invalidOption("--steps", "must be at least 1, got \(steps)") }
+        if !(seconds > 0 && seconds <= 86_400) { throw CommandLineError("--seconds", "must be a positive number up to 86400, got \(seconds)") }
+        if let steps, steps < 1 { throw CommandLineError("--steps", "must be at least 1, got \(steps)") }
         if let count = `repeat`, !(1...1000).contains(count) {
-            throw TrainingError.invalidOption("--repeat", "must be between 1 and 1000, got \(count)")
+            throw CommandLineError("--repeat", "must be between 1 and 1000, got \(count)")
         }
         if scaling && Communicator.isUnderMPIRun {
-            throw TrainingError.invalidOption("--scaling", "starts its own mpirun for each layout; run it alone, not under mpirun")
+            throw CommandLineError("--scaling", "starts its own mpirun for each layout; run it alone, not under mpirun")
         }
         for w in workloads where !Self.knownWorkloads.contains(w) {
-            throw TrainingError.invalidOption("--workload", "unknown workload '\(w)'; known: \(Self.knownWorkloads.joined(separator: ", ")), user")
+            throw TrainingError.invalidOption(.workload, "unknown workload '\(w)'; known: \(Self.knownWorkloads.joined(separator: ", ")), user")
         }
     }
 

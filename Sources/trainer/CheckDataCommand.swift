@@ -63,7 +63,7 @@ struct CheckDataCommand: ParsableCommand {
         // reported as "damaged" (issue 21).
         let faults: [Int32] = [SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE]
         if child.terminationReason == .uncaughtSignal && faults.contains(child.terminationStatus) {
-            throw TrainingError.invalidOption("--data", "\(path): reading it crashed the HDF5 library (signal "
+            throw TrainingError.invalidOption(.dataFile, "\(path): reading it crashed the HDF5 library (signal "
                                               + "\(child.terminationStatus)): the file is damaged; h5dump or h5py may show where")
         }
         if let key, child.terminationReason == .exit && child.terminationStatus == 0 {

@@ -16,14 +16,16 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup(title: "Data") var source: DataOptions
 
-    @Option(parsing: .unconditional, help: "Evaluation batch size.")
-    var batchSize = 1000
+    @OptionGroup var batch: BatchSizeOption
+
+    /// `--batch-size`, the training API's evaluation batch (1000) when not given.
+    var batchSize: Int { batch.resolved(default: TrainingOptions().evaluationBatchSize) }
 
     func run() throws {
         let communicator = try Job.communicator()
         try Job.run(communicator) {
             if batchSize < 1 || batchSize > TrainingOptions.maximumBatch {
-                throw TrainingError.invalidOption("--batch-size", "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
+                throw TrainingError.invalidOption(.batchSize, "must be between 1 and \(TrainingOptions.maximumBatch), got \(batchSize)")
             }
             let result = try CheckpointEvaluation.run(checkpoint: checkpoint, dataset: source.dataset, dataDirectory: source.dataDir,
                                                       batchSize: batchSize, communicator: communicator)

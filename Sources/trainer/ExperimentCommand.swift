@@ -43,12 +43,12 @@ struct ExperimentCommand: ParsableCommand {
             do {
                 campaign = try Campaign(named: name)
             } catch {
-                throw TrainingError.invalidOption("NAME", "\(error)")
+                throw CommandLineError("NAME", "\(error)")
             }
-            if full && tiny { throw TrainingError.invalidOption("--full", "and --tiny exclude each other") }
-            if let epochs, epochs < 1 { throw TrainingError.invalidOption("--epochs", "must be at least 1, got \(epochs)") }
+            if full && tiny { throw CommandLineError("--full", "and --tiny exclude each other") }
+            if let epochs, epochs < 1 { throw TrainingError.invalidOption(.epochs, "must be at least 1, got \(epochs)") }
             if let threads = threading.threads, threads < 1 || threads > TrainingOptions.maximumThreads {
-                throw TrainingError.invalidOption("--threads", "must be between 1 and \(TrainingOptions.maximumThreads), got \(threads)")
+                throw TrainingError.invalidOption(.threads, "must be between 1 and \(TrainingOptions.maximumThreads), got \(threads)")
             }
             return campaign
         }

@@ -18,14 +18,15 @@ enum Job {
     /// rank's message. Alone, the error is rethrown for the usual report,
     /// except one that the same command would meet again: printed as
     /// swift-argument-parser prints errors, it exits with
-    /// `TrainingError.permanentExitStatus` (64), which ./launch does not restart.
+    /// `TrainingError.permanentExitStatus` (64), which ./launch does not
+    /// restart; so does a bad value of a command-line-only option (`CommandLineError`).
     @discardableResult
     static func run<Result>(_ communicator: Communicator?, _ body: () throws -> Result) throws -> Result {
         do {
             return try body()
         } catch {
             Trainer.endJob(communicator, error)
-            guard TrainingError.isPermanent(error) else { throw error }
+            guard TrainingError.isPermanent(error) || error is CommandLineError else { throw error }
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
             throw ExitCode(TrainingError.permanentExitStatus)
         }

@@ -5,20 +5,46 @@ import DataLoading
 import Training
 
 // The command line's options, each declared once in the group it belongs
-// to, with defaults taken from `TrainingOptions`; `train`, `bench` and
-// `experiment` include the groups they use. Bad values are refused by
-// `TrainingOptions.validate()` (or the model's), one error type that names
-// the flag.
+// to, with defaults taken from `TrainingOptions`; `train`, `bench`, `eval`
+// and `experiment` include the groups they use. Where commands differ in a
+// default (`--threads`, `--batch-size`), the option is optional and each
+// command passes its own default to the group's `resolved`. Bad values are
+// refused by `TrainingOptions.validate()` (or the model's): one error,
+// `TrainingError.invalidOption` with the option's `OptionKey`, printed
+// with the flag.
 
 private let defaults = TrainingOptions()
 
-/// Where the data comes from: a catalog data set or the user's HDF5 file.
+/// Where the data comes from: a catalog data set (or the user's HDF5 file,
+/// `train --data`) and the directory of its files.
 struct DataOptions: ParsableArguments {
     @Option(help: "Data set: \(DatasetCatalog.names.joined(separator: ", ")) (default: fashion-mnist for train, the checkpoint's for eval; the campaigns choose their own).")
     var dataset: String?
 
-    @Option(help: "Directory holding the data set's files (default: /usr/share/datasets/fashion-mnist for fashion-mnist, ../shared/data/mnist for mnist; cifar10 has none: the directory of data_batch_1.bin ... test_batch.bin).")
+    @OptionGroup var directory: DataDirectoryOption
+
+    /// `--data-dir`.
+    var dataDir: String? { directory.dataDir }
+}
+
+/// `--data-dir`: in `DataOptions`, and alone in `bench`, which always
+/// reads Fashion-MNIST.
+struct DataDirectoryOption: ParsableArguments {
+    @Option(help: "Directory holding the data set's files (default: /usr/share/datasets/fashion-mnist for fashion-mnist, the data set of bench; ../shared/data/mnist for mnist; cifar10 has none: the directory of data_batch_1.bin ... test_batch.bin).")
     var dataDir: String?
+}
+
+/// `--batch-size`, for every command that runs batches: the global batch
+/// of `train` (in `OptimizationOptions`) and `bench`, the evaluation batch
+/// of `eval`. Each command passes its default to `resolved`, as for
+/// `--threads`: `TrainingOptions`' batch size (64) for train and bench, its
+/// evaluation batch size (1000) for eval.
+struct BatchSizeOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Samples per step, summed over all ranks: the global batch of train and bench (default: 64; the last partial batch of an epoch is dropped), the evaluation batch of eval (default: 1000).")
+    var batchSize: Int?
+
+    /// `--batch-size`, or the command's `default`.
+    func resolved(default: Int) -> Int { batchSize ?? `default` }
 }
 
 /// BLAS threads per process, for every command that computes.
@@ -41,8 +67,7 @@ struct OptimizationOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Stop after this many optimizer steps in total.")
     var maxSteps: Int?
 
-    @Option(parsing: .unconditional, help: "Global batch size (summed over all ranks). The last partial batch of an epoch is dropped.")
-    var batchSize = defaults.batchSize
+    @OptionGroup var batch: BatchSizeOption
 
     @Option(help: "Optimizer: sgd, adam, adamw or rmsprop (torch.optim's formulas).")
     var optimizer = defaults.optimizer
@@ -103,13 +128,13 @@ struct OptimizationOptions: ParsableArguments {
             let parts = lrMilestones.split(separator: ",", omittingEmptySubsequences: false)
             let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard values.count == parts.count, !values.isEmpty else {
-                throw TrainingError.invalidOption("--lr-milestones", "'\(lrMilestones)' is not a comma-separated list of whole numbers")
+                throw TrainingError.invalidOption(.scheduleMilestones, "'\(lrMilestones)' is not a comma-separated list of whole numbers")
             }
             o.schedule.milestones = values
         }
         o.epochs = epochs
         o.maxSteps = maxSteps
-        o.batchSize = batchSize
+        o.batchSize = batch.resolved(default: defaults.batchSize)
         o.optimizer = optimizer
         o.learningRate = lr
         o.momentum = momentum

@@ -81,7 +81,7 @@ struct ScalingBenchmark {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         child.waitUntilExit()
         guard child.terminationStatus == 0 else {
-            throw TrainingError.invalidOption("--scaling", "the \(layout.label) run failed (exit \(child.terminationStatus)); its error is above")
+            throw CommandLineError("--scaling", "the \(layout.label) run failed (exit \(child.terminationStatus)); its error is above")
         }
         var figures: Figures = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {

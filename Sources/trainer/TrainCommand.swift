@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model and report test loss and accuracy after each epoch.")
 
-    @Option(help: "Model: \(ModelKind.all.map { $0.options.isEmpty ? $0.name : "\($0.name) (\($0.options.joined(separator: " ")))" }.joined(separator: ", ")).")
+    @Option(help: "Model: \(ModelKind.all.map { $0.options.isEmpty ? $0.name : "\($0.name) (\($0.options.map(\.flag).joined(separator: " ")))" }.joined(separator: ", ")).")
     var model = "mlp"
 
     @Option(parsing: .unconditional, help: "Hidden width of the mlp, and the width of highway's layers.")
@@ -101,7 +101,7 @@ extension TrainCommand {
     /// their integer labels or regressing on their float targets.
     func fileTrainer(_ paths: [String], spec: ModelSpec, _ c: TrainingConfiguration, _ communicator: Communicator?) throws -> Trainer {
         if source.dataset != nil || source.dataDir != nil {
-            throw TrainingError.invalidOption("--data", "takes the place of --dataset and --data-dir; give one or the other")
+            throw TrainingError.invalidOption(.dataFile, "takes the place of --dataset and --data-dir; give one or the other")
         }
         let shards = try paths.flatMap(Self.dataFiles)
         // The name checkpoints record, and messages use.
@@ -113,7 +113,7 @@ extension TrainCommand {
             spec.classes = classes
         } else if spec.task != .reconstruct {  // a reconstruction ignores the targets
             if let task, task != .regress {
-                throw TrainingError.invalidOption("--task", "\(path) has float targets, so the model regresses on them, not \(task.rawValue)")
+                throw TrainingError.invalidOption(.task, "\(path) has float targets, so the model regresses on them, not \(task.rawValue)")
             }
             spec.task = .regress
             spec.classes = splits.train.targetShape.reduce(1, *)
@@ -122,7 +122,7 @@ extension TrainCommand {
         options.checkpointDirectory = c.resolvedCheckpointDirectory
         if splits.note != nil {  // --val-fraction made the test set
             if let metric = options.keepBest, metric.split == .validation {
-                throw TrainingError.invalidOption("--keep-best", "\(metric) needs a validation set, but \(path) has no x_test, so "
+                throw TrainingError.invalidOption(.keepBest, "\(metric) needs a validation set, but \(path) has no x_test, so "
                                                   + "--val-fraction holds out its last samples as the test set instead; watch "
                                                   + "test_\(metric.name), or add x_test and y_test to the file "
                                                   + "(--val-fraction then holds out a validation set)")
@@ -142,12 +142,12 @@ extension TrainCommand {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: path)
         } catch {
-            throw TrainingError.invalidOption("--data", "\(path): cannot list the directory: \(fileSystemReason(error))")
+            throw TrainingError.invalidOption(.dataFile, "\(path): cannot list the directory: \(fileSystemReason(error))")
         }
         let shards = names.filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
             .map { (path as NSString).appendingPathComponent($0) }
         guard !shards.isEmpty else {
-            throw TrainingError.invalidOption("--data", "\(path) is a directory without .h5 files; give a file, or a directory "
+            throw TrainingError.invalidOption(.dataFile, "\(path) is a directory without .h5 files; give a file, or a directory "
                                               + "of shards (x, y and optionally x_test, y_test in each)")
         }
         return shards
