@@ -72,7 +72,7 @@ Trainer.main {
     let trainer = try Trainer(model: model, identity: ModelIdentity(name: "least-squares"),
                               train: LeastSquares(count: 8_000, seed: 1), evaluation: LeastSquares(count: 1_000, seed: 2),
                               loss: .meanSquaredError, metrics: [.meanSquaredError], options: options,
-                              datasetName: "least-squares", generatorState: generator.state,
+                              datasetName: "least-squares",
                               optimizer: { PlainSGD($0, learningRate: 0.05, shard: $1) })
     let outcome = try trainer.fit()
     if trainer.rank == 0 {

@@ -47,7 +47,7 @@ Trainer.main {
     let trainer = try Trainer(model: model, identity: ModelIdentity(name: "highway", config: config),
                               train: data.train, evaluation: data.test,
                               loss: .crossEntropy, metrics: [.accuracy], options: options,
-                              datasetName: "fashion-mnist", generatorState: generator.state)
+                              datasetName: "fashion-mnist")
     let outcome = try trainer.fit()  // alone, or every rank of `mpirun -np N`
     if trainer.rank == 0 {
         print("highway: \(outcome)")  // trained(steps:), resumed(fromStep:steps:) or nothingToDo(reason:)

@@ -63,7 +63,7 @@ Trainer.main {
 
     let trainer = try Trainer(model: model, identity: ModelIdentity(name: name, config: config),
                               train: train, evaluation: test, loss: .crossEntropy, metrics: [.accuracy],
-                              options: options, datasetName: "fashion-mnist", generatorState: generator.state)
+                              options: options, datasetName: "fashion-mnist")
     let outcome = try trainer.fit()
     if trainer.rank == 0 {
         print("\(name): \(outcome)")

@@ -164,7 +164,10 @@ public final class Trainer {
     /// The directories this trainer created for its checkpoints (innermost
     /// first): removed again, if still empty, when the run is refused.
     private var createdDirectories: [String] = []
-    /// The initialisation generator's state after building the model (saved in checkpoints).
+    /// The checkpoint format's `rng_state`: the seed's generator state, or
+    /// the resumed checkpoint's. Nothing is computed from it (issue 20: a
+    /// user is no longer asked for it); it is kept so that files stay in
+    /// the format older builds read.
     var generatorState: [UInt64]
     /// Optimizer steps taken so far (restored on resume).
     public internal(set) var globalStep = 0
@@ -191,8 +194,6 @@ public final class Trainer {
     ///   - datasetName: the data set's name in checkpoints; resuming checks it
     ///     and a fingerprint of `train` (count, shapes, a checksum of samples).
     ///   - world: `.automatic` joins the ranks mpirun started, if any.
-    ///   - generatorState: the state of the generator that initialised the
-    ///     model, kept in checkpoints (default: a fresh one from the seed).
     ///   - optimizer: makes the optimizer, of your own if you like (any
     ///     `Optimizer`), over the parameters and the shard the trainer gives
     ///     it (nil: all of them; a range: this rank's part under the sharded
@@ -203,7 +204,7 @@ public final class Trainer {
     public init(model: any Module, identity: ModelIdentity, train: any Dataset, evaluation: any Dataset,
                 loss: Loss, evaluationLoss: Loss? = nil, metrics: [Metric] = [],
                 options: TrainingOptions = TrainingOptions(), datasetName: String = "custom",
-                world: World = .automatic, generatorState: [UInt64]? = nil,
+                world: World = .automatic,
                 optimizer makeOptimizer: ((ParameterSet, _ shard: Range<Int>?) -> any Optimizer)? = nil,
                 showProgress: Bool = true) throws {
         let communicator = try world.resolve()
@@ -241,7 +242,7 @@ public final class Trainer {
         schedule = try options.schedule.schedule()
         self.datasetName = datasetName
         objective = Objective(loss: loss, evaluationLoss: evaluationLoss ?? loss, metrics: metrics)
-        self.generatorState = generatorState ?? RandomGenerator(seed: options.seed).state
+        generatorState = RandomGenerator(seed: options.seed).state
         progress = ProgressReporter(enabled: showProgress && rank == 0)
         parameters = ParameterSet(model)
         shards = options.shardOptimizer && worldSize > 1 ? OptimizerShards(count: parameters.count, worldSize: worldSize) : nil
@@ -349,7 +350,7 @@ public final class Trainer {
         try self.init(model: model, identity: ModelIdentity(name: spec.name, config: spec), train: train,
                       evaluation: evaluation, loss: objective.loss, evaluationLoss: objective.evaluationLoss,
                       metrics: objective.metrics, options: options, datasetName: datasetName,
-                      world: world, generatorState: generator.state, showProgress: showProgress)
+                      world: world, showProgress: showProgress)
         modelSpec = spec
         self.note = note
     }
