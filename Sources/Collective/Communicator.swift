@@ -20,7 +20,7 @@ public struct Communicator: Sendable {
     /// Whether this is rank 0, the one that logs and writes checkpoints.
     public var isRoot: Bool { rank == 0 }
 
-    private let handle: CommunicatorHandle
+    let handle: CommunicatorHandle
 
     /// The world communicator. The first call in the process initialises MPI
     /// (MPI_Init_thread with MPI_THREAD_MULTIPLE, errors returned as codes,
@@ -44,6 +44,25 @@ public struct Communicator: Sendable {
         self.size = size
         self.supportsConcurrentCalls = supportsConcurrentCalls
         self.handle = handle
+    }
+
+    // MARK: Machines
+
+    /// The ranks of this communicator that run on this rank's machine and
+    /// can therefore share memory with it (MPI_COMM_TYPE_SHARED), in this
+    /// communicator's order. Collective.
+    public func sharingMemory() throws -> Communicator {
+        try Communicator(MPI.splitSharingMemory(handle), supportsConcurrentCalls: supportsConcurrentCalls)
+    }
+
+    /// The ranks that pass the same `color`, ordered by `key`. Collective.
+    public func split(color: Int, key: Int) throws -> Communicator {
+        try Communicator(MPI.split(handle, color: color, key: key), supportsConcurrentCalls: supportsConcurrentCalls)
+    }
+
+    private init(_ handle: CommunicatorHandle, supportsConcurrentCalls: Bool) throws {
+        let (rank, size) = try MPI.rankAndSize(handle)
+        self.init(rank: rank, size: size, supportsConcurrentCalls: supportsConcurrentCalls, handle: handle)
     }
 
     // MARK: Synchronisation

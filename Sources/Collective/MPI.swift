@@ -47,6 +47,14 @@ struct CommunicatorHandle: @unchecked Sendable {
     static var world: CommunicatorHandle { CommunicatorHandle(raw: cmpi_comm_world()) }
 }
 
+/// A shared-memory window (MPI_Win_allocate_shared). `@unchecked Sendable`
+/// for the reason a communicator handle is: an MPI_Win is a reference to a
+/// library object that lives until MPI_Finalize (never freed: freeing is
+/// collective, and the memory is in use until the process ends).
+struct WindowHandle: @unchecked Sendable {
+    fileprivate let raw: MPI_Win
+}
+
 /// Whether the environment names an MPI launcher (mpirun sets
 /// OMPI_COMM_WORLD_SIZE; PMIx-based launchers set PMIX_RANK).
 private func environmentNamesLauncher() -> Bool {
@@ -330,6 +338,75 @@ enum MPI {
     }
 
     /// Ends every process in the communicator with `code`.
+    /// The ranks of `comm` that share memory with this one (one machine),
+    /// ordered as in `comm`: MPI_Comm_split_type(MPI_COMM_TYPE_SHARED).
+    static func splitSharingMemory(_ comm: CommunicatorHandle) throws -> CommunicatorHandle {
+        var rank: Int32 = 0
+        try check(MPI_Comm_rank(comm.raw, &rank), "MPI_Comm_rank")
+        var split: MPI_Comm?
+        try check(MPI_Comm_split_type(comm.raw, cmpi_comm_type_shared(), rank, cmpi_info_null(), &split),
+                  "MPI_Comm_split_type")
+        return try configured(split, "MPI_Comm_split_type")
+    }
+
+    /// The ranks of `comm` that pass the same `color`, ordered by `key`.
+    static func split(_ comm: CommunicatorHandle, color: Int, key: Int) throws -> CommunicatorHandle {
+        var split: MPI_Comm?
+        try check(MPI_Comm_split(comm.raw, Int32(clamping: color), Int32(clamping: key), &split), "MPI_Comm_split")
+        return try configured(split, "MPI_Comm_split")
+    }
+
+    /// A new communicator that returns errors as codes, as the world does.
+    private static func configured(_ split: MPI_Comm?, _ function: String) throws -> CommunicatorHandle {
+        guard let split, split != cmpi_comm_null() else {
+            throw MPIError(function: function, code: nil, message: "no communicator returned")
+        }
+        try check(MPI_Comm_set_errhandler(split, cmpi_errors_return()), "MPI_Comm_set_errhandler")
+        return CommunicatorHandle(raw: split)
+    }
+
+    static func rankAndSize(_ comm: CommunicatorHandle) throws -> (rank: Int, size: Int) {
+        var rank: Int32 = 0, size: Int32 = 0
+        try check(MPI_Comm_rank(comm.raw, &rank), "MPI_Comm_rank")
+        try check(MPI_Comm_size(comm.raw, &size), "MPI_Comm_size")
+        return (Int(rank), Int(size))
+    }
+
+    /// Allocates `bytes` for this rank in a window that every rank of
+    /// `comm` (whose ranks share memory) can load from and store to, and
+    /// opens the passive-target epoch in which loads, stores and
+    /// MPI_Win_sync are allowed for the window's whole life.
+    static func allocateSharedWindow(bytes: Int, _ comm: CommunicatorHandle) throws -> WindowHandle {
+        var base: UnsafeMutableRawPointer?
+        var window: MPI_Win?
+        try check(MPI_Win_allocate_shared(MPI_Aint(bytes), 1, cmpi_info_null(), comm.raw, &base, &window),
+                  "MPI_Win_allocate_shared")
+        guard let window else {
+            throw MPIError(function: "MPI_Win_allocate_shared", code: nil, message: "no window returned")
+        }
+        try check(MPI_Win_set_errhandler(window, cmpi_errors_return()), "MPI_Win_set_errhandler")
+        try check(MPI_Win_lock_all(cmpi_mode_nocheck(), window), "MPI_Win_lock_all")
+        return WindowHandle(raw: window)
+    }
+
+    /// Where rank `rank`'s part of `window` lies in this process, and its size in bytes.
+    static func sharedMemory(of rank: Int, in window: WindowHandle) throws -> (UnsafeMutableRawPointer?, Int) {
+        var size: MPI_Aint = 0
+        var unit: Int32 = 0
+        var base: UnsafeMutableRawPointer?
+        try withUnsafeMutablePointer(to: &base) { pointer in
+            try check(MPI_Win_shared_query(window.raw, Int32(clamping: rank), &size, &unit, UnsafeMutableRawPointer(pointer)),
+                      "MPI_Win_shared_query")
+        }
+        return (base, Int(size))
+    }
+
+    /// Makes this process's stores to `window` visible to, and its loads
+    /// see, the other ranks' (a memory barrier in MPI's unified model).
+    static func synchronize(_ window: WindowHandle) throws {
+        try check(MPI_Win_sync(window.raw), "MPI_Win_sync")
+    }
+
     static func abort(_ comm: CommunicatorHandle, code: Int32) -> Never {
         _ = MPI_Abort(comm.raw, code)
         // MPI_Abort does not return; if a broken library does, still stop.

@@ -15,9 +15,9 @@ public final class ParameterSet {
     /// Start of each parameter in the flat buffers.
     public let offsets: [Int]
     /// All parameter values, contiguous.
-    public let values: Storage
+    public private(set) var values: Storage
     /// All gradients, contiguous, same layout as `values`.
-    public let gradients: Storage
+    public private(set) var gradients: Storage
 
     public init(_ module: any Module) {
         let named = module.namedParameters()
@@ -54,6 +54,22 @@ public final class ParameterSet {
                      "gradient buffer of \(storage.count) elements for \(gradients.count) parameters")
         for (t, offset) in zip(tensors, offsets) {
             t.setGradient(Tensor(shape: t.shape, storage: storage, offset: offset))
+        }
+    }
+
+    /// Moves the set into `values` and `gradients` (laid out as the set's
+    /// own buffers): every parameter, and its gradient, becomes a view of
+    /// them. Copies nothing: the caller fills `values` first. For the ranks
+    /// of one machine, which hold one copy of the parameters in shared
+    /// memory and their gradients where their peers can read them.
+    public func move(values: Storage, gradients: Storage) {
+        ensure(values.count == count && gradients.count == count,
+               "buffers of \(values.count) and \(gradients.count) elements for \(count) parameters")
+        self.values = values
+        self.gradients = gradients
+        for (t, offset) in zip(tensors, offsets) {
+            t.rebind(storage: values, offset: offset)
+            t.setGradient(Tensor(shape: t.shape, storage: gradients, offset: offset))
         }
     }
 

@@ -24,10 +24,28 @@ public final class Storage {
                                                    alignment: 64)
         base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
+        owner = nil
         if zeroed { base.initialize(repeating: 0, count: count) }
     }
 
-    deinit { UnsafeMutableRawPointer(base).deallocate() }
+    /// Memory that `owner` allocated and frees; nil for a block of its own.
+    private let owner: AnyObject?
+
+    /// A view of `count` elements at `base`, memory this storage neither
+    /// allocated nor frees: `owner` (kept alive as long as the storage) owns
+    /// it. For example a shared-memory window, in which the ranks of one
+    /// machine hold their parameters and gradients.
+    public init(borrowing base: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
+        ensure(count >= 0, "Storage count must be non-negative, got \(count)")
+        ensure(Int(bitPattern: base) % 64 == 0, "borrowed storage at \(base) is not 64-byte aligned")
+        self.base = base
+        self.count = count
+        self.owner = owner
+    }
+
+    deinit {
+        if owner == nil { UnsafeMutableRawPointer(base).deallocate() }
+    }
 
     /// Whether every element is finite (no NaN, no infinity): one
     /// vectorised pass, cheap enough to run on the gradients every step.

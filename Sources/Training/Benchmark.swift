@@ -43,6 +43,10 @@ public enum Benchmark {
         /// One blocking MPI_Allreduce of the same number of bytes.
         public var rawAllreduceMilliseconds: Double?
         public var gradientBytes: Int?
+        /// Per step on rank 0: bytes through MPI (handed to it or written by
+        /// it), and bytes of peers' gradients read in place in shared memory.
+        public var transportBytesPerStep: Int?
+        public var peerReadBytesPerStep: Int?
 
         public var json: String {
             var r = JSONRecord()
@@ -69,6 +73,8 @@ public enum Benchmark {
             if let optimizerStateBytes { r.add("optimizer_state_bytes", optimizerStateBytes) }
             if let rawAllreduceMilliseconds { r.add("raw_allreduce_ms", rounded(rawAllreduceMilliseconds)) }
             if let gradientBytes { r.add("gradient_bytes", gradientBytes) }
+            if let transportBytesPerStep { r.add("transport_bytes_per_step", transportBytesPerStep) }
+            if let peerReadBytesPerStep { r.add("peer_read_bytes_per_step", peerReadBytesPerStep) }
             if let gflops { r.add("gflops", (gflops * 10).rounded() / 10) }
             if let sgemmFraction { r.add("of_sgemm", (sgemmFraction * 1000).rounded() / 1000) }
             return r.text
@@ -125,7 +131,7 @@ public enum Benchmark {
     public static func run(_ workload: Workload, batchSize: Int, threads: Int, seconds: Double, steps fixedSteps: Int? = nil,
                            data: DatasetSplits, communicator: Communicator? = nil, bucketMegabytes: Double = 1,
                            prefetch: Int = 2, deterministic: Bool = false, microBatches: Int? = nil,
-                           shardOptimizer: Bool = true) throws -> Result {
+                           shardOptimizer: Bool = true, sharedMemory: Bool = true) throws -> Result {
         BLAS.setThreads(threads)
         var generator = RandomGenerator(seed: 0)
         let model = workload.build(&generator)
@@ -135,9 +141,9 @@ public enum Benchmark {
             ? try MicroBatchPlan(batchSize: batchSize, microBatches: microBatches ?? worldSize, rank: rank, worldSize: worldSize) : nil
         let shards = shardOptimizer && worldSize > 1 ? OptimizerShards(count: parameters.count, worldSize: worldSize) : nil
         let optimizer = Adam(parameters, shard: shards?.runs[rank])
-        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: workload.loss,
-                                communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan,
-                                shards: shards)
+        let step = try TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: workload.loss,
+                                    communicator: communicator, bucketBytes: Int(bucketMegabytes * 1_048_576), plan: plan,
+                                    shards: shards, sharedMemory: sharedMemory)
         let train = workload.trainingSet(data)
         guard batchSize <= train.count else {
             throw TrainingError.invalidOption(.batchSize, "\(batchSize) is larger than the \(train.count) training samples")
@@ -165,7 +171,7 @@ public enum Benchmark {
         if let communicator { count = try communicator.broadcast(count, root: 0) }
         try communicator?.barrier()
         let before = (wait: step.allreduceWaitSeconds, update: step.updateSeconds, gather: step.gatherSeconds,
-                      agreement: step.agreementSeconds)
+                      agreement: step.agreementSeconds, transport: step.transportBytes, peerRead: step.peerReadBytes)
         let steps = Double(count[0])
         var elapsed = try timeSteps(Int(count[0]))
         // Per step on this rank: [compute, update, communication, and its parts: reduce, allgather, agreement]
@@ -200,6 +206,8 @@ public enum Benchmark {
             result.waitingMilliseconds = min((slowest[0] + slowest[1]) - (fastest[0] + fastest[1]), slowest[2]) * 1000
             result.rawAllreduceMilliseconds = try rawAllreduce(floats: parameters.count, communicator: communicator) * 1000
             result.gradientBytes = parameters.count * MemoryLayout<Float>.stride
+            result.transportBytesPerStep = (step.transportBytes - before.transport) / Int(count[0])
+            result.peerReadBytesPerStep = (step.peerReadBytes - before.peerRead) / Int(count[0])
         }
         return result
     }

@@ -27,4 +27,10 @@ protocol GradientReduction: AnyObject {
     func finish() throws
     /// Seconds spent in `finish()`, summed over steps.
     var waitSeconds: Double { get }
+    /// Bytes this rank handed to MPI or MPI wrote into its buffers, summed
+    /// over steps: each is copied into or out of MPI's transport.
+    var transportBytes: Int { get }
+    /// Bytes of other ranks' gradients read in place, in shared memory,
+    /// summed over steps.
+    var peerReadBytes: Int { get }
 }

@@ -22,6 +22,9 @@ final class GradientSynchronizer: GradientReduction {
     private(set) var buckets: GradientBuckets
     private var requests: [CommunicationRequest?]
     private(set) var waitSeconds = 0.0
+    /// In place: each allreduce reads a bucket from this rank and writes its sum back.
+    private(set) var transportBytes = 0
+    var peerReadBytes: Int { 0 }
 
     init(communicator: Communicator, parameters: ParameterSet, bucketBytes: Int) {
         self.communicator = communicator
@@ -42,6 +45,7 @@ final class GradientSynchronizer: GradientReduction {
     func gradientReady(_ tensor: Tensor) throws {
         for bucket in buckets.markReady(tensor) {
             requests[bucket] = try communicator.startAllreduceSum(buffer(bucket))
+            transportBytes += 2 * buffer(bucket).count * MemoryLayout<Float>.stride
         }
         // Non-blocking collectives advance only inside MPI calls: poll the
         // ones in flight so they progress while backward computes.
@@ -62,7 +66,10 @@ final class GradientSynchronizer: GradientReduction {
     /// MPI_Iallreduce plus MPI_Wait (3 x 300 back to back, scratch benchmark).
     func finish() throws {
         let begin = DispatchTime.now().uptimeNanoseconds
-        for bucket in buckets.markAllReady() { try communicator.allreduceSum(buffer(bucket)) }
+        for bucket in buckets.markAllReady() {
+            try communicator.allreduceSum(buffer(bucket))
+            transportBytes += 2 * buffer(bucket).count * MemoryLayout<Float>.stride
+        }
         for request in requests { try request?.wait() }
         waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
         for i in requests.indices { requests[i] = nil }

@@ -48,6 +48,8 @@ final class ShardedGradientReducer: GradientReduction {
     /// Per bucket: the receives of this rank's segments, one per other rank.
     private var receives: [[CommunicationRequest]]
     private(set) var waitSeconds = 0.0
+    private(set) var transportBytes = 0
+    var peerReadBytes: Int { 0 }
 
     init(communicator: Communicator, parameters: ParameterSet, shards: OptimizerShards, bucketBytes: Int) {
         self.communicator = communicator
@@ -91,6 +93,7 @@ final class ShardedGradientReducer: GradientReduction {
             for sender in 0..<communicator.size {
                 guard let buffer = incoming[sender] else { continue }
                 let start = buffer.base + (segment.range.lowerBound - run.lowerBound)
+                transportBytes += segment.range.count * MemoryLayout<Float>.stride
                 receives[segment.bucket].append(try communicator.startReceive(
                     UnsafeMutableBufferPointer(start: start, count: segment.range.count), from: sender, tag: index))
             }
@@ -117,6 +120,7 @@ final class ShardedGradientReducer: GradientReduction {
         let segment = segments[index]
         guard !sent[index], segment.owner != communicator.rank else { return }
         sent[index] = true
+        transportBytes += segment.range.count * MemoryLayout<Float>.stride
         sends.append(try communicator.startSend(
             UnsafeBufferPointer(start: parameters.gradients.base + segment.range.lowerBound, count: segment.range.count),
             to: segment.owner, tag: index))

@@ -415,7 +415,7 @@ public final class Trainer {
         records = []
         if let note { progress.log("note: \(note)") }
         var position = try restore()
-        let step = makeStep()
+        let step = try makeStep()
         progress.log("training \(identity.name) on \(datasetName) (\(trainSet.count) train / \(evaluationSet.count) test), "
                      + "\(parameters.count) parameters, \(optimizer.typeName) lr \(optimizer.learningRate), "
                      + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)"
@@ -557,11 +557,11 @@ public final class Trainer {
     }
 
     /// The training step for `plan` (set by `restore()`).
-    private func makeStep() -> TrainingStep {
-        let step = TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: objective.loss,
-                                communicator: communicator, bucketBytes: Int(options.bucketMegabytes * 1_048_576), plan: plan,
-                                accumulate: options.accumulate, clipGradientNorm: options.clipGradientNorm, seed: options.seed,
-                                shards: shards)
+    private func makeStep() throws -> TrainingStep {
+        let step = try TrainingStep(model: model, parameters: parameters, optimizer: optimizer, loss: objective.loss,
+                                    communicator: communicator, bucketBytes: Int(options.bucketMegabytes * 1_048_576), plan: plan,
+                                    accumulate: options.accumulate, clipGradientNorm: options.clipGradientNorm, seed: options.seed,
+                                    shards: shards, sharedMemory: options.sharedMemory)
         self.step = step
         return step
     }

@@ -101,6 +101,11 @@ public struct TrainingOptions: Sendable, Codable, Equatable {
     /// parameters are allgathered after the update. Changes no result;
     /// checkpoints keep the full layout. No effect alone.
     public var shardOptimizer = true
+    /// With the sharded optimizer, ranks on one machine exchange gradients
+    /// and parameters through shared memory (`SharedMemoryReducer`) rather
+    /// than MPI messages: the same bits, no copies. Off: the message path,
+    /// kept to measure against.
+    public var sharedMemory = true
     /// Batches the loader's background thread assembles ahead (0: assemble
     /// each batch on the training thread, no extra thread).
     public var prefetch = 2

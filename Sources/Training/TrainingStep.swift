@@ -32,12 +32,13 @@ struct StepLoss: Sendable {
 /// MPI_Allreduce (faster where the shard is large, last bits world-size dependent).
 ///
 /// With `shards` (a sharded optimizer, ZeRO stage 1: the optimizer updates
-/// and keeps state for this rank's run of the flat buffer only), the update
-/// is followed by an allgather of the parameters, so every rank again holds
-/// the whole model; in the default mode the gradients are then
-/// reduce-scattered rather than allreduced (except under gradient clipping,
-/// whose norm needs every sum). The update is elementwise, so sharding
-/// changes no bit of the result.
+/// and keeps state for this rank's run of the flat buffer only), every rank
+/// gets the others' updated runs afterwards (`ParameterSharing`); in the
+/// default mode the gradients are then reduce-scattered rather than
+/// allreduced (except under gradient clipping, whose norm needs every sum):
+/// through shared memory when all ranks are on one machine
+/// (`SharedMemoryReducer`), else by messages. The update is elementwise, so
+/// sharding changes no bit of the result.
 public final class TrainingStep {
     public let model: any Module
     public let parameters: ParameterSet
@@ -65,6 +66,8 @@ public final class TrainingStep {
     private let reducer: (any GradientReduction)?
     /// The sharded optimizer's runs (nil: every rank updates everything).
     let shards: OptimizerShards?
+    /// How the ranks get each other's updated runs.
+    private let sharing: ParameterSharing
     private let communicator: Communicator?
     /// Seconds spent in the optimizer update and in the parameter allgather, summed over steps.
     public private(set) var updateSeconds = 0.0
@@ -72,10 +75,13 @@ public final class TrainingStep {
 
     /// `communicator` of size > 1 enables gradient averaging in buckets of
     /// `bucketBytes`; `plan` selects the deterministic reduction; `shards`,
-    /// with an optimizer over `shards.runs[rank]`, the sharded update.
+    /// with an optimizer over `shards.runs[rank]`, the sharded update, and
+    /// `sharedMemory` its shared-memory form where the ranks share a machine
+    /// (which moves `parameters` into shared memory). Collective.
     init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, loss: Loss,
          communicator: Communicator?, bucketBytes: Int, plan: MicroBatchPlan? = nil, accumulate: Int = 1,
-         clipGradientNorm: Double? = nil, seed: UInt64 = 0, shards: OptimizerShards? = nil) {
+         clipGradientNorm: Double? = nil, seed: UInt64 = 0, shards: OptimizerShards? = nil,
+         sharedMemory: Bool = true) throws {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
@@ -102,20 +108,32 @@ public final class TrainingStep {
         precondition(shards.map { $0.worldSize == worldSize && $0.runs[rank] == optimizer.shard } ?? (optimizer.shard == 0..<parameters.count),
                      "the optimizer's shard \(optimizer.shard) is not this rank's run of \(String(describing: shards))")
         self.shards = shards
-        let reducer: (any GradientReduction)? =
-            if let plan {
-                TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator, bucketBytes: bucketBytes)
-            } else if let communicator, communicator.size > 1 {
-                // Clipping needs the norm of every sum, so it keeps the allreduce.
-                if let shards, clipGradientNorm == nil {
-                    ShardedGradientReducer(communicator: communicator, parameters: parameters, shards: shards, bucketBytes: bucketBytes)
+        // The reducer, and how the sharded update reaches every rank.
+        let reducer: (any GradientReduction)?
+        var sharing = ParameterSharing.none
+        if let shards, let communicator { sharing = .allgather(communicator, shards) }
+        if let plan {
+            reducer = TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator, bucketBytes: bucketBytes)
+        } else if let communicator, communicator.size > 1 {
+            // Clipping needs the norm of every sum, so it keeps the allreduce.
+            if let shards, clipGradientNorm == nil {
+                let machine = sharedMemory && parameters.count > 0 ? try communicator.sharingMemory() : nil
+                if let machine, machine.size == communicator.size {
+                    let shared = try SharedMemoryReducer(machine: machine, parameters: parameters, shards: shards)
+                    reducer = shared
+                    sharing = .sharedMemory(shared)
                 } else {
-                    GradientSynchronizer(communicator: communicator, parameters: parameters, bucketBytes: bucketBytes)
+                    reducer = ShardedGradientReducer(communicator: communicator, parameters: parameters, shards: shards,
+                                                     bucketBytes: bucketBytes)
                 }
             } else {
-                nil
+                reducer = GradientSynchronizer(communicator: communicator, parameters: parameters, bucketBytes: bucketBytes)
             }
+        } else {
+            reducer = nil
+        }
         self.reducer = reducer
+        self.sharing = sharing
         // The reducer leaves sums; the optimizer turns them into the mean as
         // it reads them. Set here, the one place that owns the step, so that
         // any optimizer, the user's own included, is configured alike.
@@ -124,6 +142,12 @@ public final class TrainingStep {
 
     /// Seconds spent waiting for the other ranks' gradients so far.
     public var allreduceWaitSeconds: Double { reducer?.waitSeconds ?? 0 }
+    /// Bytes this rank handed to MPI or MPI wrote into its buffers, for the
+    /// gradients and the parameters, summed over steps.
+    public var transportBytes: Int { (reducer?.transportBytes ?? 0) + gatherBytes }
+    /// Bytes of other ranks' gradients read in place in shared memory, summed over steps.
+    public var peerReadBytes: Int { reducer?.peerReadBytes ?? 0 }
+    private var gatherBytes = 0
     /// Seconds spent waiting for the steps' agreements (after the update), summed over steps.
     public private(set) var agreementSeconds = 0.0
 
@@ -277,9 +301,28 @@ public final class TrainingStep {
         let start = DispatchTime.now().uptimeNanoseconds
         optimizer.step()
         let updated = DispatchTime.now().uptimeNanoseconds
-        if let shards, let communicator { try communicator.allgather(parameters.values.buffer, runs: shards.runs) }
+        switch sharing {
+        case .none: break
+        case let .allgather(communicator, shards):
+            try communicator.allgather(parameters.values.buffer, runs: shards.runs)
+            // Its own run handed over, every other run written in.
+            gatherBytes += parameters.count * MemoryLayout<Float>.stride
+        case let .sharedMemory(reducer): try reducer.shareParameters()
+        }
         let gathered = DispatchTime.now().uptimeNanoseconds
         updateSeconds += Double(updated - start) / 1e9
         gatherSeconds += Double(gathered - updated) / 1e9
     }
+}
+
+/// How the ranks of a sharded optimizer get each other's updated runs of
+/// the parameters after the update.
+enum ParameterSharing {
+    /// Not sharded: every rank updated every parameter.
+    case none
+    /// Each rank's run copied to every rank (MPI_Allgatherv).
+    case allgather(Communicator, OptimizerShards)
+    /// One copy of the parameters in the machine's shared memory: wait until
+    /// every rank has written its run.
+    case sharedMemory(SharedMemoryReducer)
 }

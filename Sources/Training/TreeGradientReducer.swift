@@ -38,6 +38,8 @@ final class TreeGradientReducer: GradientReduction {
     private var receives: [CommunicationRequest?]
     /// Seconds spent in `finish()` waiting for the partners, summed over steps.
     private(set) var waitSeconds = 0.0
+    private(set) var transportBytes = 0
+    var peerReadBytes: Int { 0 }
 
     init(parameters: ParameterSet, plan: MicroBatchPlan, communicator: Communicator?, bucketBytes: Int) {
         precondition(plan.localMicroBatches <= TreeSum.maximumLeaves,
@@ -88,6 +90,7 @@ final class TreeGradientReducer: GradientReduction {
         let range = buckets.ranges[bucket]
         let partner = communicator.rank ^ (1 << level)
         let tag = level * buckets.count + bucket
+        transportBytes += 2 * range.count * MemoryLayout<Float>.stride  // one send, one receive
         receives[bucket] = try communicator.startReceive(
             UnsafeMutableBufferPointer(start: incoming!.base + range.lowerBound, count: range.count), from: partner, tag: tag)
         sends[bucket] = try communicator.startSend(

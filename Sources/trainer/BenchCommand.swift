@@ -138,7 +138,8 @@ struct BenchCommand: ParsableCommand {
                                                            bucketMegabytes: parallel.bucketMb, prefetch: parallel.prefetch,
                                                            deterministic: deterministic,
                                                            microBatches: parallel.microBatches,
-                                                           shardOptimizer: parallel.shardOptimizer)
+                                                           shardOptimizer: parallel.shardOptimizer,
+                                                           sharedMemory: parallel.sharedMemory)
                             }
                         } catch TrainingError.invalidOption(_, let reason) where deterministic && mode == .both {
                             // Every rank refuses alike before any collective: skip that pass, say why.

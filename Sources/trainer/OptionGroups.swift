@@ -213,6 +213,9 @@ struct ParallelOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Under mpirun, shard the optimizer (ZeRO stage 1): each rank updates and keeps optimizer state for 1/np of the parameters, gradients are reduce-scattered and parameters allgathered. Same results; checkpoints keep the full layout.")
     var shardOptimizer = defaults.shardOptimizer
 
+    @Flag(inversion: .prefixedNo, help: "With --shard-optimizer, ranks on one machine sum gradients by reading each other's in shared memory (MPI-3 windows) and hold one copy of the parameters there, instead of exchanging messages. Same results.")
+    var sharedMemory = defaults.sharedMemory
+
     @Option(parsing: .unconditional, help: "With --deterministic (bench: --mode deterministic): micro-batches per global batch, a power of two dividing --batch-size; the run can then resume at every world size that divides it (default: the checkpoint's when resuming, else the world size).")
     var microBatches: Int?
 
@@ -220,6 +223,7 @@ struct ParallelOptions: ParsableArguments {
         o.prefetch = prefetch
         o.bucketMegabytes = bucketMb
         o.shardOptimizer = shardOptimizer
+        o.sharedMemory = sharedMemory
         o.microBatches = microBatches
     }
 }
