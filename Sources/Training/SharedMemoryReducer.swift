@@ -3,55 +3,91 @@ import Foundation
 import NN
 import TensorCore
 
-/// The sharded optimizer's reduction between ranks that share one machine's
-/// memory: no message carries a gradient or a parameter.
+/// The sharded optimizer's reduction between ranks that share a machine's
+/// memory: no message carries a gradient or a parameter within a machine,
+/// and across machines only one machine-summed slice per rank does.
 ///
 /// Every rank's gradient buffer lives in a shared-memory window, where
-/// backward writes it; the machine holds ONE copy of the parameters, in the
-/// same window, that every rank's model views. A step then goes:
+/// backward writes it; each machine holds ONE copy of the parameters, in the
+/// same window, that all its ranks' models view. With one machine, a step
+/// goes:
 ///
 /// 1. backward writes this rank's gradients in its own part of the window;
-/// 2. `finish()`: all ranks synchronise, then each adds, for its optimizer
-///    run only, every rank's gradients read in place, in rank order
-///    (`TreeSum`, the order and so the bits of `ShardedGradientReducer`),
-///    into its own buffer;
+/// 2. `finish()`: the machine's ranks synchronise, then each adds, for its
+///    optimizer run only, every rank's gradients read in place, in rank
+///    order (`TreeSum`: the order, and so the bits, of
+///    `ShardedGradientReducer`), into its own buffer;
 /// 3. the optimizer updates this rank's run of the one parameter copy;
-/// 4. `shareParameters()`: all ranks synchronise; every rank then sees every
+/// 4. `shareParameters()`: the ranks synchronise; every rank then sees every
 ///    run's new values, without a copy (no allgather).
 ///
-/// The two synchronisations are also what keeps the buffers safe: a rank
-/// writes its run of the parameters only after every rank has finished the
+/// The synchronisations are also what keeps the buffers safe: a rank writes
+/// its run of the parameters only after every rank has finished the
 /// backward that reads them (1 before 2), and zeroes its gradients for the
 /// next step only after every peer has read them (2 before 4).
 ///
-/// Per step a rank reads (W - 1) / W of one gradient buffer from its peers
-/// and copies nothing; the message path copies each byte it sends and
-/// receives in and out of MPI's transport, twice over (reduce-scatter, then
-/// allgather). The reduction starts after backward rather than overlapping
-/// it: it is one vectorised pass that no bucket boundary would shorten.
+/// Across machines (a hierarchy, for jobs whose machines each run the same
+/// number of ranks): local rank l of every machine forms one group
+/// (`across`). In 2, local rank l sums over its machine, as above, the runs
+/// of all its group's members rather than its own alone; the members then
+/// exchange those machine sums by messages, each receiving the sums of its
+/// own run and adding them in group order (so the bits depend on the
+/// machines as well as the world size, as the default mode's allreduce
+/// does). After the update, each group allgathers its members' runs into
+/// its machines' parameter copies, and 4 follows. Per step a machine sends
+/// each of its runs' sums once and each updated run once, however many
+/// ranks it holds: 2 (M - 1) / M of the gradient's bytes for M machines.
+///
+/// The reduction starts after backward rather than overlapping it: within
+/// a machine it is one vectorised pass that no bucket boundary shortens.
 final class SharedMemoryReducer: GradientReduction {
     let parameters: ParameterSet
     let window: SharedMemoryWindow
+    /// The ranks with this rank's local index on every machine, in world
+    /// order; nil when the job runs on one machine.
+    private let across: Communicator?
+    /// The world runs of the ranks of `across`, in its order: those whose
+    /// machine sums this rank makes (its own alone on one machine).
+    private let groupRuns: [Range<Int>]
     /// This rank's optimizer run.
     private let run: Range<Int>
-    /// Every rank's gradient buffer, as this process sees it, in rank order.
+    /// Per member of `across`, its machine's sums of this rank's run (nil at
+    /// this rank's index and on one machine).
+    private let incoming: [Storage?]
+    private let worldSize: Int
+    /// Every local rank's gradient buffer, as this process sees it.
     private let peerGradients: [UnsafePointer<Float>]
     private(set) var waitSeconds = 0.0
     private(set) var peerReadBytes = 0
-    /// Nothing goes through MPI but the synchronisations' barriers.
-    var transportBytes: Int { 0 }
+    private(set) var transportBytes = 0
 
-    /// Moves `parameters` into a window of the ranks of `machine` (all the
-    /// job's ranks, on one machine): rank 0 copies its values there (every
-    /// rank holds the same ones, broadcast at the start), and every rank's
-    /// model then views that one copy. Collective over `machine`.
-    init(machine: Communicator, parameters: ParameterSet, shards: OptimizerShards) throws {
-        precondition(shards.worldSize == machine.size, "shards \(shards.runs) for \(machine.size) ranks")
+    /// Moves `parameters` into a window of the ranks of `machine` (this
+    /// rank's machine's ranks of `world`; every machine must run as many):
+    /// local rank 0 copies its values there (every rank holds the same ones,
+    /// broadcast at the start), and every rank's model then views that one
+    /// copy. Collective over `world`.
+    init(world: Communicator, machine: Communicator, parameters: ParameterSet, shards: OptimizerShards) throws {
+        precondition(shards.worldSize == world.size && world.size % machine.size == 0,
+                     "shards \(shards.runs) for \(world.size) ranks, \(machine.size) per machine")
         self.parameters = parameters
-        run = shards.runs[machine.rank]
-        // Each buffer padded to whole cache lines, so that every part of the
-        // window starts 64-byte aligned and no two ranks write one line.
+        worldSize = world.size
+        let run = shards.runs[world.rank]
+        self.run = run
         let count = parameters.count
+        if machine.size < world.size {
+            let across = try world.split(color: machine.rank, key: world.rank)
+            var members = [Int64](repeating: 0, count: across.size)
+            members[across.rank] = Int64(world.rank)
+            try across.allreduceSum(&members)
+            self.across = across
+            groupRuns = members.map { shards.runs[Int($0)] }
+            incoming = (0..<across.size).map { $0 == across.rank ? nil : Storage(count: run.count, zeroed: false) }
+        } else {
+            across = nil
+            groupRuns = [run]
+            incoming = []
+        }
+        // Each buffer padded to whole cache lines, so that no two ranks write one line.
         let bytes = (count * MemoryLayout<Float>.stride + 63) / 64 * 64
         let window = try SharedMemoryWindow(communicator: machine, bytes: machine.rank == 0 ? 2 * bytes : bytes)
         self.window = window
@@ -69,27 +105,52 @@ final class SharedMemoryReducer: GradientReduction {
                         gradients: Storage(borrowing: gradients[machine.rank], count: count, owner: window))
     }
 
-    var meanScale: Float { 1 / Float(window.communicator.size) }
+    var meanScale: Float { 1 / Float(worldSize) }
     var reducesOwnRunOnly: Bool { true }
 
     func beginMicroBatch(_ index: Int) throws {}
 
     func gradientReady(_ tensor: Tensor) throws {}
 
-    /// Waits for every rank's backward, then sums this rank's run of all
-    /// ranks' gradients, in rank order, into its own buffer.
+    /// Waits for the machine's backward and sums its gradients over the
+    /// runs of this rank's group; across machines, exchanges those sums
+    /// within the group and adds them. Leaves the sums of this rank's run in
+    /// its own buffer.
     func finish() throws {
         let begin = DispatchTime.now().uptimeNanoseconds
+        defer { waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9 }
+        let stride = MemoryLayout<Float>.stride
         try window.synchronize()
-        let own = parameters.gradients.base + run.lowerBound
-        TreeSum.sum(peerGradients.map { $0 + run.lowerBound }, into: own, count: run.count)
-        peerReadBytes += (peerGradients.count - 1) * run.count * MemoryLayout<Float>.stride
-        waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+        // The group runs of the machine's ranks cover the buffer once, so
+        // each rank writes only where no peer reads.
+        let own = parameters.gradients.base
+        for range in groupRuns {
+            TreeSum.sum(peerGradients.map { $0 + range.lowerBound }, into: own + range.lowerBound, count: range.count)
+            peerReadBytes += (peerGradients.count - 1) * range.count * stride
+        }
+        guard let across else { return }
+        var requests: [CommunicationRequest] = []
+        for (member, buffer) in incoming.enumerated() {
+            guard let buffer else { continue }
+            requests.append(try across.startReceive(buffer.buffer, from: member, tag: 0))
+            let range = groupRuns[member]
+            requests.append(try across.startSend(UnsafeBufferPointer(start: own + range.lowerBound, count: range.count),
+                                                 to: member, tag: 0))
+            transportBytes += (run.count + range.count) * stride
+        }
+        for request in requests { try request.wait() }
+        let contributions = incoming.map { UnsafePointer($0?.base ?? own + run.lowerBound) }
+        TreeSum.sum(contributions, into: own + run.lowerBound, count: run.count)
     }
 
-    /// After this rank's update of its run: returns once every rank has
-    /// updated its own, when the one parameter copy is complete for all.
+    /// After this rank's update of its run: returns once every rank of the
+    /// machine has updated its own (and, across machines, brought in the
+    /// other machines' runs), when the machine's parameter copy is complete.
     func shareParameters() throws {
+        if let across {
+            try across.allgather(parameters.values.buffer, runs: groupRuns)
+            transportBytes += (groupRuns.reduce(0) { $0 + $1.count }) * MemoryLayout<Float>.stride
+        }
         try window.synchronize()
     }
 }

@@ -117,9 +117,10 @@ public final class TrainingStep {
         } else if let communicator, communicator.size > 1 {
             // Clipping needs the norm of every sum, so it keeps the allreduce.
             if let shards, clipGradientNorm == nil {
-                let machine = sharedMemory && parameters.count > 0 ? try communicator.sharingMemory() : nil
-                if let machine, machine.size == communicator.size {
-                    let shared = try SharedMemoryReducer(machine: machine, parameters: parameters, shards: shards)
+                let machine = sharedMemory && parameters.count > 0 ? try Self.machine(of: communicator) : nil
+                if let machine {
+                    let shared = try SharedMemoryReducer(world: communicator, machine: machine, parameters: parameters,
+                                                         shards: shards)
                     reducer = shared
                     sharing = .sharedMemory(shared)
                 } else {
@@ -138,6 +139,15 @@ public final class TrainingStep {
         // it reads them. Set here, the one place that owns the step, so that
         // any optimizer, the user's own included, is configured alike.
         optimizer.gradientScale = reducer?.meanScale ?? 1
+    }
+
+    /// This rank's machine's ranks of `world`, when the shared-memory
+    /// reduction can use them: every machine runs the same number of ranks
+    /// (the hierarchy's chunks line up), and more than one. Collective.
+    private static func machine(of world: Communicator) throws -> Communicator? {
+        let machine = try world.sharingMemory()
+        let most = try world.allreduceMax(Int64(machine.size)), fewest = -(try world.allreduceMax(-Int64(machine.size)))
+        return most == fewest && fewest > 1 ? machine : nil
     }
 
     /// Seconds spent waiting for the other ranks' gradients so far.

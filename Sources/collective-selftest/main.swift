@@ -126,6 +126,29 @@ do {
     }
     expect(world, "scatter from rank 0", received, runs[rank].map { value($0) * 3 })
 
+    // One machine's ranks: every rank of this test runs here, so the
+    // shared-memory split is the world, in the world's order.
+    let machine = try world.sharingMemory()
+    expect(world, "sharingMemory() size", machine.size, size)
+    expect(world, "sharingMemory() rank", machine.rank, rank)
+    // A window with parts of different sizes (rank 0 none): each rank writes
+    // its own, and after synchronize() reads every other in place.
+    let partFloats = { (r: Int) in r == 0 ? 0 : 16 * r }
+    let window = try SharedMemoryWindow(communicator: machine, bytes: partFloats(rank) * 4)
+    for r in 0..<size {
+        let part = window.memory(of: r)
+        expect(world, "window part \(r) bytes", part.count, partFloats(r) * 4)
+        if part.count > 0 { expect(world, "window part \(r) 64-byte aligned", Int(bitPattern: part.baseAddress) % 64, 0) }
+    }
+    let own = window.memory(of: rank).bindMemory(to: Float.self)
+    for i in own.indices { own[i] = Float(rank * 1000 + i) }
+    try window.synchronize()
+    for r in 1..<size {
+        let seen = Array(window.memory(of: r).bindMemory(to: Float.self))
+        expect(world, "rank \(r)'s window part, read in place", seen, (0..<partFloats(r)).map { Float(r * 1000 + $0) })
+    }
+    try window.synchronize()
+
     try world.barrier()
     print("collective-selftest rank \(rank) of \(size) ok")
 } catch {
