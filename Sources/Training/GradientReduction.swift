@@ -25,6 +25,8 @@ protocol GradientReduction: AnyObject {
     func gradientReady(_ tensor: Tensor) throws
     /// Completes the reduction; the sums are then in `parameters.gradients`.
     func finish() throws
+    /// How the gradients travel, for the run's log: "allreduce", ...
+    var summary: String { get }
     /// Seconds spent in `finish()`, summed over steps.
     var waitSeconds: Double { get }
     /// Bytes this rank handed to MPI or MPI wrote into its buffers, summed

@@ -25,6 +25,7 @@ final class GradientSynchronizer: GradientReduction {
     /// In place: each allreduce reads a bucket from this rank and writes its sum back.
     private(set) var transportBytes = 0
     var peerReadBytes: Int { 0 }
+    var summary: String { "allreduce" }
 
     init(communicator: Communicator, parameters: ParameterSet, bucketBytes: Int) {
         self.communicator = communicator

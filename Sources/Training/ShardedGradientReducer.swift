@@ -50,6 +50,7 @@ final class ShardedGradientReducer: GradientReduction {
     private(set) var waitSeconds = 0.0
     private(set) var transportBytes = 0
     var peerReadBytes: Int { 0 }
+    var summary: String { "reduce-scatter by messages" }
 
     init(communicator: Communicator, parameters: ParameterSet, shards: OptimizerShards, bucketBytes: Int) {
         self.communicator = communicator

@@ -106,6 +106,11 @@ final class SharedMemoryReducer: GradientReduction {
     }
 
     var meanScale: Float { 1 / Float(worldSize) }
+
+    var summary: String {
+        guard let across else { return "shared memory on one machine" }
+        return "shared memory within \(across.size) machines of \(window.communicator.size) ranks, messages between them"
+    }
     var reducesOwnRunOnly: Bool { true }
 
     func beginMicroBatch(_ index: Int) throws {}

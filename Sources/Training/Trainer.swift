@@ -419,7 +419,8 @@ public final class Trainer {
         progress.log("training \(identity.name) on \(datasetName) (\(trainSet.count) train / \(evaluationSet.count) test), "
                      + "\(parameters.count) parameters, \(optimizer.typeName) lr \(optimizer.learningRate), "
                      + "global batch \(c.batchSize) over \(worldSize) rank\(worldSize == 1 ? "" : "s"), seed \(c.seed)"
-                     + (plan.map { ", deterministic (\($0.microBatches) micro-batches of \($0.microBatchSize))" } ?? ""))
+                     + (plan.map { ", deterministic (\($0.microBatches) micro-batches of \($0.microBatchSize))" } ?? "")
+                     + (worldSize > 1 ? step.reductionSummary.map { "; gradients: \($0)" } ?? "" : ""))
         if plan != nil && c.threads > 1 {
             progress.log("note: --threads \(c.threads) with --deterministic: OpenBLAS splits a product across threads in "
                          + "its own way, so the bits match only runs with the same --threads per rank (the default is 1)")

@@ -150,6 +150,9 @@ public final class TrainingStep {
         return most == fewest && fewest > 1 ? machine : nil
     }
 
+    /// How the gradients travel between ranks, for the run's log (nil: one process).
+    public var reductionSummary: String? { reducer?.summary }
+
     /// Seconds spent waiting for the other ranks' gradients so far.
     public var allreduceWaitSeconds: Double { reducer?.waitSeconds ?? 0 }
     /// Bytes this rank handed to MPI or MPI wrote into its buffers, for the

@@ -40,6 +40,7 @@ final class TreeGradientReducer: GradientReduction {
     private(set) var waitSeconds = 0.0
     private(set) var transportBytes = 0
     var peerReadBytes: Int { 0 }
+    var summary: String { "a fixed tree by messages" }
 
     init(parameters: ParameterSet, plan: MicroBatchPlan, communicator: Communicator?, bucketBytes: Int) {
         precondition(plan.localMicroBatches <= TreeSum.maximumLeaves,

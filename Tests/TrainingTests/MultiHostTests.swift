@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Testing
 
@@ -60,6 +61,34 @@ final class MultiHostTests {
         // By construction: --deterministic's micro-batches have one shape wherever they run.
         #expect(across == (try local.finalParameters()), "two hosts against one host")
         #expect(across == (try reference()), "two hosts against one process")
+    }
+
+    @Test("np=4 as two ranks on each of two hosts: the shared-memory hierarchy (a machine's ranks read each other's gradients in place, only machine sums and updated runs cross hosts) gives bitwise the parameters, optimizer state and metrics of the message path, every replica equal")
+    func sharedMemoryHierarchyAcrossHosts() throws {
+        let hostfile = scratch.appendingPathComponent("two-slots")
+        try hosts.addresses.map { "\($0) slots=2\n" }.joined().write(to: hostfile, atomically: true, encoding: .utf8)
+        let flags = ["--model", "mlp", "--hidden", "32", "--optimizer", "adam", "--max-steps", "60", "--checkpoint-every", "30",
+                     "--check-replicas"]
+        func train(_ name: String, _ extra: [String]) throws -> RunFolder {
+            let run = try RunFolder(scratch, name, flags: flags + extra)
+            let job = try startLaunch(["-np", "4", "--hostfile", hostfile.path] + run.command, log: run.log("launch"))
+            let out = try TestSupport.finish(job, seconds: 120, what: "./launch -np 4 across two hosts (\(name))")
+            try #require(out.status == 0, "\(out.stdout)")
+            #expect(out.stdout.contains("over 4 ranks"), "\(out.stdout)")
+            #expect(out.stdout.contains(extra.isEmpty ? "gradients: shared memory within 2 machines of 2 ranks, messages between them"
+                                                      : "gradients: reduce-scatter by messages"), "\(out.stdout)")
+            return run
+        }
+        let shared = try train("hierarchy", [])
+        let messages = try train("messages", ["--no-shared-memory"])
+        // By construction: ranks 0,1 on host 1 and 2,3 on host 2 (mpirun fills
+        // a host's slots first), so the machine sums g0+g1 and g2+g3, then
+        // their sum, are the leaves of the four-rank TreeSum the message path adds.
+        #expect(try shared.finalParameters() == (try messages.finalParameters()), "hierarchy against messages")
+        let a = try CheckpointFile.read(try #require(try CheckpointDirectory(shared.checkpoints).checkpoints().last).path)
+        let b = try CheckpointFile.read(try #require(try CheckpointDirectory(messages.checkpoints).checkpoints().last).path)
+        #expect(a.optimizer.buffers == b.optimizer.buffers, "optimizer state")
+        #expect(try TestSupport.comparableRecords(shared.metrics) == (try TestSupport.comparableRecords(messages.metrics)))
     }
 
     /// Starts the job on both hosts, waits for a checkpoint at a random step,
