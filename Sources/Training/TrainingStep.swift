@@ -112,12 +112,25 @@ public final class TrainingStep {
         let reducer: (any GradientReduction)?
         var sharing = ParameterSharing.none
         if let shards, let communicator { sharing = .allgather(communicator, shards) }
+        // Clipping needs the norm of every sum, so it keeps the allreduce.
+        let machine = if let communicator, shards != nil, clipGradientNorm == nil, sharedMemory, parameters.count > 0 {
+            try Self.machine(of: communicator, treeAligned: plan != nil)
+        } else {
+            Communicator?.none
+        }
         if let plan {
-            reducer = TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator, bucketBytes: bucketBytes)
+            // The tree's cross-rank levels through shared memory: the
+            // machines hold aligned blocks of ranks, so a machine's sum is
+            // one of the tree's nodes and the sum over machines the rest.
+            var shared: SharedMemoryReducer?
+            if let machine, let communicator, let shards {
+                shared = try SharedMemoryReducer(world: communicator, machine: machine, parameters: parameters, shards: shards)
+                sharing = .sharedMemory(shared!)
+            }
+            reducer = TreeGradientReducer(parameters: parameters, plan: plan, communicator: communicator, bucketBytes: bucketBytes,
+                                          acrossRanks: shared)
         } else if let communicator, communicator.size > 1 {
-            // Clipping needs the norm of every sum, so it keeps the allreduce.
             if let shards, clipGradientNorm == nil {
-                let machine = sharedMemory && parameters.count > 0 ? try Self.machine(of: communicator) : nil
                 if let machine {
                     let shared = try SharedMemoryReducer(world: communicator, machine: machine, parameters: parameters,
                                                          shards: shards)
@@ -142,12 +155,20 @@ public final class TrainingStep {
     }
 
     /// This rank's machine's ranks of `world`, when the shared-memory
-    /// reduction can use them: every machine runs the same number of ranks
-    /// (the hierarchy's chunks line up), and more than one. Collective.
-    private static func machine(of world: Communicator) throws -> Communicator? {
+    /// reduction can use them: every machine runs the same number of ranks,
+    /// more than one (the hierarchy's groups line up). With `treeAligned`
+    /// (deterministic mode), also a power of two of consecutive world ranks
+    /// starting at a multiple of that number, as mpirun places them by
+    /// default: each machine is then a subtree of the fixed tree. Collective.
+    private static func machine(of world: Communicator, treeAligned: Bool) throws -> Communicator? {
         let machine = try world.sharingMemory()
-        let most = try world.allreduceMax(Int64(machine.size)), fewest = -(try world.allreduceMax(-Int64(machine.size)))
-        return most == fewest && fewest > 1 ? machine : nil
+        let size = Int64(machine.size), first = -(try machine.allreduceMax(-Int64(world.rank)))
+        let last = try machine.allreduceMax(Int64(world.rank))
+        let aligned = size & (size - 1) == 0 && first % size == 0 && last == first + size - 1
+        var figures = [size, -size, aligned ? 0 : 1]
+        try world.allreduceMax(&figures)
+        let uniform = figures[0] == -figures[1] && size > 1
+        return uniform && (!treeAligned || figures[2] == 0) ? machine : nil
     }
 
     /// How the gradients travel between ranks, for the run's log (nil: one process).

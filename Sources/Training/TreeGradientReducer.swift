@@ -21,6 +21,14 @@ import TensorCore
 /// values (a + b and b + a are the same bits in IEEE arithmetic), so after
 /// log2(W) levels every rank holds the root of the same tree.
 ///
+/// With `acrossRanks` (the sharded optimizer, ranks sharing a machine's
+/// memory), the levels above the ranks are a `SharedMemoryReducer`'s
+/// instead: each rank adds, for its optimizer run, all ranks' partial sums
+/// in rank order in one `TreeSum`, which is the same tree (a machine holds
+/// an aligned block of ranks; across machines its group adds the machine
+/// sums in machine order, the tree's upper levels), so the bits are those
+/// of recursive doubling.
+///
 /// The root is a sum over the M micro-batches: `meanScale` is 1 / M.
 final class TreeGradientReducer: GradientReduction {
     let parameters: ParameterSet
@@ -34,15 +42,21 @@ final class TreeGradientReducer: GradientReduction {
     private let leaves: [Storage]
     /// The partner's partial sums arrive here (same layout, one range per bucket).
     private let incoming: Storage?
+    /// The levels above the ranks through shared memory, or nil for messages.
+    private let acrossRanks: SharedMemoryReducer?
     private var sends: [CommunicationRequest?]
     private var receives: [CommunicationRequest?]
     /// Seconds spent in `finish()` waiting for the partners, summed over steps.
-    private(set) var waitSeconds = 0.0
-    private(set) var transportBytes = 0
-    var peerReadBytes: Int { 0 }
-    var summary: String { "a fixed tree by messages" }
+    private var messageWaitSeconds = 0.0
+    var waitSeconds: Double { messageWaitSeconds + (acrossRanks?.waitSeconds ?? 0) }
+    private var messageBytes = 0
+    var transportBytes: Int { messageBytes + (acrossRanks?.transportBytes ?? 0) }
+    var peerReadBytes: Int { acrossRanks?.peerReadBytes ?? 0 }
+    var summary: String { "a fixed tree, " + (acrossRanks?.summary ?? "by messages") }
 
-    init(parameters: ParameterSet, plan: MicroBatchPlan, communicator: Communicator?, bucketBytes: Int) {
+    /// `acrossRanks`, when given, must have moved `parameters` already.
+    init(parameters: ParameterSet, plan: MicroBatchPlan, communicator: Communicator?, bucketBytes: Int,
+         acrossRanks: SharedMemoryReducer? = nil) {
         precondition(plan.localMicroBatches <= TreeSum.maximumLeaves,
                      "\(plan.localMicroBatches) micro-batches per rank; at most \(TreeSum.maximumLeaves)")
         self.parameters = parameters
@@ -53,13 +67,14 @@ final class TreeGradientReducer: GradientReduction {
         crossLevels = worldSize.trailingZeroBitCount
         leaves = (1..<plan.localMicroBatches).map { _ in Storage(count: parameters.count, zeroed: false) }
             + [parameters.gradients]
-        incoming = worldSize > 1 ? Storage(count: parameters.count, zeroed: false) : nil
+        self.acrossRanks = acrossRanks
+        incoming = worldSize > 1 && acrossRanks == nil ? Storage(count: parameters.count, zeroed: false) : nil
         sends = Array(repeating: nil, count: buckets.count)
         receives = Array(repeating: nil, count: buckets.count)
     }
 
     var meanScale: Float { 1 / Float(plan.microBatches) }
-    var reducesOwnRunOnly: Bool { false }
+    var reducesOwnRunOnly: Bool { acrossRanks != nil }
 
     /// Call before local micro-batch `index`'s forward: points the gradients
     /// at its zeroed buffer.
@@ -87,11 +102,11 @@ final class TreeGradientReducer: GradientReduction {
     }
     /// Starts swapping `bucket`'s range of the gradients with the partner at `level`.
     private func exchange(_ bucket: Int, level: Int) throws {
-        guard let communicator, level < crossLevels else { return }
+        guard let communicator, acrossRanks == nil, level < crossLevels else { return }
         let range = buckets.ranges[bucket]
         let partner = communicator.rank ^ (1 << level)
         let tag = level * buckets.count + bucket
-        transportBytes += 2 * range.count * MemoryLayout<Float>.stride  // one send, one receive
+        messageBytes += 2 * range.count * MemoryLayout<Float>.stride  // one send, one receive
         receives[bucket] = try communicator.startReceive(
             UnsafeMutableBufferPointer(start: incoming!.base + range.lowerBound, count: range.count), from: partner, tag: tag)
         sends[bucket] = try communicator.startSend(
@@ -104,6 +119,7 @@ final class TreeGradientReducer: GradientReduction {
     func finish() throws {
         for bucket in buckets.markAllReady() { try complete(bucket) }
         parameters.redirectGradients(to: parameters.gradients)
+        if let acrossRanks { return try acrossRanks.finish() }
         guard let incoming else { return }
         let begin = DispatchTime.now().uptimeNanoseconds
         for level in 0..<crossLevels {
@@ -114,7 +130,7 @@ final class TreeGradientReducer: GradientReduction {
                 try exchange(bucket, level: level + 1)
             }
         }
-        waitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+        messageWaitSeconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
         for i in 0..<buckets.count { (sends[i], receives[i]) = (nil, nil) }
     }
 }

@@ -91,6 +91,28 @@ final class MultiHostTests {
         #expect(try TestSupport.comparableRecords(shared.metrics) == (try TestSupport.comparableRecords(messages.metrics)))
     }
 
+    @Test("--deterministic at np=4 as two ranks on each of two hosts: through the shared-memory hierarchy (each host an aligned subtree) and, with ranks placed round-robin (not a subtree), through messages; both bitwise the parameters of one process")
+    func deterministicHierarchyAcrossHosts() throws {
+        let hostfile = scratch.appendingPathComponent("two-slots")
+        try hosts.addresses.map { "\($0) slots=2\n" }.joined().write(to: hostfile, atomically: true, encoding: .utf8)
+        let flags = ["--model", "mlp", "--hidden", "32", "--max-steps", "40", "--checkpoint-every", "20", "--deterministic",
+                     "--micro-batches", "4"]
+        let alone = try RunFolder(scratch, "deterministic-alone", flags: flags)
+        let aloneOut = try TestSupport.runTrainer(np: 1, alone.command, log: alone.log("alone"))
+        try #require(aloneOut.status == 0, "\(aloneOut.stdout)")
+        let reference = try #require(try alone.finalParameters())
+        for (name, mapping, path) in [("by-slot", "slot", "shared memory within 2 machines of 2 ranks"), ("by-node", "node", "by messages")] {
+            let run = try RunFolder(scratch, "deterministic-\(name)", flags: flags)
+            let job = try TestSupport.startLaunch(["-np", "4", "--hostfile", hostfile.path] + run.command, log: run.log("launch"),
+                                                  variables: hosts.mpiEnvironment.merging(["OMPI_MCA_rmaps_base_mapping_policy": mapping]) { $1 })
+            let out = try TestSupport.finish(job, seconds: 120, what: "./launch -np 4 --deterministic across two hosts (\(name))")
+            try #require(out.status == 0, "\(out.stdout)")
+            #expect(out.stdout.contains("gradients: a fixed tree, \(path)"), "\(name): \(out.stdout)")
+            // By construction: the same micro-batches and the same tree, whoever adds which level.
+            #expect(try run.finalParameters() == reference, "\(name) against one process")
+        }
+    }
+
     /// Starts the job on both hosts, waits for a checkpoint at a random step,
     /// does `harm` to host 2, and returns the launcher's output and the
     /// seconds from the harm to the failed job's end and to the resumed run.
