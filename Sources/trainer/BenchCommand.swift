@@ -66,7 +66,7 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Measure each workload this many times and print the median and the spread (min-max) after the runs (default 1; 5 with --scaling).")
     var `repeat`: Int?
 
-    @Flag(help: "Compare the layouts of this machine's cores (np=1 with 1 and with N threads, np=N with and without --shard-optimizer) in alternating runs, and print the medians beside the scaling targets. Run it alone, not under mpirun.")
+    @Flag(help: "Compare the layouts of this machine's cores (np=1 with 1 and with N threads; np=N through shared memory, by messages and unsharded; N independent processes at 1/N of the batch, each pinned to its own core, the ceiling) in alternating runs, and print the medians, each step's phases and the bytes each rank moves beside the scaling targets. Run it alone, not under mpirun.")
     var scaling = false
 
     @OptionGroup var directory: DataDirectoryOption
