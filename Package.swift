@@ -14,7 +14,11 @@ let package = Package(
         .library(name: "SafeFiles", targets: ["SafeFiles"]),
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "TrainingErrors", targets: ["TrainingErrors"]),
+        .library(name: "DataParallel", targets: ["DataParallel"]),
+        .library(name: "RunLog", targets: ["RunLog"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "ModelZoo", targets: ["ModelZoo"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "Experiments", targets: ["Experiments"]),
     ],
@@ -48,17 +52,32 @@ let package = Package(
         // The project's HDF5 library: h5py's files, read and written checked.
         .target(name: "HDF5", dependencies: ["CHDF5", "SafeFiles"]),
         .target(name: "Checkpoint", dependencies: ["HDF5", "SafeFiles", "CZlib"]),
+        // The errors a run reports and the typed keys naming its options: the
+        // layers below Training throw them too, without knowing the command line.
+        .target(name: "TrainingErrors"),
+        // Gradients averaged across ranks: buckets, the reducers (messages,
+        // shared memory, the deterministic tree), the step agreement.
+        .target(name: "DataParallel", dependencies: ["TensorCore", "NN", "Collective", "TrainingErrors"]),
+        // What a run leaves to read: metrics lines, TensorBoard event files, progress.
+        .target(name: "RunLog", dependencies: ["SafeFiles", "TrainingErrors"]),
+        // The public fit API and the loop, checkpoints and resume.
         .target(name: "Training",
-                dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "SafeFiles", "HDF5", "Checkpoint"]),
+                dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "SafeFiles", "HDF5", "Checkpoint",
+                               "TrainingErrors", "DataParallel", "RunLog"]),
+        // The course's models, their registry (`ModelSpec`: name, options,
+        // task) and what runs them by name: `trainer train`'s job, `trainer eval`.
+        .target(name: "ModelZoo",
+                dependencies: ["TensorCore", "NN", "DataLoading", "Collective", "Checkpoint", "RunLog", "Training"]),
 
         // MARK: Figures and experiment campaigns (PNG through zlib; the course's campaigns as reports)
         .target(name: "Plotting", dependencies: ["CZlib"]),
         .target(name: "Experiments",
-                dependencies: ["Training", "NN", "TensorCore", "DataLoading", "Collective", "SafeFiles", "Plotting"]),
+                dependencies: ["Training", "ModelZoo", "RunLog", "NN", "TensorCore", "DataLoading", "Collective", "SafeFiles", "Plotting"]),
 
         // MARK: Executable
         .executableTarget(name: "trainer", dependencies: [
-            "Training", "Collective", "DataLoading", "SafeFiles", "HDF5", "Checkpoint", "Experiments", "UserModels",
+            "Training", "ModelZoo", "RunLog", "DataParallel", "Optim", "NN", "TensorCore", "Collective", "DataLoading",
+            "SafeFiles", "HDF5", "Checkpoint", "Experiments", "UserModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Run under mpirun by CollectiveTests: checks collectives across real ranks.
@@ -89,6 +108,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
+        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NN", "TensorCore"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "TensorCore", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
@@ -96,8 +116,10 @@ let package = Package(
         .target(name: "PlantedLinks", path: "Tests/PlantedLinks"),
         .testTarget(name: "CheckpointTests", dependencies: ["SafeFiles", "HDF5", "Checkpoint", "PlantedLinks"]),
         .testTarget(name: "TrainingTests",
-                    dependencies: ["Training", "NN", "Optim", "TensorCore", "DataLoading", "SafeFiles", "HDF5", "Checkpoint",
-                                   "PlantedLinks"]),
+                    dependencies: ["Training", "ModelZoo", "DataParallel", "RunLog", "NN", "Optim", "TensorCore", "DataLoading", "SafeFiles",
+                                   "HDF5", "Checkpoint", "PlantedLinks"]),
+        .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "NN", "TensorCore"]),
+        .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "CZlib"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Plotting"]),
     ]

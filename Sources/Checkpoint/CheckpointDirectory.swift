@@ -133,6 +133,28 @@ public struct CheckpointDirectory: Sendable {
     public func save(_ state: TrainingState) throws -> SavedCheckpoint {
         let start = ContinuousClock.now
         let name = Self.fileName(globalStep: state.globalStep)
+        let destination = try write(state, as: name)
+        try writeLatest(name)
+        let pruned = try prune(after: state.globalStep)
+        try removeTemporaryFiles()
+        return SavedCheckpoint(path: destination, globalStep: state.globalStep, bytes: fileSize(destination),
+                               seconds: seconds(since: start), pruned: pruned)
+    }
+
+    /// Writes `state` as `name` beside the rolling checkpoints (`best.h5`),
+    /// as atomically as they are; `latest` does not name it and pruning
+    /// never deletes it.
+    @discardableResult
+    public func save(_ state: TrainingState, as name: String) throws -> SavedCheckpoint {
+        let start = ContinuousClock.now
+        let destination = try write(state, as: name)
+        return SavedCheckpoint(path: destination, globalStep: state.globalStep, bytes: fileSize(destination),
+                               seconds: seconds(since: start), pruned: [])
+    }
+
+    /// Writes `state` to a temporary file, syncs it and renames it to
+    /// `name` (removing the temporary file on failure); returns the path.
+    private func write(_ state: TrainingState, as name: String) throws -> String {
         let destination = path(of: name)
         let temporary = path(of: "." + name + ".tmp")
         do {
@@ -142,11 +164,7 @@ public struct CheckpointDirectory: Sendable {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
-        try writeLatest(name)
-        let pruned = try prune(after: state.globalStep)
-        try removeTemporaryFiles()
-        return SavedCheckpoint(path: destination, globalStep: state.globalStep, bytes: fileSize(destination),
-                               seconds: seconds(since: start), pruned: pruned)
+        return destination
     }
 
     /// Replaces `latest` with `name` + newline, durably.

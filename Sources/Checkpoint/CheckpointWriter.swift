@@ -16,16 +16,27 @@ import Synchronization
 /// `save(_:)` or `waitUntilIdle()`, which throw its error (once); a state
 /// waiting behind a failed write is dropped with it.
 ///
+/// A state can go to more than one file (`CheckpointDestination`): an
+/// epoch's end that is also the best so far is snapshotted once and written
+/// as `best.h5` and then as the rolling checkpoint, in that order, so a
+/// checkpoint that records a new best is never on disk before the best is.
+///
 /// The writes run on a thread of the writer's own at a lower priority (nice
 /// 10): measured on 2 busy cores, waking an ordinary thread for the write
 /// preempted the training thread for a whole time slice (2-3 ms) per save.
 public final class CheckpointWriter: Sendable {
+    /// A state and the files it goes to, in order.
+    private struct Job: Sendable {
+        var state: TrainingState
+        var destinations: [CheckpointDestination]
+    }
+
     /// Whether a write is under way, the state waiting for it, the error of
     /// a failed write not yet reported, and the last completed write.
     private struct Status {
         var busy = false
         var closed = false
-        var pending: TrainingState?
+        var pending: Job?
         var failure: (any Error)?
         var lastSaved: SavedCheckpoint?
     }
@@ -33,7 +44,7 @@ public final class CheckpointWriter: Sendable {
     /// What the writer thread shares with the writer; the thread holds this,
     /// not the writer, so dropping the writer ends the thread.
     private final class Shared: Sendable {
-        let write: @Sendable (TrainingState) throws -> SavedCheckpoint
+        let write: @Sendable (TrainingState, CheckpointDestination) throws -> SavedCheckpoint
         let status = Mutex(Status())
         /// Signalled when a state is waiting or the writer is closed.
         let wakeup = DispatchSemaphore(value: 0)
@@ -41,7 +52,7 @@ public final class CheckpointWriter: Sendable {
         /// waiting: waiting on it waits for every saved state.
         let inFlight = DispatchGroup()
 
-        init(write: @escaping @Sendable (TrainingState) throws -> SavedCheckpoint) { self.write = write }
+        init(write: @escaping @Sendable (TrainingState, CheckpointDestination) throws -> SavedCheckpoint) { self.write = write }
 
         /// The writer thread: writes whatever is waiting, until closed.
         func serve() {
@@ -50,18 +61,21 @@ public final class CheckpointWriter: Sendable {
             #endif
             while true {
                 wakeup.wait()
-                var next = status.withLock { status -> TrainingState? in
-                    let state = status.pending
+                var next = status.withLock { status -> Job? in
+                    let job = status.pending
                     status.pending = nil
-                    return state
+                    return job
                 }
                 guard next != nil || !status.withLock({ $0.closed }) else { return }
-                while let state = next {
-                    let result = Result { try write(state) }
+                while let job = next {
+                    // The first failure ends the job: its later files are not written.
+                    let result = Result {
+                        try job.destinations.map { destination in (destination, try write(job.state, destination)) }
+                    }
                     next = status.withLock { status in
                         switch result {
-                        case let .success(saved):
-                            status.lastSaved = saved
+                        case let .success(written):
+                            if let saved = written.last(where: { $0.0 == .rolling })?.1 { status.lastSaved = saved }
                         case let .failure(error):
                             status.failure = error
                             status.pending = nil
@@ -79,14 +93,20 @@ public final class CheckpointWriter: Sendable {
 
     private let shared: Shared
 
-    /// A writer that saves into `directory` (`CheckpointDirectory.save(_:)`:
-    /// atomic, `latest` updated, old checkpoints pruned).
+    /// A writer that saves into `directory`: a rolling checkpoint with
+    /// `CheckpointDirectory.save(_:)` (atomic, `latest` updated, old
+    /// checkpoints pruned), a named file with `save(_:as:)`.
     public convenience init(directory: CheckpointDirectory) {
-        self.init { state in try directory.save(state) }
+        self.init { state, destination in
+            switch destination {
+            case .rolling: try directory.save(state)
+            case .named(let name): try directory.save(state, as: name)
+            }
+        }
     }
 
-    /// A writer that runs `write` in the background for each state.
-    public init(write: @escaping @Sendable (TrainingState) throws -> SavedCheckpoint) {
+    /// A writer that runs `write` in the background for each state and destination.
+    public init(write: @escaping @Sendable (TrainingState, CheckpointDestination) throws -> SavedCheckpoint) {
         let shared = Shared(write: write)
         self.shared = shared
         let thread = Thread { shared.serve() }
@@ -99,11 +119,13 @@ public final class CheckpointWriter: Sendable {
         shared.wakeup.signal()
     }
 
-    /// Hands `state` to the background writer and returns at once.
+    /// Hands `state` to the background writer, to be written to each of
+    /// `destinations` in order, and returns at once.
     ///
     /// If the previous write failed, throws its error instead and does not
     /// take this state (call again to retry).
-    public func save(_ state: TrainingState) throws {
+    public func save(_ state: TrainingState, to destinations: [CheckpointDestination] = [.rolling]) throws {
+        let job = Job(state: state, destinations: destinations)
         while true {
             let outcome: SaveOutcome = try shared.status.withLock { status in
                 if let failure = status.failure {
@@ -111,7 +133,7 @@ public final class CheckpointWriter: Sendable {
                     throw failure
                 }
                 if status.pending != nil { return .slotTaken }
-                status.pending = state
+                status.pending = job
                 if status.busy { return .queued }
                 status.busy = true
                 return .started
@@ -134,7 +156,8 @@ public final class CheckpointWriter: Sendable {
     private enum SaveOutcome { case started, queued, slotTaken }
 
     /// Blocks until every saved state is written (or failed); throws the
-    /// error of a failed write not yet reported. Returns the last completed write.
+    /// error of a failed write not yet reported. Returns the last completed
+    /// rolling checkpoint.
     @discardableResult
     public func waitUntilIdle() throws -> SavedCheckpoint? {
         shared.inFlight.wait()
@@ -150,6 +173,14 @@ public final class CheckpointWriter: Sendable {
     /// Whether a write is under way right now.
     public var isWriting: Bool { shared.status.withLock { $0.busy } }
 
-    /// The last write that completed, if any.
+    /// The last rolling checkpoint whose write completed, if any.
     public var lastSaved: SavedCheckpoint? { shared.status.withLock { $0.lastSaved } }
+}
+
+/// Where `CheckpointWriter` puts a state in its directory.
+public enum CheckpointDestination: Sendable, Equatable {
+    /// The next rolling checkpoint, `ckpt-<step>.h5`.
+    case rolling
+    /// A file of this name beside them (`best.h5`), outside the rotation.
+    case named(String)
 }

@@ -1,8 +1,10 @@
 import Collective
 import DataLoading
 import Foundation
+import ModelZoo
 import NN
 import Plotting
+import RunLog
 import SafeFiles
 import TensorCore
 import Training

@@ -1,4 +1,5 @@
 import DataLoading
+import ModelZoo
 import Plotting
 import Training
 

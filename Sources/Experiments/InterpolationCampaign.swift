@@ -1,3 +1,4 @@
+import ModelZoo
 import NN
 import Plotting
 import TensorCore

@@ -1,3 +1,4 @@
+import ModelZoo
 import Training
 
 /// Campaign 1: the auto-encoder's latent size, 10 to 256.

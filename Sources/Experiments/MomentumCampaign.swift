@@ -2,6 +2,7 @@ import DataLoading
 import Foundation
 import NN
 import Plotting
+import RunLog
 import SafeFiles
 import TensorCore
 import Training

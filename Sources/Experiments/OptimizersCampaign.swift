@@ -1,3 +1,4 @@
+import ModelZoo
 import Plotting
 import Training
 

@@ -1,4 +1,5 @@
 import Foundation
+import RunLog
 import SafeFiles
 
 /// A markdown report assembled section by section.

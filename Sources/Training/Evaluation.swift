@@ -34,11 +34,17 @@ public struct EvaluationResult: Sendable, Equatable {
 }
 
 /// The loss and metrics a run reports, and how a batch becomes their inputs.
-struct Objective {
-    let loss: Loss
+package struct Objective {
+    package let loss: Loss
     /// The loss reported by evaluation (the training loss unless set).
-    let evaluationLoss: Loss
-    let metrics: [Metric]
+    package let evaluationLoss: Loss
+    package let metrics: [Metric]
+
+    package init(loss: Loss, evaluationLoss: Loss, metrics: [Metric]) {
+        self.loss = loss
+        self.evaluationLoss = evaluationLoss
+        self.metrics = metrics
+    }
 
     /// The targets of `batch`'s samples, with `input` its features.
     static func targets(_ input: Tensor, labels: [Int32], targets: [Float], targetShape: [Int]) -> BatchTargets {

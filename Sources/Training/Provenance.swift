@@ -1,4 +1,5 @@
 import Foundation
+import RunLog
 import TensorCore
 
 /// What the bits of a run depend on besides its inputs and options: the

@@ -30,9 +30,9 @@ extension Trainer {
         return scheduler
     }
 
-    /// `/scheduler` for a checkpoint taken at `position`.
-    func schedulerState(at position: Position) -> SchedulerState? {
-        scheduler(epoch: position.epoch).map { SchedulerState(type: $0.state.typeName, scalars: $0.state.scalars, lists: $0.state.lists) }
+    /// `/scheduler` for a checkpoint taken before the next step of `epoch`.
+    func schedulerState(epoch: Int) -> SchedulerState? {
+        scheduler(epoch: epoch).map { SchedulerState(type: $0.state.typeName, scalars: $0.state.scalars, lists: $0.state.lists) }
     }
 
     /// What differs between the checkpoint's schedule and this run's, in

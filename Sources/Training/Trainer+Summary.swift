@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import RunLog
 
 extension Trainer {
     /// The model's layer table (`trainer train --summary`): every layer with

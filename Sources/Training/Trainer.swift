@@ -1,9 +1,11 @@
 import Checkpoint
 import Collective
 import DataLoading
+import DataParallel
 import Foundation
 import NN
 import Optim
+import RunLog
 import SafeFiles
 import TensorCore
 
@@ -101,8 +103,9 @@ public enum World {
 ///                               loss: .crossEntropy, metrics: [.accuracy], options: options)
 ///     try trainer.fit()
 ///
-/// `trainer train` is a client like any other: `init(configuration:)` builds
-/// a zoo model and a catalog data set and calls the same initialiser.
+/// `trainer train` is a client like any other: ModelZoo's
+/// `Trainer(configuration:)` builds a zoo model and a catalog data set and
+/// calls the same initialiser.
 public final class Trainer {
     public let options: TrainingOptions
     public let identity: ModelIdentity
@@ -125,10 +128,6 @@ public final class Trainer {
     let givenTrainSet: any Dataset
     /// The learning-rate schedule (`options.schedule`), nil for a constant rate.
     let schedule: LearningRateSchedule?
-    /// `--keep-best` and `--early-stop`: the best value so far, its epoch and
-    /// the epochs since it improved (in every checkpoint, so a resumed run
-    /// keeps and stops exactly as an uninterrupted one).
-    var best = BestSoFar()
     /// Which way `--keep-best`'s metric improves (its `Metric.better`; a loss: lower).
     private var keepBestBetter = Metric.Better.lower
     /// Rank 0's TensorBoard event files (`tensorboardDirectory`).
@@ -145,11 +144,6 @@ public final class Trainer {
     public let communicator: Communicator?
     public let rank: Int
     public let worldSize: Int
-    /// The zoo model's options, when the trainer was made from a `TrainingConfiguration`.
-    public private(set) var modelSpec: ModelSpec?
-    /// The catalog data set, when the trainer was made from a `TrainingConfiguration`.
-    public private(set) var data: DatasetSplits?
-    private var note: String?
     private let metrics: MetricsLog?
     var sampler: DistributedBatchSampler
     /// Made by `restore()`, once the micro-batches are known (a resumed
@@ -169,8 +163,11 @@ public final class Trainer {
     /// user is no longer asked for it); it is kept so that files stay in
     /// the format older builds read.
     var generatorState: [UInt64]
+    /// Where the run stands: advanced by every step, saved by every
+    /// checkpoint, restored and broadcast on resume.
+    var runState = RunState()
     /// Optimizer steps taken so far (restored on resume).
-    public internal(set) var globalStep = 0
+    public var globalStep: Int { runState.globalStep }
     /// The run every checkpoint of this job belongs to (`/extra@run_id`):
     /// the resumed checkpoint's, or a new random id. Rank 0 only.
     var runID = Trainer.newRunID()
@@ -317,44 +314,6 @@ public final class Trainer {
         }
     }
 
-    /// A zoo model (`configuration.model`) on a catalog data set (or `data`),
-    /// as `trainer train` runs it.
-    public convenience init(configuration: TrainingConfiguration, data: DatasetSplits? = nil,
-                            communicator: Communicator? = nil, showProgress: Bool = true) throws {
-        try configuration.validate()
-        let data = try data ?? DatasetCatalog.load(name: configuration.dataset, dataDirectory: configuration.dataDirectory)
-        var options = configuration.options
-        options.checkpointDirectory = configuration.resolvedCheckpointDirectory
-        try self.init(zoo: configuration.model, train: data.train, evaluation: data.test, options: options,
-                      datasetName: configuration.dataset, note: data.note,
-                      world: communicator.map { .communicator($0) } ?? .alone, showProgress: showProgress)
-        self.data = data
-    }
-
-    /// A zoo model on any data set: the model is built from the seed, its
-    /// input shape taken from `train`; its loss and metrics follow its task.
-    public convenience init(zoo spec: ModelSpec, train: any Dataset, evaluation: any Dataset, options: TrainingOptions,
-                            datasetName: String, note: String? = nil, world: World = .automatic,
-                            showProgress: Bool = true) throws {
-        var spec = spec
-        spec.inputShape = train.sampleShape
-        try spec.validate()  // against the data set's sample shape
-        if spec.task == .regress && train.targetShape.isEmpty {
-            throw TrainingError.invalidOption(.task, "regress needs float targets (a --data file whose y is [N, k]); \(datasetName) has class labels")
-        }
-        var generator = RandomGenerator(seed: options.seed)
-        let model = spec.build(generator: &generator)
-        var options = options
-        if options.checkpointDirectory == nil { options.checkpointDirectory = "runs/\(spec.name)" }
-        let objective = spec.objective
-        try self.init(model: model, identity: ModelIdentity(name: spec.name, config: spec), train: train,
-                      evaluation: evaluation, loss: objective.loss, evaluationLoss: objective.evaluationLoss,
-                      metrics: objective.metrics, options: options, datasetName: datasetName,
-                      world: world, showProgress: showProgress)
-        modelSpec = spec
-        self.note = note
-    }
-
     /// Prints `error` with this rank and ends every rank of a multi-rank job
     /// (the others would wait forever in their next collective) with its exit
     /// status (`TrainingError.exitStatus(for:)`, which mpirun passes on); alone
@@ -413,8 +372,7 @@ public final class Trainer {
     private func train(stop: StopRequest, watchdog: Watchdog?) throws -> TrainingOutcome {
         let c = options
         records = []
-        if let note { progress.log("note: \(note)") }
-        var position = try restore()
+        try restore()
         let step = try makeStep()
         progress.log("training \(identity.name) on \(datasetName) (\(trainSet.count) train / \(evaluationSet.count) test), "
                      + "\(parameters.count) parameters, \(optimizer.typeName) lr \(optimizer.learningRate), "
@@ -433,7 +391,7 @@ public final class Trainer {
             return .nothingToDo(reason: reason)
         }
         var finishedBefore: String?
-        if position.epoch >= c.epochs || c.maxSteps.map({ globalStep >= $0 }) == true {
+        if runState.epoch >= c.epochs || c.maxSteps.map({ globalStep >= $0 }) == true {
             finishedBefore = "this run already reached its end at step \(globalStep) (--epochs \(c.epochs)"
                 + (c.maxSteps.map { ", --max-steps \($0)" } ?? "") + "); raise --epochs or --max-steps to continue "
                 + "it, or start a new run with --resume never --overwrite or another --checkpoint-dir"
@@ -453,7 +411,7 @@ public final class Trainer {
             // What this run wrote after its checkpoint, it writes again: the
             // lines of later steps, and of the epoch it resumes inside (a line
             // for part of it, written when --max-steps ended the run there).
-            let resumedEpoch = position.epoch + 1, step = globalStep
+            let resumedEpoch = runState.epoch + 1, step = globalStep
             let dropped = try metrics.dropRecords(ofRun: runID, includingUnmarked: resumesUnmarkedRun) { fields in
                 (fields["step"] as? Int).map { $0 > step } == true || (fields["epoch"] as? Int).map { $0 >= resumedEpoch } == true
             }
@@ -464,41 +422,31 @@ public final class Trainer {
         defer { try? tensorboard?.close() }
         let loader = DataLoader(dataset: trainSet, sampler: sampler, prefetch: c.prefetch)
         let sampleLog = try c.sampleLogPath.map { try SampleLog(path: "\($0).rank\(rank)") }
-        var epoch = position.epoch
-        while epoch < c.epochs {
+        while runState.epoch < c.epochs {
             if let maxSteps = c.maxSteps, globalStep >= maxSteps { break }
-            let first = position.iteration
+            let epoch = runState.epoch, first = runState.iteration
             // globalStep < maxSteps here, so the subtraction cannot overflow (--max-steps may be near Int.max).
             let stepsThisEpoch = c.maxSteps.map { min(sampler.stepsPerEpoch, first + min($0 - globalStep, sampler.stepsPerEpoch)) }
                 ?? sampler.stepsPerEpoch
             let start = Date()
-            var lossSum = position.epochLossSum, samples = position.epochSamples
-            var iteration = first
             watchdog?.progress(step: globalStep)
             for batch in loader.batches(epoch: epoch, startingAt: first) {
-                if iteration >= stepsThisEpoch { break }
+                if runState.iteration >= stepsThisEpoch { break }
                 if let failure = trainSet.readFailure { throw failure }  // a sample read from a file failed: it holds NaN
                 applySchedule(epoch: epoch)
                 // The step's one small collective rides along with it: the
                 // loss of the whole global batch, and whether any rank was asked to stop.
                 let agreed = try step(batch, position: (epoch + 1, globalStep + 1)) { stop.received }
-                if let norm = step.lastGradientNorm {
-                    position.gradientNormSum += norm
-                    position.gradientNormSteps += 1
-                }
+                runState.finishStep(lossSum: agreed.lossSum, samples: agreed.samples, gradientNorm: step.lastGradientNorm)
                 try sampleLog?.append(batch.indices)
-                globalStep += 1
-                iteration += 1
                 watchdog?.progress(step: globalStep)
-                lossSum += agreed.lossSum
-                samples += Double(agreed.samples)
                 try tensorboard?.addScalars([("train/loss", agreed.lossSum / Double(max(agreed.samples, 1))),
                                              ("train/lr", Double(optimizer.learningRate))], step: globalStep)
                 if c.checkReplicas { try checkReplicas() }
                 let elapsed = Date().timeIntervalSince(start)
-                progress.update(epoch: epoch + 1, epochs: c.epochs, step: iteration, total: sampler.stepsPerEpoch,
-                                loss: Float(lossSum / max(samples, 1)),
-                                samplesPerSecond: Double((iteration - first) * c.batchSize) / elapsed, elapsed: elapsed)
+                progress.update(epoch: epoch + 1, epochs: c.epochs, step: runState.iteration, total: sampler.stepsPerEpoch,
+                                loss: Float(runState.epochLossSum / max(runState.epochSamples, 1)),
+                                samplesPerSecond: Double((runState.iteration - first) * c.batchSize) / elapsed, elapsed: elapsed)
                 let signal = agreed.stopSignal
                 // On the epoch's last step the periodic checkpoint is left to the
                 // end-of-epoch save, which follows the epoch's evaluation and report
@@ -507,10 +455,8 @@ public final class Trainer {
                 // it is taken there too (a resume then evaluates the epoch, and
                 // drops the lines it wrote for it before).
                 let periodic = c.checkpointEvery > 0 && globalStep % c.checkpointEvery == 0
-                    && (iteration < sampler.stepsPerEpoch || !c.checkpointAtEpochEnd)
-                if signal != nil || periodic {
-                    try save(position.at(epoch: epoch, iteration: iteration, lossSum: lossSum, samples: samples))
-                }
+                    && (runState.iteration < sampler.stepsPerEpoch || !c.checkpointAtEpochEnd)
+                if signal != nil || periodic { try save() }
                 if let signal {
                     let saved = try checkingSave { try writer?.waitUntilIdle() }
                     progress.log("stopped by \(StopRequest.name(of: signal)) after step \(globalStep); "
@@ -525,25 +471,26 @@ public final class Trainer {
                 ? try evaluateShards(of: Subset(trainSet, 0..<min(c.trainEvaluationSamples, trainSet.count))) : nil
             let validation = try validationSet.map { try evaluateShards(of: $0) }
             watchdog?.progress(step: globalStep)
-            var record = EpochRecord(epoch: epoch + 1, step: globalStep, trainLoss: lossSum / max(samples, 1), test: test,
+            var record = EpochRecord(epoch: epoch + 1, step: globalStep,
+                                     trainLoss: runState.epochLossSum / max(runState.epochSamples, 1), test: test,
                                      train: trainEvaluation, validation: validation,
-                                     samplesPerSecond: Double((iteration - first) * c.batchSize) / seconds, seconds: seconds)
+                                     samplesPerSecond: Double((runState.iteration - first) * c.batchSize) / seconds, seconds: seconds)
             record.learningRate = Double(optimizer.learningRate)
-            if position.gradientNormSteps > 0 { record.gradientNorm = position.gradientNormSum / Double(position.gradientNormSteps) }
+            if runState.gradientNormSteps > 0 {
+                record.gradientNorm = runState.gradientNormSum / Double(runState.gradientNormSteps)
+            }
             records.append(record)
             try report(record)
             try tensorboard?.addScalars(tensorboardScalars(record), step: globalStep)
             try tensorboard?.flush()
-            if iteration < sampler.stepsPerEpoch {
+            if runState.iteration < sampler.stepsPerEpoch {
                 // --max-steps ended the run inside this epoch: the checkpoint keeps that position.
-                try save(position.at(epoch: epoch, iteration: iteration, lossSum: lossSum, samples: samples))
+                try save()
                 break
             }
-            epoch += 1
-            position = Position(epoch: epoch)
-            let improved = best.update(with: record, metric: c.keepBest, better: keepBestBetter)
-            if improved { try saveBest(position) }
-            if c.checkpointAtEpochEnd { try save(position) }
+            runState.finishEpoch()
+            let improved = runState.best.update(with: record, metric: c.keepBest, better: keepBestBetter)
+            try save(rolling: c.checkpointAtEpochEnd, best: improved)
             if let stopped = earlyStopMessage() {
                 progress.log("early stop: " + stopped)
                 break
@@ -551,8 +498,12 @@ public final class Trainer {
         }
         // Without epoch-end saves, the run's last state is still saved once,
         // so that running the program again has nothing left to do.
-        if !c.checkpointAtEpochEnd { try save(position) }
-        if let path = c.saveParametersPath, rank == 0 { try saveParameters(to: path) }
+        if !c.checkpointAtEpochEnd { try save() }
+        if let path = c.saveParametersPath, rank == 0 {
+            // Written, so that a path naming one (best.h5) is seen for the HDF5 file it is.
+            _ = try checkingSave { try writer?.waitUntilIdle() }
+            try saveParameters(to: path)
+        }
         if let finishedBefore { return .nothingToDo(reason: finishedBefore) }
         return startStep > 0 ? .resumed(fromStep: startStep, steps: globalStep - startStep) : .trained(steps: globalStep)
     }
@@ -567,22 +518,30 @@ public final class Trainer {
         return step
     }
 
-    /// Rank 0 snapshots the state and hands it to the background writer.
-    private func save(_ position: Position) throws {
-        guard globalStep != lastSavedStep else { return }
-        lastSavedStep = globalStep
-        guard options.savesCheckpoints else { return }  // the same on every rank: no collective skipped on one
+    /// The one way a checkpoint is written: rank 0 snapshots the run once
+    /// and hands it to the background writer, as `best.h5` when `best` (a
+    /// new best at an epoch's end) and then as the next rolling checkpoint
+    /// when `rolling` (once per step). Collective: every rank calls it alike.
+    private func save(rolling: Bool = true, best: Bool = false) throws {
+        let rolling = rolling && globalStep != lastSavedStep
+        guard options.savesCheckpoints, rolling || best else { return }  // the same on every rank: no collective skipped on one
+        if rolling { lastSavedStep = globalStep }
         let start = DispatchTime.now().uptimeNanoseconds
         let optimizerBuffers = try gatheredOptimizerState()  // collective: every rank takes part
         guard let writer else { return }
         // Events up to this step reach the disk before the checkpoint exists, so
         // a resume from it never lacks any (it trims only later ones).
         do { try tensorboard?.flush() } catch { throw TrainingError.checkpoint("\(error); no checkpoint was written for step \(globalStep)") }
-        let state = snapshot(position: position, optimizerBuffers: optimizerBuffers)
+        let state = snapshot(optimizerBuffers: optimizerBuffers)
         try requireFinite(state)
-        try checkingSave { try writer.save(state) }
+        let destinations: [CheckpointDestination] = (best ? [.named(Self.bestFileName)] : []) + (rolling ? [.rolling] : [])
+        try checkingSave { try writer.save(state, to: destinations) }
+        if best, let metric = options.keepBest, let value = runState.best.value {
+            progress.log("best \(metric) so far: \(value) at epoch \(runState.best.epoch), kept in "
+                         + CheckpointDirectory(checkpointDirectory).path(of: Self.bestFileName))
+        }
         checkpointStallSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        checkpointsSaved += 1
+        if rolling { checkpointsSaved += 1 }
     }
 
     /// Refuses to checkpoint a state that holds NaN or infinity (a
@@ -611,7 +570,7 @@ public final class Trainer {
         do {
             return try body()
         } catch {
-            let directory = options.checkpointDirectory ?? "runs/\(identity.name)"
+            let directory = checkpointDirectory
             let newest = (try? CheckpointDirectory(directory).checkpoints().last?.path) ?? nil
             throw TrainingError.checkpoint(
                 "saving a checkpoint failed: \(error). The run stops here; "

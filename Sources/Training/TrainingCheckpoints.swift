@@ -1,10 +1,12 @@
 import Checkpoint
 import Collective
 import DataLoading
+import DataParallel
 import Foundation
 import HDF5
 import NN
 import Optim
+import RunLog
 import TensorCore
 
 /// Converting between a running trainer and a `TrainingState`, and choosing
@@ -14,26 +16,6 @@ import TensorCore
 /// position, the parameters and the optimizer state, so every rank resumes
 /// identical whatever the world size was when it was saved.
 extension Trainer {
-    /// Where the next step starts, as a checkpoint records it.
-    struct Position {
-        /// 0-based epoch of the next step.
-        var epoch = 0
-        /// Steps already done in that epoch.
-        var iteration = 0
-        /// This epoch's summed training loss and sample count so far (all ranks).
-        var epochLossSum = 0.0
-        var epochSamples = 0.0
-        /// This epoch's summed gradient norms and their count so far (`--clip-grad-norm`).
-        var gradientNormSum = 0.0
-        var gradientNormSteps = 0
-
-        /// The same epoch's figures at another point of it.
-        func at(epoch: Int, iteration: Int, lossSum: Double, samples: Double) -> Position {
-            Position(epoch: epoch, iteration: iteration, epochLossSum: lossSum, epochSamples: samples,
-                     gradientNormSum: gradientNormSum, gradientNormSteps: gradientNormSteps)
-        }
-    }
-
     /// What resuming checks of the training set: its size, shapes and an
     /// FNV-1a checksum over the features and labels of up to 64 samples
     /// spread across it (not every sample: 60,000 would cost a pass over the data).
@@ -87,19 +69,23 @@ extension Trainer {
         return buffers
     }
 
-    /// A copy of everything exact resumption needs, taken between steps;
+    /// The directory of this run's checkpoints.
+    var checkpointDirectory: String { options.checkpointDirectory ?? "runs/\(identity.name)" }
+
+    /// A copy of everything exact resumption needs, taken between steps:
+    /// the tensors, `runState` and the settings a resume checks;
     /// `optimizerBuffers` from `gatheredOptimizerState()`.
-    func snapshot(position: Position, optimizerBuffers buffers: [String: [Float]]) -> TrainingState {
+    func snapshot(optimizerBuffers buffers: [String: [Float]]) -> TrainingState {
         let layout = tensorLayout
         return TrainingState(
             parameters: FlatTensors(layout: layout, copying: UnsafeBufferPointer(parameters.values.buffer)),
             optimizer: OptimizerState(type: optimizer.typeName, hyperParameters: optimizer.hyperParameters,
                                       step: optimizer.stepCount, buffers: buffers),
-            epoch: position.epoch, iteration: position.iteration, globalStep: globalStep,
+            epoch: runState.epoch, iteration: runState.iteration, globalStep: globalStep,
             samplesSeen: globalStep * options.batchSize, seed: options.seed, worldSize: worldSize,
             batchSize: options.batchSize, model: identity.name, modelConfig: modelConfigJSON,
             dataset: datasetName, rngState: generatorState,
-            extra: extras(position), buffers: bufferSnapshot(), scheduler: schedulerState(at: position))
+            extra: extras(), buffers: bufferSnapshot(), scheduler: schedulerState(epoch: runState.epoch))
     }
 
     /// The model's buffers (BatchNorm running statistics) by state_dict name.
@@ -130,22 +116,17 @@ extension Trainer {
         }
     }
 
-    /// The `/extra` attributes: the epoch's loss so far, the mode and what
-    /// the bits depend on (`Provenance`).
-    private func extras(_ position: Position) -> [String: String] {
-        var extra = ["epoch_loss_sum": String(position.epochLossSum), "epoch_samples": String(position.epochSamples),
-                     "optimizer_lr": String(baseLearningRate), "data_fingerprint": trainingFingerprint,
+    /// The `/extra` attributes: the run state's records, the settings a
+    /// resume checks, the mode and what the bits depend on (`Provenance`).
+    private func extras() -> [String: String] {
+        var extra = ["optimizer_lr": String(baseLearningRate), "data_fingerprint": trainingFingerprint,
                      "deterministic": plan == nil ? "false" : "true", "shuffle": String(options.shuffle),
-                     "gradient_norm_sum": String(position.gradientNormSum.bitPattern),
-                     "gradient_norm_steps": String(position.gradientNormSteps),
                      "validation_fraction": String(options.validationFraction)]
-        extra.merge(best.extras(metric: options.keepBest)) { $1 }
+        extra.merge(runState.extras(keepBest: options.keepBest)) { $1 }
         extra["clip_grad_norm"] = options.clipGradientNorm.map { String($0) } ?? "none"
         extra["accumulate"] = String(options.accumulate)
-        if let plan { extra["micro_batches"] = String(plan.microBatches) }
         extra["bits_blas_threads"] = String(options.threads)
         extra[CheckpointFile.runIDKey] = runID
-        extra[Self.sampleOrderKey] = sampler.scheme.rawValue
         if let dataChecksums {
             extra["data_checksum"] = dataChecksums.train
             extra["test_checksum"] = dataChecksums.test
@@ -508,33 +489,13 @@ extension Trainer {
         }
     }
 
-    /// What rank 0 found to resume from, for every rank (one broadcast).
-    struct ResumeHeader: Codable {
+    /// Loads `--resume`'s checkpoint on rank 0 and gives it to every rank:
+    /// the parameters, buffers and optimizer state, and `runState` (one
+    /// broadcast of it); fixes the deterministic mode's micro-batches (the
+    /// checkpoint's, unless `--micro-batches` says otherwise).
+    func restore() throws {
         var found = false
-        var epoch = 0
-        var iteration = 0
-        var globalStep = 0
-        var optimizerStep = 0
-        /// The bits of the epoch's loss sum, exactly.
-        var epochLossSumBits: UInt64 = 0
-        var epochSamples = 0.0
-        var gradientNormSumBits: UInt64 = 0
-        var gradientNormSteps = 0
-        /// `BestSoFar`, for every rank (early stopping must end all alike).
-        var bestValueBits: UInt64?
-        var bestEpoch = 0
-        var epochsWithoutImprovement = 0
-        /// The checkpoint's micro-batches when it was trained deterministically.
-        var microBatches: Int?
-        /// The order the checkpoint's run drew its samples in.
-        var sampleOrder = SampleOrder.Scheme.keyedBijection
-    }
-
-    /// Loads `--resume`'s checkpoint on rank 0 and gives it to every rank,
-    /// and fixes the deterministic mode's micro-batches (the checkpoint's,
-    /// unless `--micro-batches` says otherwise). Returns the position to start from.
-    func restore() throws -> Position {
-        var header = ResumeHeader()
+        var restored = RunState()
         var rng = generatorState
         /// Rank 0: the checkpoint's optimizer state in the full layout.
         var wholeOptimizerState: [String: [Float]] = [:]
@@ -543,7 +504,6 @@ extension Trainer {
             state.parameters.layout.copy(state.parameters.values, laidOutAs: state.parameters.layout,
                                         into: parameters.values.buffer)
             restoreBuffers(state.buffers)
-            best = BestSoFar(extras: state.extra)
             for name in optimizer.stateNames {
                 guard let values = state.optimizer.buffers[name] else { continue }
                 var whole = [Float](repeating: 0, count: parameters.count)
@@ -552,47 +512,34 @@ extension Trainer {
                 }
                 wholeOptimizerState[name] = whole
             }
-            header = ResumeHeader(found: true, epoch: state.epoch, iteration: state.iteration, globalStep: state.globalStep,
-                                  optimizerStep: state.optimizer.step,
-                                  epochLossSumBits: (Double(state.extra["epoch_loss_sum"] ?? "") ?? 0).bitPattern,
-                                  epochSamples: Double(state.extra["epoch_samples"] ?? "") ?? 0,
-                                  gradientNormSumBits: state.extra["gradient_norm_sum"].flatMap(UInt64.init) ?? 0,
-                                  gradientNormSteps: state.extra["gradient_norm_steps"].flatMap(Int.init) ?? 0,
-                                  bestValueBits: best.value?.bitPattern, bestEpoch: best.epoch,
-                                  epochsWithoutImprovement: best.epochsWithoutImprovement,
-                                  microBatches: state.extra["deterministic"] == "true"
-                                      ? state.extra["micro_batches"].flatMap { Int($0) } : nil,
-                                  sampleOrder: sampler.scheme)
+            found = true
+            restored = RunState(checkpoint: state)
             rng = state.rngState
             progress.log("resuming from \(loaded.path): epoch \(state.epoch + 1), step \(state.iteration) of the epoch, "
                          + "global step \(state.globalStep) (saved at world size \(state.worldSize), now \(worldSize))")
-            warnAboutBits(of: loaded, microBatches: header.microBatches)
+            warnAboutBits(of: loaded, microBatches: restored.microBatches)
         }
         if let communicator, worldSize > 1 {
-            let text = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
-            header = try JSONDecoder().decode(ResumeHeader.self, from: Data(try communicator.broadcast(text, root: 0).utf8))
-            if header.found {
+            found = try communicator.broadcast([found ? 1 : 0] as [Int64], root: 0)[0] == 1
+            if found {
+                let text = String(decoding: try JSONEncoder().encode(restored), as: UTF8.self)
+                restored = try JSONDecoder().decode(RunState.self, from: Data(try communicator.broadcast(text, root: 0).utf8))
                 try communicator.broadcast(parameters.values.buffer, root: 0)
                 rng = try communicator.broadcast(rng, root: 0)
                 try Self.broadcastBuffers(of: model, communicator: communicator)
             }
         }
-        if header.found {
-            try adopt(header.sampleOrder)  // rank 0 adopted it before checking the checkpoint
+        if found {
+            try adopt(restored.sampleOrder)  // rank 0 adopted it before checking the checkpoint
             try distribute(wholeOptimizerState)
         }
-        plan = try microBatchPlan(checkpointMicroBatches: header.microBatches)
-        guard header.found else { return Position() }
-        globalStep = header.globalStep
-        optimizer.stepCount = header.optimizerStep
+        plan = try microBatchPlan(checkpointMicroBatches: found ? restored.microBatches : nil)
+        restored.microBatches = plan?.microBatches
+        runState = restored
+        guard found else { return }
+        // recordProblems checked that the optimizer's step count is the global step.
+        optimizer.stepCount = restored.globalStep
         generatorState = rng
-        best = BestSoFar()
-        best.value = header.bestValueBits.map(Double.init(bitPattern:))
-        best.epoch = header.bestEpoch
-        best.epochsWithoutImprovement = header.epochsWithoutImprovement
-        return Position(epoch: header.epoch, iteration: header.iteration,
-                        epochLossSum: Double(bitPattern: header.epochLossSumBits), epochSamples: header.epochSamples,
-                        gradientNormSum: Double(bitPattern: header.gradientNormSumBits), gradientNormSteps: header.gradientNormSteps)
     }
 
     /// The deterministic mode's micro-batches: `--micro-batches`, else the

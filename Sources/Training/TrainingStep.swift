@@ -1,24 +1,10 @@
 import Collective
 import DataLoading
+import DataParallel
 import Foundation
 import NN
 import Optim
 import TensorCore
-
-/// This rank's share of one step's loss, in parts whose place in the global
-/// batch is fixed, so that the trainer can add all ranks' parts in one order
-/// (`StepAgreement`) and get the same epoch loss whoever computed what.
-struct StepLoss: Sendable {
-    /// Loss summed over the samples of each of this rank's parts: one part per
-    /// micro-batch in deterministic mode, else the rank's whole shard.
-    public var partSums: [Double]
-    /// The global index of this rank's first part.
-    public var firstPart: Int
-    /// Parts in the whole global batch (all ranks).
-    public var totalParts: Int
-    /// Samples this rank computed.
-    public var samples: Int
-}
 
 /// One optimizer step of data-parallel training: forward and loss on this
 /// rank's shard of the global batch, backward with gradients averaged across
@@ -78,7 +64,7 @@ public final class TrainingStep {
     /// with an optimizer over `shards.runs[rank]`, the sharded update, and
     /// `sharedMemory` its shared-memory form where the ranks share a machine
     /// (which moves `parameters` into shared memory). Collective.
-    init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, loss: Loss,
+    package init(model: any Module, parameters: ParameterSet, optimizer: any Optimizer, loss: Loss,
          communicator: Communicator?, bucketBytes: Int, plan: MicroBatchPlan? = nil, accumulate: Int = 1,
          clipGradientNorm: Double? = nil, seed: UInt64 = 0, shards: OptimizerShards? = nil,
          sharedMemory: Bool = true) throws {

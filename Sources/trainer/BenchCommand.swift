@@ -2,6 +2,8 @@ import ArgumentParser
 import Collective
 import DataLoading
 import Foundation
+import ModelZoo
+import RunLog
 import Training
 import UserModels
 

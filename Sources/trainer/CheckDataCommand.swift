@@ -2,6 +2,7 @@ import ArgumentParser
 import DataLoading
 import Foundation
 import HDF5
+import RunLog
 import SafeFiles
 import Training
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Collective
 import DataLoading
 import Foundation
+import ModelZoo
 import Training
 
 /// `trainer eval --checkpoint PATH`: test loss and accuracy of a saved model,

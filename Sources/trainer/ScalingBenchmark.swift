@@ -1,4 +1,5 @@
 import Foundation
+import RunLog
 import Training
 
 /// `trainer bench --scaling`: the layouts of one machine's cores measured

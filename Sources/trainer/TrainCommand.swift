@@ -2,6 +2,8 @@ import ArgumentParser
 import Collective
 import DataLoading
 import Foundation
+import ModelZoo
+import RunLog
 import SafeFiles
 import Training
 
@@ -9,7 +11,7 @@ extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
 extension OverridableSetting: ExpressibleByArgument {}
 extension ScheduleOptions.Kind: ExpressibleByArgument {}
 extension ScheduleOptions.Unit: ExpressibleByArgument {}
-extension Training.ModelTask: ExpressibleByArgument {}
+extension ModelZoo.ModelTask: ExpressibleByArgument {}
 extension ReconstructionLoss: ExpressibleByArgument {}
 
 /// `trainer train`: the flags map one to one onto `TrainingConfiguration`.
@@ -37,7 +39,7 @@ struct TrainCommand: ParsableCommand {
     var depth = 3
 
     @Option(help: "What the model learns: classify, reconstruct (auto-encoders and highway) or regress (float targets of a --data file; the classifiers and highway). Default: the model's own.")
-    var task: Training.ModelTask?
+    var task: ModelZoo.ModelTask?
 
     @Option(help: "Training loss of reconstruction models: bce or mse (the test figures report both).")
     var loss: ReconstructionLoss = .bce

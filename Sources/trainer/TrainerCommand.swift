@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RunLog
 
 /// `trainer`: data-parallel neural-network training (local or under mpirun).
 @main

@@ -47,7 +47,7 @@ private func fakeSaved(_ step: Int) -> SavedCheckpoint {
 struct CheckpointWriterTests {
     @Test func saveReturnsWhileTheWriteIsStillUnderWay() throws {
         let gate = Gate()
-        let writer = CheckpointWriter { state in
+        let writer = CheckpointWriter { state, _ in
             gate.wait()
             return fakeSaved(state.globalStep)
         }
@@ -61,7 +61,7 @@ struct CheckpointWriterTests {
 
     @Test func aSaveDuringAWriteReturnsAtOnceAndEverySavedStepIsWrittenInOrder() throws {
         let journal = Journal()
-        let writer = CheckpointWriter { state in
+        let writer = CheckpointWriter { state, _ in
             journal.start(state.globalStep)
             Thread.sleep(forTimeInterval: 0.02)
             journal.end(state.globalStep)
@@ -81,7 +81,7 @@ struct CheckpointWriterTests {
     }
 
     @Test func aFailedWriteIsReportedByTheNextSaveOrByWaitOnce() throws {
-        let writer = CheckpointWriter { state in
+        let writer = CheckpointWriter { state, _ in
             if state.globalStep.isMultiple(of: 2) { throw InjectedFailure(step: state.globalStep) }
             return fakeSaved(state.globalStep)
         }
@@ -94,6 +94,40 @@ struct CheckpointWriterTests {
         #expect(throws: InjectedFailure(step: 4)) { try writer.save(sampleState(step: 5)) }
         try writer.save(sampleState(step: 5))  // the refused save can be retried
         #expect(try writer.waitUntilIdle() == fakeSaved(5))
+    }
+
+    @Test("One state to best.h5 and then to the rolling checkpoint, in that order; a failure on the first skips the second; waitUntilIdle returns the rolling one")
+    func oneStateToSeveralFiles() throws {
+        let journal = Journal()
+        let writer = CheckpointWriter { state, destination in
+            if case .named = destination, state.globalStep == 3 { throw InjectedFailure(step: 3) }
+            journal.start(destination == .rolling ? state.globalStep : -state.globalStep)  // a named file logs -step
+            journal.end(destination == .rolling ? state.globalStep : -state.globalStep)
+            return fakeSaved(destination == .rolling ? state.globalStep : -state.globalStep)
+        }
+        try writer.save(sampleState(step: 2), to: [.named("best.h5"), .rolling])
+        #expect(try writer.waitUntilIdle() == fakeSaved(2))
+        try writer.save(sampleState(step: 3), to: [.named("best.h5"), .rolling])
+        #expect(throws: InjectedFailure(step: 3)) { try writer.waitUntilIdle() }
+        try writer.save(sampleState(step: 4), to: [.named("best.h5")])
+        #expect(try writer.waitUntilIdle() == fakeSaved(2), "a named file is not the newest rolling checkpoint")
+        #expect(journal.events == ["start -2", "end -2", "start 2", "end 2", "start -4", "end -4"])
+    }
+
+    @Test("A named file is written atomically beside the checkpoints: never pruned, never named by latest")
+    func namedFileBesideTheRotation() throws {
+        let root = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let checkpoints = CheckpointDirectory(root.appendingPathComponent("ckpt").path, keep: 1)
+        try checkpoints.create()
+        let writer = CheckpointWriter(directory: checkpoints)
+        try writer.save(sampleState(step: 10), to: [.named("best.h5"), .rolling])
+        try writer.save(sampleState(step: 20))
+        try writer.waitUntilIdle()
+        #expect(try CheckpointFile.read(checkpoints.path(of: "best.h5")) == sampleState(step: 10))
+        #expect(try checkpoints.checkpoints().map(\.globalStep) == [20])
+        #expect(checkpoints.latest() == "ckpt-00000020.h5")
+        #expect(try checkpoints.temporaryFiles().isEmpty)
     }
 
     @Test func writesRealCheckpointsAndReportsARemovedDirectory() throws {

@@ -1,6 +1,8 @@
 import Checkpoint
 import Foundation
 import HDF5
+import ModelZoo
+import RunLog
 import Testing
 import Training
 

@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import HDF5
+import RunLog
 import Testing
 import Training
 

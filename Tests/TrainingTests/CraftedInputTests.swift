@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import ModelZoo
 import Testing
 
 #if canImport(Glibc)

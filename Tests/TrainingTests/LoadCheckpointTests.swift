@@ -1,6 +1,7 @@
 import Checkpoint
 import DataLoading
 import Foundation
+import ModelZoo
 import NN
 import TensorCore
 import Testing

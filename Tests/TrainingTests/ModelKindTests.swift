@@ -1,4 +1,5 @@
 import Foundation
+import ModelZoo
 import NN
 import TensorCore
 import Testing

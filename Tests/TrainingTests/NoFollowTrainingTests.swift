@@ -1,10 +1,10 @@
-import PlantedLinks
 import Foundation
+import Glibc
+import PlantedLinks
+import RunLog
 import Testing
 import Training
-
 #if canImport(Glibc)
-import Glibc
 #endif
 
 @Suite("Training's writers never follow a link planted at the name they write")

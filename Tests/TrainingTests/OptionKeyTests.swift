@@ -1,3 +1,4 @@
+import ModelZoo
 import Testing
 import Training
 
@@ -35,5 +36,14 @@ struct OptionKeyTests {
         let flags = Dictionary(grouping: OptionKey.allCases, by: \.flag).filter { $0.value.count > 1 }
         // The model's classes and input shape come from the data set or file.
         #expect(Set(flags.keys) == ["--data", "--dataset"], "\(flags)")
+    }
+
+    @Test("--micro-batches without --deterministic is refused by the configuration")
+    func microBatchesNeedDeterministic() {
+        var c = TrainingConfiguration(model: ModelSpec(name: "mlp"))
+        c.microBatches = 4
+        #expect(throws: TrainingError.self) { try c.validate() }
+        c.deterministic = true
+        #expect(throws: Never.self) { try c.validate() }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import RunLog
 import Testing
 import Training
 

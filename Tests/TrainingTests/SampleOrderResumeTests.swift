@@ -1,6 +1,7 @@
 import Checkpoint
 import DataLoading
 import Foundation
+import ModelZoo
 import Testing
 
 /// A checkpoint records the order its run drew samples in

@@ -1,3 +1,4 @@
+import DataParallel
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 import DataLoading
 import Foundation
 import HDF5
+import ModelZoo
 import Testing
 import TensorCore
 import Training

@@ -1,4 +1,5 @@
 import Foundation
+import ModelZoo
 import Testing
 import Training
 

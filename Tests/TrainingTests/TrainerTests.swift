@@ -1,5 +1,6 @@
 import DataLoading
 import Foundation
+import ModelZoo
 import NN
 import TensorCore
 import Testing

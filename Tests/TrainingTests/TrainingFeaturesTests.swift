@@ -1,10 +1,10 @@
 import Checkpoint
 import Foundation
+import Glibc
+import RunLog
 import Testing
 import Training
-
 #if canImport(Glibc)
-import Glibc
 #endif
 
 /// The training features of issue 14 end to end, under real mpirun and real
