@@ -23,20 +23,14 @@ final class Highway: Module {
     // in the stored properties (named after them, in declaration order).
 }
 
-/// What checkpoints record about the model; resuming checks it.
-struct HighwayConfig: Codable {
-    var width = 64
-    var depth = 3
-}
-
 // Trainer.main prints an error as the trainer command does (one line, exit
 // 64 or 1), where a top-level `try` would crash with a backtrace.
 Trainer.main {
-    let config = HighwayConfig()
+    let width = 64, depth = 3
     var generator = RandomGenerator(seed: 0)
-    let model = Sequential([Flatten(), Linear(784, config.width, generator: &generator), ReLU()]
-        + (0..<config.depth).map { _ in Highway(config.width, generator: &generator) }
-        + [Linear(config.width, 10, generator: &generator)])
+    let model = Sequential([Flatten(), Linear(784, width, generator: &generator), ReLU()]
+        + (0..<depth).map { _ in Highway(width, generator: &generator) }
+        + [Linear(width, 10, generator: &generator)])
 
     let data = try DatasetCatalog.load(name: "fashion-mnist")  // /usr/share/datasets/fashion-mnist
     var options = TrainingOptions()
@@ -44,8 +38,9 @@ Trainer.main {
     options.checkpointDirectory = "runs/highway"  // in the current directory: run again to resume
     options.checkpointEvery = 100
 
-    let trainer = try Trainer(model: model, identity: ModelIdentity(name: "highway", config: config),
-                              train: data.train, evaluation: data.test,
+    // Checkpoints name the model after its type ("sequential"); resuming
+    // checks every parameter's name and shape. `identity:` can add a config.
+    let trainer = try Trainer(model: model, train: data.train, evaluation: data.test,
                               loss: .crossEntropy, metrics: [.accuracy], options: options,
                               datasetName: "fashion-mnist")
     let outcome = try trainer.fit()  // alone, or every rank of `mpirun -np N`

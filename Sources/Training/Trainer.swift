@@ -63,6 +63,14 @@ public struct ModelIdentity: Sendable, Equatable {
         self.configJSON = configJSON
     }
 
+    /// What a model is called when its program gives no identity: its type's
+    /// name, lower-cased (`Sequential` gives "sequential"), with no config.
+    /// Resuming still checks every parameter's name and shape.
+    public init(of model: any Module) {
+        let typeName = String(describing: type(of: model)).lowercased()
+        self.init(name: String(typeName.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }))
+    }
+
     /// `config` encoded as the checkpoint's `model_config`.
     public init<Config: Encodable>(name: String, config: Config) {
         let encoder = JSONEncoder()
@@ -184,7 +192,8 @@ public final class Trainer {
     /// Trains `model` on `train`, evaluating on `evaluation` after every epoch.
     ///
     /// - Parameters:
-    ///   - identity: what checkpoints call the model; resuming checks it.
+    ///   - identity: what checkpoints call the model, with its options;
+    ///     resuming checks it (default: the model's type name, `ModelIdentity(of:)`).
     ///   - loss: the training loss, a mean over the batch.
     ///   - evaluationLoss: the loss reported on `evaluation` (default `loss`).
     ///   - metrics: reported beside the loss, as `test_<name>`.
@@ -198,13 +207,14 @@ public final class Trainer {
     ///     Default: `options.optimizer` with `options`' hyper-parameters.
     /// Every rank starts from rank 0's parameters. On a multi-rank job an
     /// error on one rank prints it with the rank and ends every rank.
-    public init(model: any Module, identity: ModelIdentity, train: any Dataset, evaluation: any Dataset,
+    public init(model: any Module, identity: ModelIdentity? = nil, train: any Dataset, evaluation: any Dataset,
                 loss: Loss, evaluationLoss: Loss? = nil, metrics: [Metric] = [],
                 options: TrainingOptions = TrainingOptions(), datasetName: String = "custom",
                 world: World = .automatic,
                 optimizer makeOptimizer: ((ParameterSet, _ shard: Range<Int>?) -> any Optimizer)? = nil,
                 showProgress: Bool = true) throws {
         let communicator = try world.resolve()
+        let identity = identity ?? ModelIdentity(of: model)
         do {
             try options.validate()  // before anything is built from the numbers
             // Found now, not when the file is written after the whole run.
