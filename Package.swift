@@ -107,13 +107,15 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore"]),
-        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NN", "TensorCore"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TensorExpectations"]),
+        .testTarget(name: "ModelZooTests", dependencies: ["ModelZoo", "NN", "TensorCore", "TensorExpectations"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TensorCore"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "TensorCore", "CZlib"]),
         .testTarget(name: "CollectiveTests", dependencies: ["Collective"]),
         // Test helpers shared by more than one test target.
         .target(name: "PlantedLinks", path: "Tests/PlantedLinks"),
+        // Random tensors, closeness and gradient checks, for the NN and model-zoo tests.
+        .target(name: "TensorExpectations", dependencies: ["TensorCore"], path: "Tests/TensorExpectations"),
         .testTarget(name: "CheckpointTests", dependencies: ["SafeFiles", "HDF5", "Checkpoint", "PlantedLinks"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["Training", "ModelZoo", "DataParallel", "RunLog", "NN", "Optim", "TensorCore", "DataLoading", "SafeFiles",

@@ -1,5 +1,6 @@
 import ModelZoo
 import NN
+import TensorExpectations
 import Testing
 import TensorCore
 

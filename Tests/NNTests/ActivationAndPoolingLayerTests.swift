@@ -1,3 +1,4 @@
+import TensorExpectations
 import Testing
 import NN
 import TensorCore

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import TensorExpectations
 import Testing
 import TensorCore
 

@@ -1,4 +1,5 @@
 import Foundation
+import TensorExpectations
 import Testing
 import NN
 import TensorCore

@@ -1,4 +1,5 @@
 import NN
+import TensorExpectations
 import Testing
 import TensorCore
 

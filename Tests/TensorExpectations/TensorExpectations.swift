@@ -1,17 +1,18 @@
 import Testing
 import TensorCore
 
-// Small helpers shared by the NN tests.
+// Helpers the NN and model-zoo tests share: random tensors, closeness and
+// gradient checks that record Swift Testing issues.
 
 /// A tensor of `shape` uniform in [low, high) from a generator seeded by `seed`.
-func randomTensor(_ shape: [Int], low: Float = -1, high: Float = 1, seed: UInt64) -> Tensor {
+public func randomTensor(_ shape: [Int], low: Float = -1, high: Float = 1, seed: UInt64) -> Tensor {
     var generator = RandomGenerator(seed: seed)
     return Tensor.uniform(shape, low: low, high: high, generator: &generator)
 }
 
 /// Expects `actual` and `expected` to agree elementwise within
 /// `absolute + relative * |expected|`.
-func expectClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e-6, relative: Float = 1e-5,
+public func expectClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e-6, relative: Float = 1e-5,
                  sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.count == expected.count, sourceLocation: sourceLocation)
     let failures = zip(actual, expected).enumerated().filter { _, pair in
@@ -26,7 +27,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], absolute: Float = 1e-6,
 
 /// Expects the gradient of every input (and parameter) in `inputs` to match
 /// central differences (`gradientCheck`).
-func expectGradientsMatch(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 2e-3,
+public func expectGradientsMatch(_ inputs: [Tensor], epsilon: Float = 1e-2, tolerance: Double = 2e-3,
                           sourceLocation: SourceLocation = #_sourceLocation, _ f: () -> Tensor) {
     for (k, worst) in gradientCheck(inputs, epsilon: epsilon, { _ in f() }).enumerated() where worst.error > tolerance {
         Issue.record("input \(k) element \(worst.element): analytic \(worst.analytic), numeric \(worst.numeric)",
