@@ -13,16 +13,22 @@ public struct LearningRateScheduler: Equatable, Sendable {
     /// torch's `last_epoch`: the number of `step()` calls since construction.
     public private(set) var lastEpoch: Int
 
-    /// A scheduler at epoch 0; throws unless `baseLearningRate` is finite and non-negative.
-    public init(_ schedule: LearningRateSchedule, baseLearningRate: Double) throws {
+    /// A scheduler at `lastEpoch` (0: just constructed; n: after n `step()`
+    /// calls, without making them); throws unless `baseLearningRate` is
+    /// finite and non-negative and `lastEpoch` is not negative.
+    public init(_ schedule: LearningRateSchedule, baseLearningRate: Double, lastEpoch: Int = 0) throws {
         guard baseLearningRate >= 0 && baseLearningRate.isFinite else {
             throw LearningRateScheduleError.invalidParameter(schedule: schedule.torchName, name: "base learning rate",
                                                              value: "\(baseLearningRate)",
                                                              requirement: "non-negative and finite")
         }
+        guard lastEpoch >= 0 else {
+            throw LearningRateScheduleError.invalidParameter(schedule: schedule.torchName, name: "last epoch",
+                                                             value: "\(lastEpoch)", requirement: "not negative")
+        }
         self.schedule = schedule
         self.baseLearningRate = baseLearningRate
-        lastEpoch = 0
+        self.lastEpoch = lastEpoch
     }
 
     /// A scheduler whose base is the optimizer's learning rate now, which it

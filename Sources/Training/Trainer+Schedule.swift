@@ -23,11 +23,9 @@ extension Trainer {
 
     /// The scheduler as torch would hold it at the start of `epoch`'s next step.
     func scheduler(epoch: Int) -> LearningRateScheduler? {
-        guard let schedule, var scheduler = try? LearningRateScheduler(schedule, baseLearningRate: Double(baseLearningRate)) else {
-            return nil
-        }
-        for _ in 0..<scheduleCounter(epoch: epoch) { scheduler.step() }
-        return scheduler
+        guard let schedule else { return nil }
+        return try? LearningRateScheduler(schedule, baseLearningRate: Double(baseLearningRate),
+                                          lastEpoch: scheduleCounter(epoch: epoch))
     }
 
     /// `/scheduler` for a checkpoint taken before the next step of `epoch`.

@@ -24,6 +24,15 @@ func stateRoundTrip(_ c: ScheduleCase) throws {
     #expect(restored.lastEpoch == 100)
 }
 
+@Test("a scheduler made at last epoch n is the one n steps make, and a negative one is refused", arguments: ScheduleCase.all)
+func madeAtAnEpoch(_ c: ScheduleCase) throws {
+    var stepped = try LearningRateScheduler(c.schedule, baseLearningRate: 0.05)
+    for _ in 0..<37 { stepped.step() }
+    let made = try LearningRateScheduler(c.schedule, baseLearningRate: 0.05, lastEpoch: 37)
+    #expect(made == stepped && made.state == stepped.state)
+    #expect(throws: LearningRateScheduleError.self) { try LearningRateScheduler(c.schedule, baseLearningRate: 0.05, lastEpoch: -1) }
+}
+
 @Test func stateUsesTorchKeys() throws {
     var scheduler = try LearningRateScheduler(.stepLR(stepSize: 3, gamma: 0.5), baseLearningRate: 0.2)
     for _ in 0..<4 { scheduler.step() }
