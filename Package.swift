@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "TrainingErrors", targets: ["TrainingErrors"]),
+        .library(name: "DataFiles", targets: ["DataFiles"]),
         .library(name: "DataParallel", targets: ["DataParallel"]),
         .library(name: "RunLog", targets: ["RunLog"]),
         .library(name: "Training", targets: ["Training"]),
@@ -55,6 +56,8 @@ let package = Package(
         // The errors a run reports and the typed keys naming its options: the
         // layers below Training throw them too, without knowing the command line.
         .target(name: "TrainingErrors"),
+        // A user's data in HDF5 files (`--data`), read a sample at a time.
+        .target(name: "DataFiles", dependencies: ["DataLoading", "HDF5", "SafeFiles", "TrainingErrors"]),
         // Gradients averaged across ranks: buckets, the reducers (messages,
         // shared memory, the deterministic tree), the step agreement.
         .target(name: "DataParallel", dependencies: ["TensorCore", "NN", "Collective", "TrainingErrors"]),
@@ -63,7 +66,7 @@ let package = Package(
         // The public fit API and the loop, checkpoints and resume.
         .target(name: "Training",
                 dependencies: ["TensorCore", "NN", "Optim", "DataLoading", "Collective", "SafeFiles", "HDF5", "Checkpoint",
-                               "TrainingErrors", "DataParallel", "RunLog"]),
+                               "TrainingErrors", "DataParallel", "RunLog", "DataFiles"]),
         // The course's models, their registry (`ModelSpec`: name, options,
         // task) and what runs them by name: `trainer train`'s job, `trainer eval`.
         .target(name: "ModelZoo",
@@ -90,7 +93,7 @@ let package = Package(
         // A corpus replayer in a normal build, run by TrainingTests over
         // Tests/FuzzCorpus; a libFuzzer binary built with -DFUZZING -sanitize=fuzzer,address.
         .executableTarget(name: "fuzz-readers", dependencies: ["CLibFuzzer", "SafeFiles", "HDF5", "Checkpoint", "DataLoading",
-                                                               "Training"]),
+                                                               "DataFiles"]),
 
         // MARK: Examples (user programs: the public API only, as another package would use it)
         .executableTarget(name: "own-model", dependencies: ["DataLoading", "NN", "TensorCore", "Training"],
@@ -116,10 +119,10 @@ let package = Package(
         .target(name: "PlantedLinks", path: "Tests/PlantedLinks"),
         // Random tensors, closeness and gradient checks, for the NN and model-zoo tests.
         .target(name: "TensorExpectations", dependencies: ["TensorCore"], path: "Tests/TensorExpectations"),
-        .testTarget(name: "CheckpointTests", dependencies: ["SafeFiles", "HDF5", "Checkpoint", "PlantedLinks"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["SafeFiles", "HDF5", "Checkpoint", "DataFiles", "PlantedLinks"]),
         .testTarget(name: "TrainingTests",
                     dependencies: ["Training", "ModelZoo", "DataParallel", "RunLog", "NN", "Optim", "TensorCore", "DataLoading", "SafeFiles",
-                                   "HDF5", "Checkpoint", "PlantedLinks"]),
+                                   "HDF5", "Checkpoint", "DataFiles", "PlantedLinks"]),
         .testTarget(name: "DataParallelTests", dependencies: ["DataParallel", "NN", "TensorCore"]),
         .testTarget(name: "RunLogTests", dependencies: ["RunLog"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting", "CZlib"]),

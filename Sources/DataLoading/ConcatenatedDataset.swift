@@ -26,6 +26,11 @@ public struct ConcatenatedDataset: Dataset {
     public var classNames: [String] { parts[0].classNames }
     /// The first part's failed read, if any.
     public var readFailure: DataError? { parts.lazy.compactMap(\.readFailure).first }
+    /// The parts' keys joined, when every part has one.
+    public var contentKey: String? {
+        let keys = parts.map(\.contentKey)
+        return keys.contains(nil) ? nil : keys.map { $0! }.joined(separator: "||")
+    }
 
     /// The part holding `index`, and the index within it.
     private func locate(_ index: Int) -> (part: Int, index: Int) {

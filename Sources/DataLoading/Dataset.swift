@@ -32,6 +32,13 @@ public protocol Dataset: Sendable {
     /// here; whoever assembles batches checks it after each one and throws
     /// it (the trainer does before every step, and after each evaluation).
     var readFailure: DataError? { get }
+
+    /// What this data set's values are read from, when that is files alone
+    /// whose identities are known (file, dataset, rows, conversion), or nil
+    /// (the default). The trainer remembers the checksum of a data set's
+    /// values under it, so a run over unchanged files does not read them
+    /// all again to check them.
+    var contentKey: String? { get }
 }
 
 extension Dataset {
@@ -41,6 +48,9 @@ extension Dataset {
 
     /// In memory, nothing can fail to read.
     public var readFailure: DataError? { nil }
+
+    /// Not read from files: nothing to remember.
+    public var contentKey: String? { nil }
 
     /// Number of Floats in one sample: the product of `sampleShape`.
     public var sampleSize: Int { sampleShape.reduce(1, *) }

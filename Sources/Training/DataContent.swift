@@ -20,7 +20,7 @@ struct DataContent: Sendable, Equatable {
     /// The checksum of `dataset`: remembered, or read (`init(reading:role:name:)`)
     /// and then remembered when its values come from files alone.
     init(_ dataset: any Dataset, role: String, name: String, cache: RecordCache? = .shared) throws {
-        let key = Self.contentKey(dataset).map { "data-content-1|\(dataset.count)|\($0)" }
+        let key = dataset.contentKey.map { "data-content-1|\(dataset.count)|\($0)" }
         if let key, let cache, let saved = cache.value(for: key) {
             self = DataContent(checksum: saved)
             return
@@ -31,20 +31,6 @@ struct DataContent: Sendable, Equatable {
 
     private init(checksum: String) {
         self.checksum = checksum
-    }
-
-    /// What the values of `dataset` are read from, when that is files
-    /// alone whose identities are known; nil otherwise.
-    private static func contentKey(_ dataset: any Dataset) -> String? {
-        switch dataset {
-        case let file as HDF5FileDataset:
-            return file.contentKey
-        case let whole as ConcatenatedDataset:
-            let keys = whole.parts.map(contentKey)
-            return keys.contains(nil) ? nil : keys.map { $0! }.joined(separator: "||")
-        default:
-            return nil
-        }
     }
 
     /// Reads all of `dataset` (`role`: "training set" or "test set" of

@@ -1,6 +1,6 @@
 import Checkpoint
+import DataFiles
 import DataLoading
-import Training
 
 /// One reader that users feed files to, run on one file as the program
 /// would run it.

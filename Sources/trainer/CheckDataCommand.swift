@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataFiles
 import DataLoading
 import Foundation
 import HDF5

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collective
+import DataFiles
 import DataLoading
 import Foundation
 import ModelZoo

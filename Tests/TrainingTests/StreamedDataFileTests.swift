@@ -1,3 +1,4 @@
+import DataFiles
 import DataLoading
 import Foundation
 import HDF5

@@ -1,5 +1,6 @@
 import DataLoading
 import HDF5
+import TrainingErrors
 
 /// A user's data set in one HDF5 file, as h5py writes it
 /// (`trainer train --data FILE.h5`):

@@ -82,7 +82,7 @@ public final class HDF5FileDataset: Dataset {
     /// What this data set's values are, as far as they are read from its
     /// file: the file's identity when opened, the dataset, the rows and the
     /// conversion. `DataContent` remembers checksums under it.
-    var contentKey: String? {
+    public var contentKey: String? {
         source.identity.map { "\($0)|\(datasetPath)|\(firstRow)+\(count)|\(element)|\(labels == nil ? "targets" : "labels")" }
     }
 
