@@ -38,8 +38,9 @@ Trainer.main {
     options.checkpointDirectory = "runs/highway"  // in the current directory: run again to resume
     options.checkpointEvery = 100
 
-    // Checkpoints name the model after its type ("sequential"); resuming
-    // checks every parameter's name and shape. `identity:` can add a config.
+    // Checkpoints name the model after its type ("sequential") and record
+    // its modules' types, which resuming checks with every parameter's name
+    // and shape. `identity: ModelIdentity(name:config:)` names it yourself.
     let trainer = try Trainer(model: model, train: data.train, evaluation: data.test,
                               loss: .crossEntropy, metrics: [.accuracy], options: options,
                               datasetName: "fashion-mnist")

@@ -64,11 +64,17 @@ public struct ModelIdentity: Sendable, Equatable {
     }
 
     /// What a model is called when its program gives no identity: its type's
-    /// name, lower-cased (`Sequential` gives "sequential"), with no config.
-    /// Resuming still checks every parameter's name and shape.
+    /// name, lower-cased (`Sequential` gives "sequential"), and as its config
+    /// the type of every module in its tree by path (`{"modules": {"0":
+    /// "Flatten", "1": "Linear", "2": "ReLU", ...}}`). Two programs whose
+    /// models differ only in modules without parameters (ReLU for Tanh), which
+    /// the parameter names and shapes cannot tell apart, so do not resume
+    /// each other's checkpoints in the shared default directory.
     public init(of model: any Module) {
         let typeName = String(describing: type(of: model)).lowercased()
-        self.init(name: String(typeName.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }))
+        let modules = model.namedModules().dropFirst().map { ($0.name, String(describing: type(of: $0.module))) }
+        self.init(name: String(typeName.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" }),
+                  config: ["modules": Dictionary(modules, uniquingKeysWith: { first, _ in first })])
     }
 
     /// `config` encoded as the checkpoint's `model_config`.
@@ -547,7 +553,8 @@ public final class Trainer {
         let destinations: [CheckpointDestination] = (best ? [.named(Self.bestFileName)] : []) + (rolling ? [.rolling] : [])
         try checkingSave { try writer.save(state, to: destinations) }
         if best, let metric = options.keepBest, let value = runState.best.value {
-            progress.log("best \(metric) so far: \(value) at epoch \(runState.best.epoch), kept in "
+            // Written in the background: a failure ends the run at the next save or at its end.
+            progress.log("best \(metric) so far: \(value) at epoch \(runState.best.epoch), being written to "
                          + CheckpointDirectory(checkpointDirectory).path(of: Self.bestFileName))
         }
         checkpointStallSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
