@@ -64,7 +64,7 @@ enum StructureCheck {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        if let problem = superblockDamage(descriptor) { return problem }
+        if let problem = superblockDamage(descriptor) ?? rootGroupDamage(descriptor) { return problem }
         let chunk = 1 << 20
         // Consecutive reads overlap by 3 bytes, so each 4-byte window lies
         // wholly inside exactly one of them.
@@ -164,6 +164,49 @@ enum StructureCheck {
         let base = littleEndian(header, at: at)
         return base == 0 ? nil : "the superblock (version \(version)) gives a base address of \(base), not 0: every object "
             + "would be read from beyond the file"
+    }
+
+    /// What is wrong with the root group's symbol table, in a file with a
+    /// version-0 superblock (h5py's default): the B-tree and the local heap
+    /// its message names must be a B-tree and a heap inside the file. Given
+    /// the undefined address (all ones), the library reads the heap 512
+    /// bytes at a time from an address that wraps around, and copies from
+    /// address 0 (a segfault in H5F__accum_read found by fuzzing). Only the
+    /// first block of the root's version-1 object header is searched; a
+    /// file laid out otherwise is left to the library.
+    private static func rootGroupDamage(_ descriptor: Int32) -> String? {
+        func read(_ count: Int, at offset: UInt64) -> [UInt8]? {
+            guard offset <= UInt64(Int.max - count) else { return nil }
+            var bytes = [UInt8](repeating: 0, count: count)
+            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, count, off_t(offset)) }
+            return got == count ? bytes : nil
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, let superblock = read(72, at: 0), superblock[8] == 0, superblock[13] == 8,
+              superblock[14] == 8 else { return nil }
+        let headerAddress = littleEndian(superblock, at: 64)  // the root symbol table entry's object header
+        let fileSize = UInt64(max(0, Int(info.st_size)))
+        guard headerAddress < fileSize, let prefix = read(16, at: headerAddress), prefix[0] == 1 else { return nil }
+        let messages = Int(prefix[2]) | Int(prefix[3]) << 8
+        let size = Int(littleEndian(prefix + [0, 0, 0, 0], at: 8) & 0xffff_ffff)
+        guard size <= 1 << 16, let block = read(size, at: headerAddress + 16) else { return nil }
+        var position = 0
+        for _ in 0..<messages {
+            guard position + 8 <= block.count else { return nil }
+            let type = Int(block[position]) | Int(block[position + 1]) << 8
+            let length = Int(block[position + 2]) | Int(block[position + 3]) << 8
+            guard position + 8 + length <= block.count else { return nil }
+            if type == 0x11 && length >= 16 {  // the symbol table message: v1 B-tree address, local heap address
+                let tree = littleEndian(block, at: position + 8), heap = littleEndian(block, at: position + 16)
+                guard read(4, at: tree) == Array("TREE".utf8), read(4, at: heap) == Array("HEAP".utf8) else {
+                    return "the root group's symbol table names a B-tree at address \(tree) and a local heap at address "
+                        + "\(heap), which the file's \(fileSize) bytes do not hold there"
+                }
+                return nil
+            }
+            position += 8 + length
+        }
+        return nil
     }
 
     /// The damage of the local heap whose signature is at byte `start`, or

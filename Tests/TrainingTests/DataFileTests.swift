@@ -225,17 +225,28 @@ struct DataFileTests {
 }
 
 extension DataFileTests {
-    @Test("A --data file that crashes the HDF5 library itself (a damaged file of the oldest format, found by fuzzing) is an error naming it, alone and under mpirun, not a segfault")
+    /// The fixture's root group names its B-tree and heap at the undefined
+    /// address, which made Debian's libhdf5 1.10 segfault (found by
+    /// fuzzing). `StructureCheck` now refuses it before the library reads
+    /// it, so check-data, the preflight child, no longer crashes either and
+    /// a Swift program calling `HDF5DataFile.load` gets an error. The
+    /// preflight stays for damage no check knows; no crashing file is known
+    /// to test it with.
+    @Test("A --data file that crashed the HDF5 library (its root group's symbol table at the undefined address, found by fuzzing) is an error naming it and the damage, alone, under mpirun and in check-data, not a segfault")
     func fileThatCrashesTheLibrary() throws {
         let fixture = TestSupport.fixtures.appendingPathComponent("libhdf5-segfault-datafile.h5").path
+        let damage = "the root group's symbol table names a B-tree at address 18446744073709551615"
         let out = try train(["--data", fixture, "--max-steps", "1"])
-        // A file that will crash the library again: an error a rerun would meet again.
-        #expect(out.status == TrainingError.permanentExitStatus && out.stderr.contains("\(fixture): reading it crashed the HDF5 library"),
+        // A file that will fail again: an error a rerun would meet again.
+        #expect(out.status == TrainingError.permanentExitStatus && out.stderr.contains(fixture) && out.stderr.contains(damage),
                 "exit \(out.status): \(out.stderr)")
+        let trainer = try #require(TestSupport.trainerExecutable)
+        let checked = try TestSupport.run(trainer, ["check-data", fixture])
+        #expect(checked.status == 1 && checked.stderr.contains(damage), "exit \(checked.status): \(checked.stderr)")
         guard TestSupport.mpirun != nil else { return }
         let ranks = try TestSupport.mpirun(np: 2, ["train", "--data", fixture, "--max-steps", "1", "--checkpoint-dir",
                                                    directory.appendingPathComponent("c-mpi").path])
-        #expect(ranks.status != 0 && (ranks.stdout + ranks.stderr).contains("reading it crashed the HDF5 library"),
+        #expect(ranks.status != 0 && (ranks.stdout + ranks.stderr).contains(damage),
                 "exit \(ranks.status): \(ranks.stdout)\(ranks.stderr)")
     }
 }
