@@ -150,8 +150,7 @@ enum StructureCheck {
     private static func superblockDamage(_ descriptor: Int32) -> String? {
         var header = [UInt8](repeating: 0, count: 32)
         let got = header.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, 32, 0) }
-        let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
-        guard got == 32, Array(header[0..<8]) == signature else { return nil }
+        guard got == 32, Array(header[0..<8]) == superblockSignature else { return nil }
         // Versions 0 and 1 keep the base address at byte 24, 2 and 3 at byte 12
         // (both after the sizes of offsets and lengths, which must be 8 here).
         let version = header[8]
@@ -182,8 +181,8 @@ enum StructureCheck {
             return got == count ? bytes : nil
         }
         var info = stat()
-        guard fstat(descriptor, &info) == 0, let superblock = read(72, at: 0), superblock[8] == 0, superblock[13] == 8,
-              superblock[14] == 8 else { return nil }
+        guard fstat(descriptor, &info) == 0, let superblock = read(72, at: 0), Array(superblock[0..<8]) == superblockSignature,
+              superblock[8] == 0, superblock[13] == 8, superblock[14] == 8 else { return nil }
         let headerAddress = littleEndian(superblock, at: 64)  // the root symbol table entry's object header
         let fileSize = UInt64(max(0, Int(info.st_size)))
         guard headerAddress < fileSize, let prefix = read(16, at: headerAddress), prefix[0] == 1 else { return nil }
@@ -231,6 +230,10 @@ enum StructureCheck {
         }
         return nil
     }
+
+    /// The superblock's signature, at byte 0 unless a user block comes
+    /// first (such files are left to the library).
+    private static let superblockSignature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
 
     private static func littleEndian(_ bytes: [UInt8], at offset: Int) -> UInt64 {
         (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
