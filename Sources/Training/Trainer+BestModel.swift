@@ -1,6 +1,4 @@
 import Checkpoint
-import Foundation
-import SafeFiles
 
 /// `--keep-best` and `--early-stop`: the best epoch so far of the watched
 /// metric, kept in every checkpoint (`/extra`), so that a resumed run keeps

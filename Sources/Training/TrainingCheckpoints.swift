@@ -442,18 +442,18 @@ extension Trainer {
         }
         let iterations = max(state.iteration, 0)
         let (batchSamples, overflow) = iterations.multipliedReportingOverflow(by: max(state.batchSize, 0))
-        if case let value?? = number("epoch_loss_sum", as: Double.self), !value.isFinite || value < 0 {
+        if case let value?? = number(RunState.epochLossSumKey, as: Double.self), !value.isFinite || value < 0 {
             problems.append("record: the epoch's loss sum is \(value); it is finite and not negative")
         }
-        if case let value?? = number("epoch_samples", as: Double.self),
+        if case let value?? = number(RunState.epochSamplesKey, as: Double.self),
            !(value >= 0 && (overflow || value <= Double(batchSamples))) {
             problems.append("record: the epoch's samples are \(value), not from 0 to \(batchSamples) "
                             + "(\(iterations) steps of global batch \(state.batchSize))")
         }
-        if case let value?? = number("gradient_norm_steps", as: Int.self), !(0...iterations).contains(value) {
+        if case let value?? = number(RunState.gradientNormStepsKey, as: Int.self), !(0...iterations).contains(value) {
             problems.append("record: \(value) gradient-norm steps in an epoch at step \(iterations)")
         }
-        if case let bits?? = number("gradient_norm_sum", as: UInt64.self) {
+        if case let bits?? = number(RunState.gradientNormSumKey, as: UInt64.self) {
             let value = Double(bitPattern: bits)
             if !value.isFinite || value < 0 {
                 problems.append("record: the epoch's gradient-norm sum is \(value); it is finite and not negative")
