@@ -20,15 +20,13 @@ valid_columns(ptrdiff_t offset, size_t stride, size_t width, size_t ow, size_t *
     *hi = (size_t)end;
 }
 
-// conv2d routes every stride-1 convolution's forward and weight gradient to
-// the direct kernels (conv_direct.c), so im2col runs only for other strides;
-// col2im runs for every input gradient. Its unpadded stride-1 case adds runs
-// of ow floats, 8 to 28 in the model zoo. Left to clang, such a run became a
-// call to memmove, or a vector loop unrolled for long runs that falls back to
-// scalar code on runs this short; whole eight-float moves (add_short, and a
-// copy twin for im2col while it still ran on stride 1) measured about twice
-// as fast. `no_builtin` keeps im2col's zero fills and copies inline too.
-#define CK_NO_MEM_CALLS __attribute__((no_builtin("memcpy", "memset", "memmove")))
+// col2im runs only for the input gradients that conv2d leaves off the direct
+// kernels (conv_direct.c): those where the output gradient's zero border
+// would be most of the products, as in the model zoo's unpadded 5x5 layers.
+// Its unpadded stride-1 case adds runs of ow floats, 8 in the zoo. Left to
+// clang, such a run became a call to memmove, or a vector loop unrolled for
+// long runs that falls back to scalar code on runs this short; whole
+// eight-float moves (add_short) measured about twice as fast.
 
 /// Eight floats, loaded and stored unaligned (a generic vector: AVX in the
 /// avx2 variants, two SSE registers otherwise).
@@ -41,39 +39,6 @@ static inline __attribute__((always_inline)) void add_short(float *restrict dst,
     for (; i + 8 <= n; i += 8) *(ck_v8f *)(dst + i) = *(const ck_v8f *)(dst + i) + *(const ck_v8f *)(src + i);
 #pragma clang loop vectorize(disable) unroll(disable)
     for (; i < n; i++) dst[i] += src[i];
-}
-
-static inline __attribute__((always_inline)) CK_NO_MEM_CALLS void
-im2col_body(const float *restrict x, float *restrict col, size_t ldcol, size_t channels, size_t height,
-            size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow) {
-    for (size_t c = 0; c < channels; c++) {
-        const float *plane = x + c * height * width;
-        for (size_t ki = 0; ki < kh; ki++) {
-            for (size_t kj = 0; kj < kw; kj++) {
-                float *row = col + ((c * kh + ki) * kw + kj) * ldcol;
-                ptrdiff_t offset = (ptrdiff_t)kj - (ptrdiff_t)pad;
-                size_t lo, hi;
-                valid_columns(offset, stride, width, ow, &lo, &hi);
-                for (size_t oy = 0; oy < oh; oy++) {
-                    float *dst = row + oy * ow;
-                    ptrdiff_t iy = (ptrdiff_t)(oy * stride + ki) - (ptrdiff_t)pad;
-                    if (iy < 0 || iy >= (ptrdiff_t)height) {
-                        for (size_t ox = 0; ox < ow; ox++) dst[ox] = 0.0f;
-                        continue;
-                    }
-                    const float *src = plane + (size_t)iy * width;
-                    for (size_t ox = 0; ox < lo; ox++) dst[ox] = 0.0f;
-                    if (stride == 1) {
-                        const float *s = src + offset;
-                        for (size_t ox = lo; ox < hi; ox++) dst[ox] = s[ox];
-                    } else {
-                        for (size_t ox = lo; ox < hi; ox++) dst[ox] = src[(ptrdiff_t)(ox * stride) + offset];
-                    }
-                    for (size_t ox = hi; ox < ow; ox++) dst[ox] = 0.0f;
-                }
-            }
-        }
-    }
 }
 
 static inline __attribute__((always_inline)) void
@@ -199,11 +164,6 @@ relu_backward_body(const float *restrict x, const float *restrict g, float *rest
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) CK_NO_MEM_CALLS static void
-im2col_avx2(const float *restrict x, float *restrict col, size_t ldcol, size_t c, size_t h, size_t w,
-            size_t kh, size_t kw, size_t s, size_t p, size_t oh, size_t ow) {
-    im2col_body(x, col, ldcol, c, h, w, kh, kw, s, p, oh, ow);
-}
 __attribute__((target("avx2"))) static void
 col2im_avx2(const float *restrict col, size_t ldcol, float *restrict x, size_t c, size_t h, size_t w,
             size_t kh, size_t kw, size_t s, size_t p, size_t oh, size_t ow) {
@@ -223,14 +183,6 @@ static int has_avx2(void) {
     return cached;
 }
 #endif
-
-CK_NO_MEM_CALLS void ck_im2col(const float *restrict x, float *restrict col, size_t ldcol, size_t channels, size_t height,
-               size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow) {
-#if defined(__x86_64__)
-    if (has_avx2()) { im2col_avx2(x, col, ldcol, channels, height, width, kh, kw, stride, pad, oh, ow); return; }
-#endif
-    im2col_body(x, col, ldcol, channels, height, width, kh, kw, stride, pad, oh, ow);
-}
 
 void ck_col2im_add(const float *restrict col, size_t ldcol, float *restrict x, size_t channels, size_t height,
                    size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow) {

@@ -126,6 +126,11 @@ struct ConvolutionTests {
         ConvolutionCase(channels: 3, height: 11, width: 12, outChannels: 4, kernel: 3, stride: 2),
         ConvolutionCase(channels: 2, height: 9, width: 10, outChannels: 3, kernel: 3, stride: 2, padding: 1),
         ConvolutionCase(channels: 2, height: 7, width: 8, outChannels: 3, kernel: 4, stride: 3, padding: 2),
+        // Outputs wide enough for the vector loops at strides 2 and 3, and a
+        // 1x1 kernel at stride 2 (three of its four stride phases unread).
+        ConvolutionCase(channels: 4, height: 30, width: 29, outChannels: 24, kernel: 3, stride: 2),
+        ConvolutionCase(channels: 8, height: 20, width: 23, outChannels: 16, kernel: 5, stride: 3, padding: 2),
+        ConvolutionCase(channels: 5, height: 16, width: 17, outChannels: 9, kernel: 1, stride: 2),
     ]
 
     @Test("Values and all three gradients match the definition on random data", arguments: cases)
@@ -149,8 +154,8 @@ struct ConvolutionTests {
 
     /// Kernel sizes 1, 3, 5, 7 by strides 1, 2 by paddings 0, 1, 2, with 1,
     /// 3, 32 or 64 channels in and out and odd image sizes: every route
-    /// conv2d takes (direct kernels, their scalar loop for outputs under
-    /// eight wide, im2col for other strides and for padding at least the kernel).
+    /// conv2d takes (the direct kernels, their scalar loops for outputs under
+    /// eight wide, sgemm and col2im for input gradients mostly over padding).
     static let sweep: [ConvolutionCase] = {
         let channels = [1, 3, 32, 64]
         var cases: [ConvolutionCase] = []

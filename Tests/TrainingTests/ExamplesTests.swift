@@ -24,6 +24,8 @@ final class ExamplesTests {
         let name: String
         let checkpoints: String
         var arguments: [String] = []
+        /// Set for the program only (CKERNELS_ISA, say).
+        var environment: [String: String] = [:]
     }
 
     static let ownModel = Example(name: "own-model", checkpoints: "runs/highway")
@@ -49,7 +51,9 @@ final class ExamplesTests {
     /// under mpirun at `np`).
     func start(_ example: Example, np: Int, in folder: URL, log: String) throws -> BackgroundProcess {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let program = try ([executable(example).path] + example.arguments).map { "'\($0)'" }.joined(separator: " ")
+        let settings = example.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let program = try (["env"] + settings + [executable(example).path] + example.arguments).map { "'\($0)'" }
+            .joined(separator: " ")
         let mpirun = try #require(TestSupport.mpirun).path
         let command = np == 1 ? "exec \(program)"
             : "exec '\(mpirun)' --allow-run-as-root --oversubscribe -np \(np) \(program)"
@@ -169,6 +173,32 @@ final class ExamplesTests {
                 #expect(parameters == reference, "\(model): np=\(np) differs from np=1")
             } else {
                 reference = parameters
+            }
+        }
+    }
+
+    @Test("user-model: the AVX2 and scalar convolution kernels (CKERNELS_ISA) train user-strided (3x3 at stride 1 and 2, padding 1) as the default ones do")
+    func userModelKernelVariantsAgree() throws {
+        let model = "user-strided"
+        /// The epoch line's train_loss and test_loss (over the 10,000 test images).
+        func losses(isa: String?) throws -> [Double] {
+            var example = Self.userModel(model, steps: 4)
+            example.environment["CKERNELS_ISA"] = isa
+            let out = try run(example, np: 1, in: scratch.appendingPathComponent("\(model)-\(isa ?? "default")"))
+            #expect(out.status == 0 && out.stdout.contains("\(model): trained(steps: 4)"), "\(isa ?? "default"): \(out.stdout)")
+            let line = try #require(out.stdout.split(separator: "\n").first { $0.hasPrefix("epoch 1/1:") })
+            let words = line.split(separator: " ")
+            return try ["train_loss", "test_loss"].map { key in
+                let at = try #require(words.firstIndex { $0 == key }, "no \(key) in \(line)")
+                return try #require(Double(words[at + 1]), "\(key) in \(line)")
+            }
+        }
+        let reference = try losses(isa: nil)
+        for isa in ["avx2", "scalar"] {
+            // Only the rounding differs (fused multiply-adds or not), and the
+            // figures are printed to four decimals.
+            for (a, b) in zip(reference, try losses(isa: isa)) {
+                #expect(abs(a - b) <= 1e-3 * max(1, abs(a)), "\(model) on \(isa): \(b), default kernels \(a)")
             }
         }
     }

@@ -60,14 +60,10 @@ double ck_bce_sum(const float *restrict p, const float *restrict t, size_t n);
 void ck_bce_backward(const float *restrict p, const float *restrict t, float *restrict grad_p,
                      size_t n, float scale);
 
-/// Unfolds one image x [channels, height, width] into col [channels*kh*kw, oh*ow]
-/// (row (c, ki, kj), column (oy, ox)), rows `ldcol` floats apart, with zero
-/// padding `pad` on every side.
-void ck_im2col(const float *restrict x, float *restrict col, size_t ldcol, size_t channels, size_t height,
-               size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow);
-
-/// The adjoint of ck_im2col: adds every element of col back into the pixel of
-/// x [channels, height, width] it was copied from (padding is dropped).
+/// Adds every element of col [channels*kh*kw, oh*ow] (row (c, ki, kj), column
+/// (oy, ox), rows `ldcol` floats apart) into the pixel of x [channels, height,
+/// width] that the convolution's window (oy, ox) reads at (c, ki, kj); those
+/// in the zero padding are dropped. With col = W^T dy, this is dx.
 void ck_col2im_add(const float *restrict col, size_t ldcol, float *restrict x, size_t channels, size_t height,
                    size_t width, size_t kh, size_t kw, size_t stride, size_t pad, size_t oh, size_t ow);
 
@@ -95,26 +91,36 @@ void ck_add_row_sums(const float *restrict a, float *restrict out, size_t rows, 
 /// gx[i] += x[i] > 0 ? g[i] : 0 (ReLU's backward).
 void ck_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n);
 
-/// Direct stride-1 convolution without padding, for a batch (AVX-512VL, AVX2 or
-/// scalar code, chosen once from the CPU; the environment variable
-/// CKERNELS_ISA=avx2 or CKERNELS_ISA=scalar caps the choice, for tests):
-/// y [batch, out_channels, H - kh + 1, W - kw + 1] = x [batch, channels, H, W] (*) w [out_channels, channels, kh, kw]
-/// + bias (NULL for none); y is overwritten, or added to when `accumulate` is
-/// 1 (the input gradient). Returns 0, or -1 when its scratch cannot be allocated.
+/// Direct convolution (conv_direct.c) of a batch, any kernel size, stride and
+/// zero padding (AVX-512VL, AVX2 or scalar code, chosen once from the CPU; the
+/// environment variable CKERNELS_ISA=avx2 or CKERNELS_ISA=scalar caps the
+/// choice, for tests): y [batch, out_channels, oh, ow] = x [batch, channels,
+/// height, width] (*) w [out_channels, channels, kh, kw] + bias (NULL for
+/// none), oh = (height + 2 padding - kh) / stride + 1 and ow likewise; y is
+/// overwritten. Returns 0, or -1 when its scratch cannot be allocated.
 int ck_conv2d_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
                       float *restrict y, size_t batch, size_t channels, size_t height, size_t width,
-                      size_t out_channels, size_t kh, size_t kw, int accumulate);
+                      size_t out_channels, size_t kh, size_t kw, size_t stride, size_t padding);
 
-/// dw [out_channels, channels, kh, kw] += sum over the batch and output pixels of
-/// g [batch, out_channels, oh, ow] times the input pixel under each kernel element
-/// (stride 1, no padding). Returns 0, or -1 when its scratch buffers cannot be allocated.
+/// dw [out_channels, channels, kh, kw] += the weight gradient of that
+/// convolution for the output gradient g [batch, out_channels, oh, ow].
+/// Returns 0, or -1 when its scratch cannot be allocated.
 int ck_conv2d_backward_weight(const float *restrict x, const float *restrict g, float *restrict dw,
                               size_t batch, size_t channels, size_t height, size_t width, size_t out_channels,
-                              size_t kh, size_t kw);
+                              size_t kh, size_t kw, size_t stride, size_t padding);
 
-/// padded [planes, height + 2 pad_h, width + 2 pad_w] = x [planes, height, width] with a zero border.
-void ck_pad2d(const float *restrict x, float *restrict padded, size_t planes, size_t height, size_t width,
-              size_t pad_h, size_t pad_w);
+/// dx [batch, channels, height, width] += the input gradient of that
+/// convolution for the output gradient g. Returns 0, or -1 when its scratch
+/// cannot be allocated.
+int ck_conv2d_backward_input(const float *restrict g, const float *restrict w, float *restrict dx,
+                             size_t batch, size_t channels, size_t height, size_t width, size_t out_channels,
+                             size_t kh, size_t kw, size_t stride, size_t padding);
+
+/// The products ck_conv2d_backward_input multiplies over those of the
+/// convolution itself: above 1 by the share of its windows that fall on the
+/// output gradient's zero border (2.25 for a 5x5 kernel without padding on
+/// 12x12 inputs, 1 for 3x3 with padding 1 at stride 1 or 2).
+double ck_conv2d_input_overwork(size_t height, size_t width, size_t kh, size_t kw, size_t stride, size_t padding);
 
 /// 1 when every one of the n floats is finite (no NaN, no infinity), else 0.
 int ck_all_finite(const float *restrict x, size_t n);
