@@ -437,8 +437,8 @@ static size_t input_phases(const conv_shape *g, const float *restrict w, size_t 
 
 static inline __attribute__((always_inline)) void
 input_body(const float *restrict gy, float *restrict dx, const scratch *m, const input_phase *phases, size_t count,
-           const conv_shape *g, size_t pt, size_t pl, size_t gh, size_t gw, size_t batch, const size_t OB,
-           const size_t NV) {
+           const conv_shape *g, size_t pt, size_t pl, size_t gh, size_t gw, size_t batch, int accumulate,
+           const size_t OB, const size_t NV) {
     const size_t s = g->s, C = g->C, O = g->O;
     for (size_t n = 0; n < batch; n++) {
         // g[n] in a zero border: rows pt ..< pt + oh, columns pl ..< pl + ow.
@@ -453,6 +453,9 @@ input_body(const float *restrict gy, float *restrict dx, const scratch *m, const
             }
         }
         float *dxn = dx + n * C * g->H * g->W;
+        if (!accumulate) {  // the phases add into it: zeroed here, in cache, not as a pass over the batch
+            for (size_t i = 0; i < C * g->H * g->W; i++) dxn[i] = 0.0f;
+        }
         for (size_t k = 0; k < count; k++) {
             const input_phase *ph = &phases[k];
             taps_image(m->image, ph->packed, NULL, m->wide, ph->offsets, ph->taps, ph->Q, C, OB, NV);
@@ -492,13 +495,14 @@ AVX512 static void weight_avx512(const float *x, const float *gy, const scratch 
     weight_body(x, gy, m, g, batch, 8);
 }
 AVX2 static void input_avx2(const float *gy, float *dx, const scratch *m, const input_phase *phases, size_t count,
-                            const conv_shape *g, size_t pt, size_t pl, size_t gh, size_t gw, size_t batch) {
-    input_body(gy, dx, m, phases, count, g, pt, pl, gh, gw, batch, 6, 2);
+                            const conv_shape *g, size_t pt, size_t pl, size_t gh, size_t gw, size_t batch,
+                            int accumulate) {
+    input_body(gy, dx, m, phases, count, g, pt, pl, gh, gw, batch, accumulate, 6, 2);
 }
 AVX512 static void input_avx512(const float *gy, float *dx, const scratch *m, const input_phase *phases,
                                 size_t count, const conv_shape *g, size_t pt, size_t pl, size_t gh, size_t gw,
-                                size_t batch) {
-    input_body(gy, dx, m, phases, count, g, pt, pl, gh, gw, batch, 8, 3);
+                                size_t batch, int accumulate) {
+    input_body(gy, dx, m, phases, count, g, pt, pl, gh, gw, batch, accumulate, 8, 3);
 }
 #endif
 
@@ -584,7 +588,7 @@ static void input_padding(const conv_shape *g, size_t *pt, size_t *pl, size_t *g
 
 int ck_conv2d_backward_input(const float *restrict gy, const float *restrict w, float *restrict dx,
                              size_t batch, size_t channels, size_t height, size_t width, size_t out_channels,
-                             size_t kh, size_t kw, size_t stride, size_t padding) {
+                             size_t kh, size_t kw, size_t stride, size_t padding, int accumulate) {
     const conv_shape g = make_shape(channels, height, width, out_channels, kh, kw, stride, padding);
     size_t pt, pl, gh, gw;
     input_padding(&g, &pt, &pl, &gh, &gw);
@@ -608,12 +612,12 @@ int ck_conv2d_backward_input(const float *restrict gy, const float *restrict w, 
     const size_t count = input_phases(&g, w, pt, pl, gh, gw, m.packed, m.offsets, phases);
 #if defined(__x86_64__)
     switch (ck_isa_level()) {
-    case 2: input_avx512(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch); break;
-    case 1: input_avx2(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch); break;
-    default: input_body(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch, 6, 2);
+    case 2: input_avx512(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch, accumulate); break;
+    case 1: input_avx2(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch, accumulate); break;
+    default: input_body(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch, accumulate, 6, 2);
     }
 #else
-    input_body(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch, 6, 2);
+    input_body(gy, dx, &m, phases, count, &g, pt, pl, gh, gw, batch, accumulate, 6, 2);
 #endif
     release(&m);
     free(phases);

@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include <string.h>
 
 // Convolution and pooling loops over NCHW images. Every output element is a
 // copy, a sum in a fixed order or a maximum, so the results are identical
@@ -159,8 +160,13 @@ row_sums_body(const float *restrict a, float *restrict out, size_t rows, size_t 
 }
 
 static inline __attribute__((always_inline)) void
-relu_backward_body(const float *restrict x, const float *restrict g, float *restrict gx, size_t n) {
-    for (size_t i = 0; i < n; i++) gx[i] += x[i] > 0.0f ? g[i] : 0.0f;
+relu_backward_body(const float *restrict x, const float *restrict g, float *restrict gx, size_t n,
+                   const int accumulate) {
+    if (accumulate) {
+        for (size_t i = 0; i < n; i++) gx[i] += x[i] > 0.0f ? g[i] : 0.0f;
+    } else {
+        for (size_t i = 0; i < n; i++) gx[i] = x[i] > 0.0f ? g[i] : 0.0f;
+    }
 }
 
 #if defined(__x86_64__)
@@ -174,8 +180,12 @@ row_sums_avx2(const float *restrict a, float *restrict out, size_t rows, size_t 
     row_sums_body(a, out, rows, cols);
 }
 __attribute__((target("avx2"))) static void
-relu_backward_avx2(const float *restrict x, const float *restrict g, float *restrict gx, size_t n) {
-    relu_backward_body(x, g, gx, n);
+relu_backward_avx2(const float *restrict x, const float *restrict g, float *restrict gx, size_t n, int accumulate) {
+    if (accumulate) {
+        relu_backward_body(x, g, gx, n, 1);
+    } else {
+        relu_backward_body(x, g, gx, n, 0);
+    }
 }
 static int has_avx2(void) {
     static int cached = -1;
@@ -202,11 +212,12 @@ void ck_maxpool2d_forward(const float *restrict x, float *restrict y, int32_t *r
 }
 
 void ck_maxpool2d_backward(const float *restrict gy, const int32_t *restrict argmax, float *restrict gx,
-                           size_t planes, size_t plane_size, size_t out_plane_size) {
+                           size_t planes, size_t plane_size, size_t out_plane_size, int accumulate) {
     for (size_t p = 0; p < planes; p++) {
         const float *g = gy + p * out_plane_size;
         const int32_t *arg = argmax + p * out_plane_size;
         float *dst = gx + p * plane_size;
+        if (!accumulate) memset(dst, 0, plane_size * sizeof(float));  // in cache as the adds follow
         for (size_t i = 0; i < out_plane_size; i++) dst[arg[i]] += g[i];
     }
 }
@@ -218,9 +229,13 @@ void ck_add_row_sums(const float *restrict a, float *restrict out, size_t rows, 
     row_sums_body(a, out, rows, cols);
 }
 
-void ck_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n) {
+void ck_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n, int accumulate) {
 #if defined(__x86_64__)
-    if (has_avx2()) { relu_backward_avx2(x, g, gx, n); return; }
+    if (has_avx2()) { relu_backward_avx2(x, g, gx, n, accumulate); return; }
 #endif
-    relu_backward_body(x, g, gx, n);
+    if (accumulate) {
+        relu_backward_body(x, g, gx, n, 1);
+    } else {
+        relu_backward_body(x, g, gx, n, 0);
+    }
 }

@@ -114,7 +114,8 @@ extension Tensor {
                 statisticsReducer?(&sums)
                 ensure(sums.count == 2 * channels, "batchNorm: the statistics reducer changed the length of the sums")
             }
-            let gx = x.gradData(), pg = g.data
+            let (gx, accumulate) = x.gradientForWriting()
+            let pg = g.data
             for c in 0..<channels {
                 let k = Float((weight.map { Double($0.data[c]) } ?? 1) * invstd[c])
                 let (m, s) = (Float(mean[c]), Float(invstd[c]))
@@ -123,7 +124,11 @@ extension Tensor {
                 let b = training ? Float(sums[channels + c] / total) : 0
                 for n in 0..<batch {
                     let base = (n * channels + c) * positions
-                    for i in base..<base + positions { gx[i] += k * (pg[i] - a - (px[i] - m) * s * b) }
+                    if accumulate {
+                        for i in base..<base + positions { gx[i] += k * (pg[i] - a - (px[i] - m) * s * b) }
+                    } else {
+                        for i in base..<base + positions { gx[i] = k * (pg[i] - a - (px[i] - m) * s * b) }
+                    }
                 }
             }
         }

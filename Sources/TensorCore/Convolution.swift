@@ -70,8 +70,9 @@ extension Tensor {
             if ck_conv2d_input_overwork(height, width, kh, kw, stride, padding) > directInputGradientOverwork {
                 unfoldedInputGradient(g, weight: weight, into: x, stride: stride, padding: padding, outputSize: (oh, ow))
             } else {
-                let status = ck_conv2d_backward_input(g.data, weight.data, x.gradData(), batch, channels, height,
-                                                      width, outChannels, kh, kw, stride, padding)
+                let (gx, accumulate) = x.gradientForWriting()
+                let status = ck_conv2d_backward_input(g.data, weight.data, gx, batch, channels, height, width,
+                                                      outChannels, kh, kw, stride, padding, accumulate ? 1 : 0)
                 ensure(status == 0, "conv2d backward: out of memory for the input gradient's scratch")
             }
         }

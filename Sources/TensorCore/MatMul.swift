@@ -19,7 +19,8 @@ extension Tensor {
     ///
     /// `a` is [M, K] ([K, M] when `transposeA`), `b` is [K, N] ([N, K] when
     /// `transposeB`); the result is [M, N]. Backward: dA = dC op(B)^T and
-    /// dB = op(A)^T dC, each written as one sgemm that accumulates (beta 1).
+    /// dB = op(A)^T dC, each written as one sgemm that accumulates (beta 1),
+    /// or writes a gradient's first part (beta 0).
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
         ensure(a.rank == 2 && b.rank == 2, "matmul needs 2-D tensors, got \(a.shape) and \(b.shape)")
         let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
@@ -30,21 +31,23 @@ extension Tensor {
              a.data, lda: a.shape[1], b.data, ldb: b.shape[1], beta: 0, out.data, ldc: n)
         return out.recorded([a, b]) { g in
             if a.requiresGrad {
+                let (ga, accumulate) = a.gradientForWriting()
                 if transposeA {  // dA [K, M] = op(B) dC^T
                     gemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
-                         b.data, lda: b.shape[1], g.data, ldb: n, beta: 1, a.gradData(), ldc: m)
+                         b.data, lda: b.shape[1], g.data, ldb: n, beta: accumulate ? 1 : 0, ga, ldc: m)
                 } else {         // dA [M, K] = dC op(B)^T
                     gemm(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
-                         g.data, lda: n, b.data, ldb: b.shape[1], beta: 1, a.gradData(), ldc: k)
+                         g.data, lda: n, b.data, ldb: b.shape[1], beta: accumulate ? 1 : 0, ga, ldc: k)
                 }
             }
             if b.requiresGrad {
+                let (gb, accumulate) = b.gradientForWriting()
                 if transposeB {  // dB [N, K] = dC^T op(A)
                     gemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
-                         g.data, lda: n, a.data, ldb: a.shape[1], beta: 1, b.gradData(), ldc: k)
+                         g.data, lda: n, a.data, ldb: a.shape[1], beta: accumulate ? 1 : 0, gb, ldc: k)
                 } else {         // dB [K, N] = op(A)^T dC
                     gemm(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
-                         a.data, lda: a.shape[1], g.data, ldb: n, beta: 1, b.gradData(), ldc: n)
+                         a.data, lda: a.shape[1], g.data, ldb: n, beta: accumulate ? 1 : 0, gb, ldc: n)
                 }
             }
         }
@@ -69,8 +72,10 @@ extension Tensor {
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return out.recorded(inputs) { g in
             if x.requiresGrad {      // dx [B, in] = g W
+                let (gx, accumulate) = x.gradientForWriting()
                 gemm(transposeA: false, transposeB: false, m: batch, n: inFeatures, k: outFeatures,
-                     g.data, lda: outFeatures, weight.data, ldb: inFeatures, beta: 1, x.gradData(), ldc: inFeatures)
+                     g.data, lda: outFeatures, weight.data, ldb: inFeatures, beta: accumulate ? 1 : 0, gx,
+                     ldc: inFeatures)
             }
             if weight.requiresGrad { // dW [out, in] = g^T x
                 gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: batch,

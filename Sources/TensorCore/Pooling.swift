@@ -27,8 +27,9 @@ extension Tensor {
             initialized = out.count
         }
         return out.recorded([x]) { g in
+            let (gx, accumulate) = x.gradientForWriting()
             argmax.withUnsafeBufferPointer {
-                ck_maxpool2d_backward(g.data, $0.baseAddress, x.gradData(), planes, height * width, oh * ow)
+                ck_maxpool2d_backward(g.data, $0.baseAddress, gx, planes, height * width, oh * ow, accumulate ? 1 : 0)
             }
         }
     }

@@ -57,7 +57,8 @@ extension Tensor {
         let px = data, py = out.data
         for i in 0..<count { py[i] = max(px[i], 0) }
         return out.recorded([self]) { [self] g in
-            ck_relu_backward(self.data, g.data, self.gradData(), g.count)
+            let (gx, accumulate) = self.gradientForWriting()
+            ck_relu_backward(self.data, g.data, gx, g.count, accumulate ? 1 : 0)
         }
     }
 

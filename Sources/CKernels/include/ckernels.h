@@ -73,9 +73,10 @@ void ck_col2im_add(const float *restrict col, size_t ldcol, float *restrict x, s
 void ck_maxpool2d_forward(const float *restrict x, float *restrict y, int32_t *restrict argmax, size_t planes,
                           size_t height, size_t width, size_t kh, size_t kw, size_t stride, size_t oh, size_t ow);
 
-/// gx[p, argmax[p, i]] += gy[p, i] for every plane p and output element i.
+/// gx[p, argmax[p, i]] += gy[p, i] for every plane p and output element i;
+/// with `accumulate` 0 each plane of gx is zeroed first (overwritten).
 void ck_maxpool2d_backward(const float *restrict gy, const int32_t *restrict argmax, float *restrict gx,
-                           size_t planes, size_t plane_size, size_t out_plane_size);
+                           size_t planes, size_t plane_size, size_t out_plane_size, int accumulate);
 
 /// Batch normalisation's per-channel sums over v [batch, channels, positions],
 /// in Double and a fixed order (channel_sums.c): with x NULL, sums[c] = sum v
@@ -88,8 +89,9 @@ void ck_channel_sums(const float *restrict v, const float *restrict x, const dou
 /// out[r] += sum over j of a[r, j], for a [rows, cols].
 void ck_add_row_sums(const float *restrict a, float *restrict out, size_t rows, size_t cols);
 
-/// gx[i] += x[i] > 0 ? g[i] : 0 (ReLU's backward).
-void ck_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n);
+/// gx[i] += x[i] > 0 ? g[i] : 0 (ReLU's backward); with `accumulate` 0,
+/// gx[i] = that instead.
+void ck_relu_backward(const float *restrict x, const float *restrict g, float *restrict gx, size_t n, int accumulate);
 
 /// Direct convolution (conv_direct.c) of a batch, any kernel size, stride and
 /// zero padding (AVX-512VL, AVX2 or scalar code, chosen once from the CPU; the
@@ -110,11 +112,11 @@ int ck_conv2d_backward_weight(const float *restrict x, const float *restrict g, 
                               size_t kh, size_t kw, size_t stride, size_t padding);
 
 /// dx [batch, channels, height, width] += the input gradient of that
-/// convolution for the output gradient g. Returns 0, or -1 when its scratch
-/// cannot be allocated.
+/// convolution for the output gradient g (dx = it, with `accumulate` 0).
+/// Returns 0, or -1 when its scratch cannot be allocated.
 int ck_conv2d_backward_input(const float *restrict g, const float *restrict w, float *restrict dx,
                              size_t batch, size_t channels, size_t height, size_t width, size_t out_channels,
-                             size_t kh, size_t kw, size_t stride, size_t padding);
+                             size_t kh, size_t kw, size_t stride, size_t padding, int accumulate);
 
 /// The products ck_conv2d_backward_input multiplies over those of the
 /// convolution itself: above 1 by the share of its windows that fall on the
