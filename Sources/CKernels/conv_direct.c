@@ -42,7 +42,8 @@
 // only the 196 or 49 output pixels): on the 3x3 stride-2 layers of
 // user-strided (batch 64, AVX-512) 71-76 GFLOP/s against 60-65 on 14x14
 // outputs, 63-73 against 69-71 on 7x7 ones, where Q = 55 and one column
-// in eight is not an output. Running each stride phase as a separate
+// in eight is not an output (the weight gradient's 63-67 with samples
+// grouped, below). Running each stride phase as a separate
 // stride-1 convolution had measured 20-30% slower than im2col on such
 // layers: its 1x1 and 2x1 sub-kernels reload the accumulators at every
 // phase; here all the taps of all phases add into the same registers.
@@ -53,8 +54,8 @@
 // of its speed; 8 x 3 with AVX-512VL's 32), OB channels times KC taps in
 // the weight gradient (4 x 3 and 8 x 3). The sums run in a fixed order
 // that depends on the shapes only: each output adds its taps in list
-// order; each weight keeps eight lane sums over q, sample after sample,
-// added up once at the end. Multiply-adds are fused where the variant has
+// order; each weight keeps eight lane sums over q, group of samples after
+// group, added up once at the end. Multiply-adds are fused where the variant has
 // FMA, so results differ in the last bits between variants, as they do
 // between sgemm kernels.
 
@@ -346,9 +347,11 @@ forward_body(const float *restrict x, const float *restrict bias, float *restric
 
 /// Samples per group of the weight gradient: as many as keep the group's
 /// images and gradients within 512 KiB (a Zen 1 core's L2), at most eight.
-/// Grouping spares the lane sums' loads and stores once per sample: on
-/// small outputs (the 7x7 of a stride-2 layer, Q = 55) they were a quarter
-/// of the loop. It depends on the shapes only, so the sums' order does too.
+/// Grouping loads and stores the lane sums once per group instead of once
+/// per sample: on the 7x7 outputs of a stride-2 layer (Q = 55, seven vectors
+/// per sample) it took the weight gradient from 59 to 67 GFLOP/s (AVX-512,
+/// three alternated runs); on larger outputs it changes nothing. It depends
+/// on the shapes only, so the sums' order does too.
 static size_t weight_group_size(const conv_shape *g) {
     const size_t per_sample = g->C * g->s * g->s * g->Hh * g->Wh + g->O * g->Q;
     const size_t fit = (512 * 1024 / sizeof(float)) / per_sample;

@@ -161,7 +161,7 @@ row_sums_body(const float *restrict a, float *restrict out, size_t rows, size_t 
 
 static inline __attribute__((always_inline)) void
 relu_backward_body(const float *restrict x, const float *restrict g, float *restrict gx, size_t n,
-                   const int accumulate) {
+                   int accumulate) {
     if (accumulate) {
         for (size_t i = 0; i < n; i++) gx[i] += x[i] > 0.0f ? g[i] : 0.0f;
     } else {
@@ -181,11 +181,7 @@ row_sums_avx2(const float *restrict a, float *restrict out, size_t rows, size_t 
 }
 __attribute__((target("avx2"))) static void
 relu_backward_avx2(const float *restrict x, const float *restrict g, float *restrict gx, size_t n, int accumulate) {
-    if (accumulate) {
-        relu_backward_body(x, g, gx, n, 1);
-    } else {
-        relu_backward_body(x, g, gx, n, 0);
-    }
+    relu_backward_body(x, g, gx, n, accumulate);
 }
 static int has_avx2(void) {
     static int cached = -1;
@@ -233,9 +229,5 @@ void ck_relu_backward(const float *restrict x, const float *restrict g, float *r
 #if defined(__x86_64__)
     if (has_avx2()) { relu_backward_avx2(x, g, gx, n, accumulate); return; }
 #endif
-    if (accumulate) {
-        relu_backward_body(x, g, gx, n, 1);
-    } else {
-        relu_backward_body(x, g, gx, n, 0);
-    }
+    relu_backward_body(x, g, gx, n, accumulate);
 }
