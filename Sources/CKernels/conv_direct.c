@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include "isa_level.h"
+#include "strided_range.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,19 +84,6 @@ static conv_shape make_shape(size_t C, size_t H, size_t W, size_t O, size_t kh, 
     g.Wh = (W + 2 * p + s - 1) / s;
     g.Q = (g.oh - 1) * g.Wh + g.ow;
     return g;
-}
-
-/// The indices i in [0, n) with s*i + offset in [0, limit): [*lo, *hi).
-static inline __attribute__((always_inline)) void
-inside(ptrdiff_t offset, size_t s, size_t limit, size_t n, size_t *lo, size_t *hi) {
-    ptrdiff_t st = (ptrdiff_t)s;
-    ptrdiff_t first = offset >= 0 ? 0 : (-offset + st - 1) / st;
-    ptrdiff_t last = (ptrdiff_t)limit - 1 - offset;  // largest s*i allowed
-    ptrdiff_t end = last < 0 ? 0 : last / st + 1;
-    if (end > (ptrdiff_t)n) end = (ptrdiff_t)n;
-    if (first > end) first = end;
-    *lo = (size_t)first;
-    *hi = (size_t)end;
 }
 
 /// xs [C, s, s, Hh, Wh]: phase (a, b) of channel c holds the padded input's
@@ -412,8 +400,8 @@ static size_t input_phases(const conv_shape *g, const float *restrict w, size_t 
             input_phase ph = {a, b, 0, 0, 0, 0, 0, 0, packed, offsets};
             const size_t ka = (g->kh - a + s - 1) / s, kb = (g->kw - b + s - 1) / s;
             size_t i1, j1;
-            inside((ptrdiff_t)a - (ptrdiff_t)g->p, s, g->H, g->Hh, &ph.i0, &i1);
-            inside((ptrdiff_t)b - (ptrdiff_t)g->p, s, g->W, g->Wh, &ph.j0, &j1);
+            strided_range((ptrdiff_t)a - (ptrdiff_t)g->p, s, g->H, g->Hh, &ph.i0, &i1);
+            strided_range((ptrdiff_t)b - (ptrdiff_t)g->p, s, g->W, g->Wh, &ph.j0, &j1);
             ph.ni = i1 - ph.i0;
             ph.nj = j1 - ph.j0;
             if (ph.ni == 0 || ph.nj == 0) continue;
@@ -632,12 +620,12 @@ double ck_conv2d_input_overwork(size_t height, size_t width, size_t kh, size_t k
     double rows = 0, columns = 0;  // products per (o, c) along each axis
     for (size_t a = 0; a < stride && a < kh; a++) {
         size_t lo, hi;
-        inside((ptrdiff_t)a - (ptrdiff_t)padding, stride, height, g.Hh, &lo, &hi);
+        strided_range((ptrdiff_t)a - (ptrdiff_t)padding, stride, height, g.Hh, &lo, &hi);
         rows += (double)(hi - lo) * (double)((kh - a + stride - 1) / stride);
     }
     for (size_t b = 0; b < stride && b < kw; b++) {
         size_t lo, hi;
-        inside((ptrdiff_t)b - (ptrdiff_t)padding, stride, width, g.Wh, &lo, &hi);
+        strided_range((ptrdiff_t)b - (ptrdiff_t)padding, stride, width, g.Wh, &lo, &hi);
         columns += (double)(hi - lo) * (double)((kw - b + stride - 1) / stride);
     }
     return rows * columns / ((double)(g.oh * kh) * (double)(g.ow * kw));

@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "strided_range.h"
 #include <string.h>
 
 // Convolution and pooling loops over NCHW images. Every output element is a
@@ -6,20 +7,6 @@
 // whichever variant (scalar or AVX2) runs.
 
 #pragma STDC FP_CONTRACT OFF
-
-/// The output columns ox in [*lo, *hi) whose input column ox * stride + offset
-/// lies inside [0, width); offset = kernel column - padding.
-static inline __attribute__((always_inline)) void
-valid_columns(ptrdiff_t offset, size_t stride, size_t width, size_t ow, size_t *lo, size_t *hi) {
-    ptrdiff_t s = (ptrdiff_t)stride;
-    ptrdiff_t first = offset >= 0 ? 0 : (-offset + s - 1) / s;             // smallest ox with ox*s + offset >= 0
-    ptrdiff_t last = (ptrdiff_t)width - 1 - offset;                         // largest ox*s allowed
-    ptrdiff_t end = last < 0 ? 0 : last / s + 1;
-    if (end > (ptrdiff_t)ow) end = (ptrdiff_t)ow;
-    if (first > end) first = end;
-    *lo = (size_t)first;
-    *hi = (size_t)end;
-}
 
 // col2im runs only for the input gradients that conv2d leaves off the direct
 // kernels (conv_direct.c): those where the output gradient's zero border
@@ -64,7 +51,7 @@ col2im_body(const float *restrict col, size_t ldcol, float *restrict x, size_t c
                 const float *row = col + ((c * kh + ki) * kw + kj) * ldcol;
                 ptrdiff_t offset = (ptrdiff_t)kj - (ptrdiff_t)pad;
                 size_t lo, hi;
-                valid_columns(offset, stride, width, ow, &lo, &hi);
+                strided_range(offset, stride, width, ow, &lo, &hi);
                 for (size_t oy = 0; oy < oh; oy++) {
                     ptrdiff_t iy = (ptrdiff_t)(oy * stride + ki) - (ptrdiff_t)pad;
                     if (iy < 0 || iy >= (ptrdiff_t)height) continue;
