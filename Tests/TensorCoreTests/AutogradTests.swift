@@ -176,3 +176,39 @@ import TensorCore
     #expect(calls == 1)
     #expect(snapshot == x.grad?.scalars)
 }
+
+/// The ops whose backward writes a gradient's first part instead of adding
+/// it (`gradientForWriting`), each as a function of the input `x` [2, 2, 4, 4].
+let writingOps: [(name: String, op: @Sendable (Tensor) -> Tensor)] = [
+    ("relu", { $0.relu() }),
+    ("maxPool2d", { Tensor.maxPool2d($0, kernelSize: 2) }),
+    ("linear", { Tensor.linear($0.reshaped([2, 32]), weight: randomTensor([5, 32], seed: 31), bias: nil) }),
+    ("matmul as A", { Tensor.matmul($0.reshaped([2, 32]), randomTensor([32, 3], seed: 32)) }),
+    ("matmul as B", { Tensor.matmul(randomTensor([3, 2], seed: 33), $0.reshaped([2, 32])) }),
+    ("conv2d", { Tensor.conv2d($0, weight: randomTensor([3, 2, 3, 3], seed: 34), bias: nil, padding: 1) }),
+    ("conv2d stride 2", { Tensor.conv2d($0, weight: randomTensor([3, 2, 3, 3], seed: 35), bias: nil, stride: 2, padding: 1) }),
+    ("batchNorm", { Tensor.batchNorm($0, runningMean: nil, runningVar: nil, training: true) }),
+]
+
+@Test("A gradient's first part is written and later parts are added: an input read twice gets exactly twice the gradient, and a second backward adds to the first",
+      arguments: writingOps.indices)
+func firstGradientPartIsWrittenLaterPartsAdded(_ index: Int) {
+    let (name, op) = writingOps[index]
+    let values = randomTensor([2, 2, 4, 4], seed: 30)
+    func input() -> Tensor {
+        let x = values.copy()
+        x.requiresGrad = true
+        return x
+    }
+    let once = input()
+    let y = op(once)
+    let upstream = randomTensor(y.shape, seed: 36)
+    y.backward(gradient: upstream)
+    let single = once.grad?.scalars ?? []
+
+    let twice = input()
+    (op(twice) + op(twice)).backward(gradient: upstream)
+    #expect(twice.grad?.scalars == single.map { $0 + $0 }, "\(name): read twice")
+    op(twice).backward(gradient: upstream)  // no zeroGrad: adds to what is there
+    #expect(twice.grad?.scalars == single.map { ($0 + $0) + $0 }, "\(name): a second backward")
+}
