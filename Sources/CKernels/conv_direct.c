@@ -294,7 +294,7 @@ weight_block(const weight_group *restrict group, float *restrict lanes, const si
 
 /// Scratch for one call, sized for its largest use.
 typedef struct {
-    float *image;     // the phase-split input, or the padded output gradient
+    float *image;     // the phase-split input (none when read in place), or the padded output gradient
     float *wide;      // [channels, Q]
     float *packed;    // weights by tap
     size_t *offsets;  // tap offsets
@@ -503,14 +503,14 @@ int ck_conv2d_forward(const float *restrict x, const float *restrict w, const fl
     const conv_shape g = make_shape(channels, height, width, out_channels, kh, kw, stride, padding);
     const size_t T = channels * kh * kw;
     scratch m = {
-        malloc(channels * stride * stride * g.Hh * g.Wh * sizeof(float)),
+        in_place(&g) ? NULL : malloc(channels * stride * stride * g.Hh * g.Wh * sizeof(float)),
         malloc(out_channels * g.Q * sizeof(float)),
         malloc(T * out_channels * sizeof(float)),
         malloc(T * sizeof(size_t)),
         NULL,
         malloc(stride * g.Wh * sizeof(float)),
     };
-    if (!m.image || !m.wide || !m.packed || !m.offsets || !m.line) {
+    if ((!m.image && !in_place(&g)) || !m.wide || !m.packed || !m.offsets || !m.line) {
         release(&m);
         return -1;
     }
@@ -538,14 +538,14 @@ int ck_conv2d_backward_weight(const float *restrict x, const float *restrict gy,
     const size_t T = channels * kh * kw, n = out_channels * T;
     const size_t G = weight_group_size(&g);
     scratch m = {
-        malloc(G * channels * stride * stride * g.Hh * g.Wh * sizeof(float)),
+        in_place(&g) ? NULL : malloc(G * channels * stride * stride * g.Hh * g.Wh * sizeof(float)),
         malloc(G * out_channels * g.Q * sizeof(float)),
         NULL,
         malloc(T * sizeof(size_t)),
         aligned_alloc(64, ((n * 8 * sizeof(float) + 63) / 64) * 64),
         malloc(stride * g.Wh * sizeof(float)),
     };
-    if (!m.image || !m.wide || !m.offsets || !m.lanes || !m.line) {
+    if ((!m.image && !in_place(&g)) || !m.wide || !m.offsets || !m.lanes || !m.line) {
         release(&m);
         return -1;
     }
