@@ -187,6 +187,7 @@ let writingOps: [(name: String, op: @Sendable (Tensor) -> Tensor)] = [
     ("matmul as B", { Tensor.matmul(randomTensor([3, 2], seed: 33), $0.reshaped([2, 32])) }),
     ("conv2d", { Tensor.conv2d($0, weight: randomTensor([3, 2, 3, 3], seed: 34), bias: nil, padding: 1) }),
     ("conv2d stride 2", { Tensor.conv2d($0, weight: randomTensor([3, 2, 3, 3], seed: 35), bias: nil, stride: 2, padding: 1) }),
+    ("conv2d by Winograd", { Tensor.conv2d($0.reshaped([1, 16, 2, 2]), weight: randomTensor([16, 16, 3, 3], seed: 36), bias: nil, padding: 1) }),
     ("batchNorm", { Tensor.batchNorm($0, runningMean: nil, runningVar: nil, training: true) }),
 ]
 

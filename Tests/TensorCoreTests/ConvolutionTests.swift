@@ -131,6 +131,19 @@ struct ConvolutionTests {
         ConvolutionCase(channels: 4, height: 30, width: 29, outChannels: 24, kernel: 3, stride: 2),
         ConvolutionCase(channels: 8, height: 20, width: 23, outChannels: 16, kernel: 5, stride: 3, padding: 2),
         ConvolutionCase(channels: 5, height: 16, width: 17, outChannels: 9, kernel: 1, stride: 2),
+        // Winograd's F(2x2, 3x3) (3x3, stride 1, 16 channels or more on both
+        // sides), for y and dx: rows of whole vectors of tiles; odd sizes with
+        // an overlapping last vector and a last tile half outside; padding 2
+        // (its dx at padding 0) and 0 (dx at 2) on rows of under eight tiles;
+        // one output; and blocks of tile rows that cross from one sample
+        // into the next (64 channels on 28x28: four tile rows per block, 14
+        // per sample).
+        ConvolutionCase(channels: 16, height: 28, width: 28, outChannels: 32, kernel: 3, padding: 1),
+        ConvolutionCase(channels: 32, height: 13, width: 17, outChannels: 16, kernel: 3, padding: 1),
+        ConvolutionCase(batch: 3, channels: 24, height: 9, width: 5, outChannels: 20, kernel: 3, padding: 2),
+        ConvolutionCase(channels: 20, height: 8, width: 11, outChannels: 17, kernel: 3),
+        ConvolutionCase(channels: 16, height: 3, width: 3, outChannels: 16, kernel: 3),
+        ConvolutionCase(batch: 3, channels: 64, height: 28, width: 28, outChannels: 64, kernel: 3, padding: 1),
     ]
 
     @Test("Values and all three gradients match the definition on random data", arguments: cases)
@@ -187,6 +200,7 @@ struct ConvolutionTests {
         ConvolutionCase(channels: 2, height: 7, width: 6, outChannels: 2, kernel: 3, stride: 2, padding: 1),
         ConvolutionCase(channels: 1, height: 6, width: 7, outChannels: 2, kernel: 2, stride: 2, padding: 2),
         ConvolutionCase(channels: 1, height: 10, width: 12, outChannels: 3, kernel: 5),
+        ConvolutionCase(batch: 1, channels: 16, height: 5, width: 4, outChannels: 16, kernel: 3, padding: 1),  // Winograd
     ])
     func finiteDifferences(_ c: ConvolutionCase) {
         let x = randomTensor(c.inputShape, seed: 5)

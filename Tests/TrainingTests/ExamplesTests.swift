@@ -177,9 +177,9 @@ final class ExamplesTests {
         }
     }
 
-    @Test("user-model: the AVX2 and scalar convolution kernels (CKERNELS_ISA) train user-strided (3x3 at stride 1 and 2, padding 1) as the default ones do")
-    func userModelKernelVariantsAgree() throws {
-        let model = "user-strided"
+    @Test("user-model: the AVX2 and scalar convolution kernels (CKERNELS_ISA) train user-strided (direct kernels: 3x3 at stride 1 and 2, padding 1) and user-cnn (Winograd for its 32-channel layers) as the default ones do",
+          arguments: ["user-strided", "user-cnn"])
+    func userModelKernelVariantsAgree(model: String) throws {
         /// The epoch line's train_loss and test_loss (over the 10,000 test images).
         func losses(isa: String?) throws -> [Double] {
             var example = Self.userModel(model, steps: 4)
