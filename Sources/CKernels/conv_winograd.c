@@ -2,6 +2,7 @@
 #include "isa_level.h"
 #include "tap_loops.h"
 #include <stdlib.h>
+#include <string.h>
 
 // Winograd's F(2x2, 3x3) for 3x3 convolutions at stride 1 (Lavin and Gray,
 // "Fast Algorithms for Convolutional Neural Networks", 2015): each 2x2 block
@@ -25,19 +26,30 @@
 //
 // The input gradient of a 3x3 convolution at stride 1 with padding p is the
 // same convolution of the output gradient with each kernel flipped and its
-// channels swapped, at padding 2 - p; it runs on the same code.
+// channels swapped, at padding 2 - p; it runs on the same code. The weight
+// gradient is the adjoint of the forward pass in the kernel:
 //
-// Measured against the direct kernels (AVX-512, batch 64, best of five):
-// 32 to 32 channels on 28x28 1.36x, 32 to 64 on 14x14 1.37x, 64 to 128 on
-// 14x14 1.6x; with fewer than 16 channels on either side the transforms
-// outweigh the products saved (3 to 32: 0.75x, 8 to 8: 0.78x), so those
-// stay direct (`ck_conv2d_winograd_fits`).
+//     dW[o, c] += G^T [ sum over tiles of (A dY[o] A^T) .* (B^T d[c] B) ] G
 //
-// Bits: every output is A^T (sum over c, in channel order, of U V) A plus
-// the bias, with the same operations whatever block or vector lane its tile
-// falls in, so they depend on the shapes only, as the direct kernels' do.
-// They differ from the direct kernels' in the last bits (the rounding of the
-// transforms: within 3e-6 of the output's scale in the tests).
+// sixteen products again, now summed over the tiles (the direct weight
+// loops of tap_loops.h, with the channels as taps), and then transformed.
+//
+// Measured against the direct kernels (AVX-512, batch 64, best of five), in
+// GFLOP/s of the direct sums: y and dx 1.3-1.45 times on 32 to 32 channels
+// (28x28 and 32x32) and 32 to 64 (14x14), 1.45-1.65 on 32 to 64 (16x16)
+// and 64 to 128 (14x14); dW 1.15-1.3 times on all five, where the
+// transforms of both operands are a third of its time. With fewer than 16
+// channels on either side the transforms outweigh the products saved (3 to
+// 32 channels: 0.75 times the direct forward, 8 to 8: 0.78), so those stay
+// direct (`ck_conv2d_winograd_fits`).
+//
+// Bits: every output of y and dx is A^T (sum over c, in channel order, of U
+// V) A plus the bias, the same operations whatever block or vector lane its
+// tile falls in; dW's sums run in an order fixed by the shapes (the tile
+// blocks and their eight lanes). So they depend on the shapes only, as the
+// direct kernels' do, and differ from the direct sums in the last bits (the
+// rounding of the transforms: within 4e-7 of the largest value in the tests
+// against Double).
 
 /// The sizes of one Winograd convolution: the input [C, H, W] zero-padded by
 /// p into [Hp, Wp] (whole tiles: rows and columns past the input are zero),
@@ -211,13 +223,62 @@ transform_outputs(const float *restrict m, size_t E, size_t k0, float bias, floa
     }
 }
 
+/// Z [16, O, nt] for the block's tile rows r0 ..< r0 + nr of the batch's
+/// output gradients g [batch, O, oh, ow]: A g A^T for each 2x2 tile (zero
+/// past the last row and column), whose products with the inputs' B^T d B
+/// give the weight gradient. `corners` holds 4 nt floats.
+static inline __attribute__((always_inline)) void
+transform_gradients(const float *restrict g, float *restrict Z, float *restrict corners, size_t r0, size_t nr,
+                    size_t nt, const tile_shape *s) {
+    const size_t O = s->O, tw = s->tw, th = s->th, oh = s->oh, ow = s->ow, pairs = ow / 2;
+    // Each tile's top left, top right, bottom left and bottom right, over the block.
+    float *a = corners, *b = a + nt, *c = b + nt, *d = c + nt;
+    for (size_t o = 0; o < O; o++) {
+        for (size_t r = 0; r < nr; r++) {
+            const size_t n = (r0 + r) / th, oy = 2 * ((r0 + r) % th), k = r * tw;
+            const float *top = g + ((n * O + o) * oh + oy) * ow;
+            for (size_t t = 0; t < pairs; t++) {
+                a[k + t] = top[2 * t];
+                b[k + t] = top[2 * t + 1];
+            }
+            if (ow % 2) a[k + pairs] = top[ow - 1], b[k + pairs] = 0.0f;
+            if (oy + 1 < oh) {
+                const float *bottom = top + ow;
+                for (size_t t = 0; t < pairs; t++) {
+                    c[k + t] = bottom[2 * t];
+                    d[k + t] = bottom[2 * t + 1];
+                }
+                if (ow % 2) c[k + pairs] = bottom[ow - 1], d[k + pairs] = 0.0f;
+            } else {
+                for (size_t t = 0; t < tw; t++) c[k + t] = d[k + t] = 0.0f;
+            }
+        }
+        // A g has rows (a, b), (a + c, b + d), (a - c, b - d), (-c, -d); each
+        // row (u, v) times A^T is (u, u + v, u - v, -v).
+        float *z = Z + o * nt;
+        const size_t e = O * nt;  // floats from one element to the next
+        for (size_t k = 0; k < nt; k++) {
+            const float u[4] = {a[k], a[k] + c[k], a[k] - c[k], -c[k]};
+            const float v[4] = {b[k], b[k] + d[k], b[k] - d[k], -d[k]};
+            for (size_t i = 0; i < 4; i++) {
+                z[(4 * i + 0) * e + k] = u[i];
+                z[(4 * i + 1) * e + k] = u[i] + v[i];
+                z[(4 * i + 2) * e + k] = u[i] - v[i];
+                z[(4 * i + 3) * e + k] = -v[i];
+            }
+        }
+    }
+}
+
 /// Scratch for one call.
 typedef struct {
     float *U;         // [16, C, O] transformed kernels
     float *padded;    // [slots, C, Hp, Wp] the samples a block reads
     float *V;         // [16, C, rows tw]
-    float *M;         // [16, O, rows tw]
+    float *M;         // [16, O, rows tw] products, or the weight gradient's transformed gradients
     size_t *offsets;  // [C]: channel c's run in V[e]
+    float *lanes;     // [16, O, C, 8] the weight gradient's lane sums
+    float *corners;   // [4, rows tw] the weight gradient's output gradient tiles
 } tile_scratch;
 
 static void release_tiles(tile_scratch *m) {
@@ -226,6 +287,8 @@ static void release_tiles(tile_scratch *m) {
     free(m->V);
     free(m->M);
     free(m->offsets);
+    free(m->lanes);
+    free(m->corners);
 }
 
 /// y [batch, O, oh, ow] = (or +=, with `accumulate`) the convolution of x
@@ -259,6 +322,35 @@ winograd_body(const float *restrict x, const float *restrict bias, float *restri
     }
 }
 
+/// m->lanes += the lane sums of sum over tiles of Z[e, o] V[e, c], for the
+/// inputs x [batch, C, H, W] and output gradients g [batch, O, oh, ow], block
+/// of tile rows after block as in the forward pass.
+static inline __attribute__((always_inline)) void
+winograd_weight_body(const float *restrict x, const float *restrict g, const tile_scratch *m, const tile_shape *s,
+                     size_t batch, const size_t OB) {
+    const size_t C = s->C, O = s->O, tw = s->tw, th = s->th, total = batch * th;
+    const size_t image = C * s->Hp * s->Wp;
+    for (size_t r0 = 0; r0 < total; r0 += s->rows) {
+        const size_t nr = total - r0 < s->rows ? total - r0 : s->rows, nt = nr * tw;
+        for (size_t r = 0; r < nr; r++) {
+            const size_t n = (r0 + r) / th, ty = (r0 + r) % th;
+            float *padded = m->padded + (n % s->slots) * image;
+            if (ty == 0) pad_image(x + n * C * s->H * s->W, padded, s);
+            transform_inputs(padded, m->V, ty, r * tw, nt, s);
+        }
+        transform_gradients(g, m->M, m->corners, r0, nr, nt, s);
+        for (size_t c = 0; c < C; c++) m->offsets[c] = c * nt;
+        for (size_t e = 0; e < 16; e++) {
+            const weight_group group = {m->V + e * C * nt, m->M + e * O * nt, 0, 0, 1};
+            float *lanes = m->lanes + e * O * C * 8;
+            size_t o0 = 0;
+            for (; o0 + OB <= O; o0 += OB) weight_block(&group, lanes, m->offsets, C, nt, o0, OB);
+            for (; o0 + 2 <= O; o0 += 2) weight_block(&group, lanes, m->offsets, C, nt, o0, 2);
+            if (o0 < O) weight_block(&group, lanes, m->offsets, C, nt, o0, 1);
+        }
+    }
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma,avx512f,avx512vl"))) static void
 winograd_avx512(const float *x, const float *bias, float *y, const tile_scratch *m, const tile_shape *s,
@@ -269,6 +361,14 @@ __attribute__((target("avx2,fma"))) static void
 winograd_avx2(const float *x, const float *bias, float *y, const tile_scratch *m, const tile_shape *s, size_t batch,
               int accumulate) {
     winograd_body(x, bias, y, m, s, batch, accumulate, 6, 2);
+}
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) static void
+winograd_weight_avx512(const float *x, const float *g, const tile_scratch *m, const tile_shape *s, size_t batch) {
+    winograd_weight_body(x, g, m, s, batch, 8);
+}
+__attribute__((target("avx2,fma"))) static void
+winograd_weight_avx2(const float *x, const float *g, const tile_scratch *m, const tile_shape *s, size_t batch) {
+    winograd_weight_body(x, g, m, s, batch, 4);
 }
 #endif
 
@@ -285,6 +385,8 @@ static int winograd(const float *restrict x, const float *restrict w, size_t o_s
         malloc(16 * C * s.rows * s.tw * sizeof(float)),
         malloc((16 * O * s.rows * s.tw + 8) * sizeof(float)),  // + a vector read past the last row's tiles when tw < 8
         malloc(C * sizeof(size_t)),
+        NULL,
+        NULL,
     };
     if (!m.U || !m.padded || !m.V || !m.M || !m.offsets) {
         release_tiles(&m);
@@ -322,4 +424,58 @@ int ck_conv2d_winograd_backward_input(const float *restrict g, const float *rest
     const size_t oh = height + 2 * padding - 2, ow = width + 2 * padding - 2;
     return winograd(g, w, 9, channels * 9, 1, NULL, dx, batch, out_channels, oh, ow, channels, 2 - padding,
                     accumulate);
+}
+
+int ck_conv2d_winograd_backward_weight(const float *restrict x, const float *restrict g, float *restrict dw,
+                                       size_t batch, size_t channels, size_t height, size_t width,
+                                       size_t out_channels, size_t padding) {
+    const size_t C = channels, O = out_channels;
+    const tile_shape s = make_tiles(C, height, width, O, padding);
+    tile_scratch m = {
+        NULL,
+        malloc(s.slots * C * s.Hp * s.Wp * sizeof(float)),
+        malloc(16 * C * s.rows * s.tw * sizeof(float)),
+        malloc(16 * O * s.rows * s.tw * sizeof(float)),
+        malloc(C * sizeof(size_t)),
+        aligned_alloc(64, 16 * O * C * 8 * sizeof(float)),  // a multiple of 64 bytes
+        malloc(4 * s.rows * s.tw * sizeof(float)),
+    };
+    if (!m.padded || !m.V || !m.M || !m.offsets || !m.lanes || !m.corners) {
+        release_tiles(&m);
+        return -1;
+    }
+    memset(m.lanes, 0, 16 * O * C * 8 * sizeof(float));
+#if defined(__x86_64__)
+    switch (ck_isa_level()) {
+    case 2: winograd_weight_avx512(x, g, &m, &s, batch); break;
+    case 1: winograd_weight_avx2(x, g, &m, &s, batch); break;
+    default: winograd_weight_body(x, g, &m, &s, batch, 4);
+    }
+#else
+    winograd_weight_body(x, g, &m, &s, batch, 4);
+#endif
+    // dw[o, c] += G^T Mw G, Mw[e] the lane sums of element e.
+    for (size_t o = 0; o < O; o++) {
+        for (size_t c = 0; c < C; c++) {
+            float mw[4][4];
+            for (size_t e = 0; e < 16; e++) {
+                const float *l = m.lanes + ((e * O + o) * C + c) * 8;
+                mw[e / 4][e % 4] = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+            }
+            float t[3][4];  // G^T Mw
+            for (size_t j = 0; j < 4; j++) {
+                t[0][j] = mw[0][j] + 0.5f * (mw[1][j] + mw[2][j]);
+                t[1][j] = 0.5f * (mw[1][j] - mw[2][j]);
+                t[2][j] = 0.5f * (mw[1][j] + mw[2][j]) + mw[3][j];
+            }
+            float *k = dw + (o * C + c) * 9;
+            for (size_t i = 0; i < 3; i++) {
+                k[i * 3 + 0] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+                k[i * 3 + 1] += 0.5f * (t[i][1] - t[i][2]);
+                k[i * 3 + 2] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+            }
+        }
+    }
+    release_tiles(&m);
+    return 0;
 }

@@ -118,11 +118,9 @@ int ck_conv2d_backward_input(const float *restrict g, const float *restrict w, f
                              size_t batch, size_t channels, size_t height, size_t width, size_t out_channels,
                              size_t kh, size_t kw, size_t stride, size_t padding, int accumulate);
 
-/// Whether Winograd's F(2x2, 3x3) (conv_winograd.c) computes a convolution
-/// faster than the direct kernels: 3x3 kernels at stride 1, padding at most
-/// 2, and at least 16 channels on each side (the input and output channels
-/// of the convolution it runs: for an input gradient, the output gradient's
-/// channels are its input). 1 or 0.
+/// Whether Winograd's F(2x2, 3x3) (conv_winograd.c) computes a convolution,
+/// and its two gradients, faster than the direct kernels: 3x3 kernels at
+/// stride 1, padding at most 2, at least 16 channels in and out. 1 or 0.
 int ck_conv2d_winograd_fits(size_t in_channels, size_t out_channels, size_t kh, size_t kw, size_t stride,
                             size_t padding);
 
@@ -140,6 +138,13 @@ int ck_conv2d_winograd_forward(const float *restrict x, const float *restrict w,
 int ck_conv2d_winograd_backward_input(const float *restrict g, const float *restrict w, float *restrict dx,
                                       size_t batch, size_t channels, size_t height, size_t width,
                                       size_t out_channels, size_t padding, int accumulate);
+
+/// ck_conv2d_backward_weight for 3x3 kernels at stride 1 (padding at most 2)
+/// by Winograd's F(2x2, 3x3): dw += the weight gradient. Returns 0, or -1
+/// when its scratch cannot be allocated.
+int ck_conv2d_winograd_backward_weight(const float *restrict x, const float *restrict g, float *restrict dw,
+                                       size_t batch, size_t channels, size_t height, size_t width,
+                                       size_t out_channels, size_t padding);
 
 /// The products ck_conv2d_backward_input multiplies over those of the
 /// convolution itself: above 1 by the share of its windows that fall on the
