@@ -109,24 +109,24 @@ static void transform_kernels(const float *restrict w, float *restrict U, size_t
 /// transform reads tiles two columns apart as contiguous vectors.
 static inline __attribute__((always_inline)) void
 pad_image(const float *restrict image, float *restrict out, const tile_shape *s) {
-    const size_t half = s->Wp / 2, p = s->p;
-    // Padded column 2j is input column 2j - p, 2j + 1 is 2j + 1 - p: the j
-    // where each lies inside the image.
-    const size_t e0 = (p + 1) / 2, o0 = p / 2;
-    const size_t e1 = (s->W + p + 1) / 2 < half ? (s->W + p + 1) / 2 : half;
-    const size_t o1 = (s->W + p) / 2 < half ? (s->W + p) / 2 : half;
+    const size_t half = s->Wp / 2, p = s->p, W = s->W, pairs = W / 2;
+    // Input column 2k lands on padded column 2k + p: for even p, input pair
+    // k is even and odd column k + p/2; for odd p, odd column k + (p - 1)/2
+    // and even column k + (p + 1)/2. Each row is then one deinterleave, a
+    // loop of constant stride that vectorises.
+    const size_t first = p / 2, second = (p + 1) / 2;
     for (size_t c = 0; c < s->C; c++) {
         for (size_t i = 0; i < s->Hp; i++) {
             float *even = out + (c * s->Hp + i) * s->Wp, *odd = even + half;
-            if (i < p || i - p >= s->H) {
-                for (size_t j = 0; j < s->Wp; j++) even[j] = 0.0f;
-                continue;
+            for (size_t j = 0; j < s->Wp; j++) even[j] = 0.0f;
+            if (i < p || i - p >= s->H) continue;
+            const float *row = image + (c * s->H + i - p) * W;
+            float *a = p % 2 ? odd + first : even + first, *b = p % 2 ? even + second : odd + first;
+            for (size_t k = 0; k < pairs; k++) {
+                a[k] = row[2 * k];
+                b[k] = row[2 * k + 1];
             }
-            const float *row = image + (c * s->H + i - p) * s->W;
-            for (size_t j = 0; j < half; j++) even[j] = 0.0f;
-            for (size_t j = 0; j < half; j++) odd[j] = 0.0f;
-            for (size_t j = e0; j < e1; j++) even[j] = row[2 * j - p];
-            for (size_t j = o0; j < o1; j++) odd[j] = row[2 * j + 1 - p];
+            if (W % 2) a[pairs] = row[W - 1];
         }
     }
 }
