@@ -134,10 +134,12 @@ pad_image(const float *restrict image, float *restrict out, const tile_shape *s)
 /// V [16, C, nt] for tile row ty of a padded image, at tile columns k0 ..<
 /// k0 + tw of the block: B^T d B for each tile, rows first.
 static inline __attribute__((always_inline)) void
-transform_inputs(const float *restrict padded, float *restrict V, size_t ty, size_t k0, size_t nt,
-                 const tile_shape *s) {
+transform_inputs(const float *restrict padded, float *restrict V, float *restrict combined, size_t ty, size_t k0,
+                 size_t nt, const tile_shape *s) {
     const size_t C = s->C, tw = s->tw, Wp = s->Wp, half = Wp / 2;
-    float b[4][Wp];  // B^T d: rows of the four tile rows' combinations, split by parity as the image is
+    // B^T d: the four combinations of the tile row's four image rows, split
+    // by parity as the image is (scratch, not the stack: rows can be long).
+    float *b[4] = {combined, combined + Wp, combined + 2 * Wp, combined + 3 * Wp};
     for (size_t c = 0; c < C; c++) {
         const float *d0 = padded + (c * s->Hp + 2 * ty) * Wp, *d1 = d0 + Wp, *d2 = d1 + Wp, *d3 = d2 + Wp;
         for (size_t j = 0; j < Wp; j++) {
@@ -279,6 +281,7 @@ typedef struct {
     size_t *offsets;  // [C]: channel c's run in V[e]
     float *lanes;     // [16, O, C, 8] the weight gradient's lane sums
     float *corners;   // [4, rows tw] the weight gradient's output gradient tiles
+    float *combined;  // [4, Wp] one tile row's input rows combined
 } tile_scratch;
 
 static void release_tiles(tile_scratch *m) {
@@ -289,6 +292,7 @@ static void release_tiles(tile_scratch *m) {
     free(m->offsets);
     free(m->lanes);
     free(m->corners);
+    free(m->combined);
 }
 
 /// y [batch, O, oh, ow] = (or +=, with `accumulate`) the convolution of x
@@ -306,7 +310,7 @@ winograd_body(const float *restrict x, const float *restrict bias, float *restri
             const size_t n = (r0 + r) / th, ty = (r0 + r) % th;
             float *padded = m->padded + (n % s->slots) * image;
             if (ty == 0) pad_image(x + n * C * s->H * s->W, padded, s);
-            transform_inputs(padded, m->V, ty, r * tw, nt, s);
+            transform_inputs(padded, m->V, m->combined, ty, r * tw, nt, s);
         }
         for (size_t c = 0; c < C; c++) m->offsets[c] = c * nt;
         for (size_t e = 0; e < 16; e++) {
@@ -336,7 +340,7 @@ winograd_weight_body(const float *restrict x, const float *restrict g, const til
             const size_t n = (r0 + r) / th, ty = (r0 + r) % th;
             float *padded = m->padded + (n % s->slots) * image;
             if (ty == 0) pad_image(x + n * C * s->H * s->W, padded, s);
-            transform_inputs(padded, m->V, ty, r * tw, nt, s);
+            transform_inputs(padded, m->V, m->combined, ty, r * tw, nt, s);
         }
         transform_gradients(g, m->M, m->corners, r0, nr, nt, s);
         for (size_t c = 0; c < C; c++) m->offsets[c] = c * nt;
@@ -387,8 +391,9 @@ static int winograd(const float *restrict x, const float *restrict w, size_t o_s
         malloc(C * sizeof(size_t)),
         NULL,
         NULL,
+        malloc(4 * s.Wp * sizeof(float)),
     };
-    if (!m.U || !m.padded || !m.V || !m.M || !m.offsets) {
+    if (!m.U || !m.padded || !m.V || !m.M || !m.offsets || !m.combined) {
         release_tiles(&m);
         return -1;
     }
@@ -439,8 +444,9 @@ int ck_conv2d_winograd_backward_weight(const float *restrict x, const float *res
         malloc(C * sizeof(size_t)),
         aligned_alloc(64, 16 * O * C * 8 * sizeof(float)),  // a multiple of 64 bytes
         malloc(4 * s.rows * s.tw * sizeof(float)),
+        malloc(4 * s.Wp * sizeof(float)),
     };
-    if (!m.padded || !m.V || !m.M || !m.offsets || !m.lanes || !m.corners) {
+    if (!m.padded || !m.V || !m.M || !m.offsets || !m.lanes || !m.corners || !m.combined) {
         release_tiles(&m);
         return -1;
     }
