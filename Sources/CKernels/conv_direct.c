@@ -7,7 +7,7 @@
 
 // Direct convolution of any kernel size, stride and padding, forward, weight
 // gradient and input gradient: no im2col buffer, register-blocked FMA loops
-// over lists of kernel taps.
+// over lists of kernel taps (tap_loops.h, which conv_winograd.c shares).
 //
 // Stride phases. The zero-padded input [Hp, Wp] is split into its s*s
 // stride phases (a, b), each the plane [Hh, Wh] of the padded pixels
@@ -59,9 +59,7 @@
 // order; each weight keeps eight lane sums over q, group of samples after
 // group, added up once at the end. Multiply-adds are fused where the variant has
 // FMA, so results differ in the last bits between variants, as they do
-// between sgemm kernels.
-
-#pragma STDC FP_CONTRACT ON
+// between sgemm kernels. (tap_loops.h turns on FP_CONTRACT for this file.)
 
 /// The sizes of one convolution and of its phase-split input.
 typedef struct {

@@ -18,8 +18,8 @@
 //     G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //     A^T = [1 1 1 0; 0 1 -1 -1]
 //
-// and the sums over channels become sixteen matrix products M[e] = U[e]
-// V[e], one per element e of the 4x4 tile, run on the direct kernels' tap
+// and the sums over channels become sixteen matrix products M[e] = U[e]^T
+// V[e] (U[e] is kept [C, O]), one per element e of the 4x4 tile, run on the direct kernels' tap
 // loops (tap_loops.h) with the channels as taps, over a block of tiles at a
 // time: transformed inputs V [16, C, tiles] and products M [16, O, tiles] of
 // a block stay within 512 KiB (a Zen 1 core's L2).
@@ -55,11 +55,11 @@
 /// p into [Hp, Wp] (whole tiles: rows and columns past the input are zero),
 /// outputs [O, oh, ow] in th x tw tiles of 2x2, `rows` tile rows per block.
 typedef struct {
-    size_t C, H, W, O, p, oh, ow, th, tw, Hp, Wp, rows, slots;
+    size_t C, H, W, O, p, oh, ow, th, tw, Hp, Wp, rows;
 } tile_shape;
 
 static tile_shape make_tiles(size_t C, size_t H, size_t W, size_t O, size_t p) {
-    tile_shape s = {C, H, W, O, p, 0, 0, 0, 0, 0, 0, 0, 0};
+    tile_shape s = {C, H, W, O, p, 0, 0, 0, 0, 0, 0, 0};
     s.oh = H + 2 * p - 2;
     s.ow = W + 2 * p - 2;
     s.th = (s.oh + 1) / 2;
@@ -71,8 +71,6 @@ static tile_shape make_tiles(size_t C, size_t H, size_t W, size_t O, size_t p) {
     const size_t fit = (512 * 1024 / sizeof(float)) / (16 * (C + O)) / s.tw;
     const size_t least = (48 + s.tw - 1) / s.tw;
     s.rows = fit > least ? fit : least;
-    // Padded images kept at once: a block's rows span at most this many samples.
-    s.slots = s.rows / s.th + 2;
     return s;
 }
 
@@ -275,7 +273,7 @@ transform_gradients(const float *restrict g, float *restrict Z, float *restrict 
 /// Scratch for one call.
 typedef struct {
     float *U;         // [16, C, O] transformed kernels
-    float *padded;    // [slots, C, Hp, Wp] the samples a block reads
+    float *padded;    // [C, Hp, Wp] the sample whose tile rows are being transformed
     float *V;         // [16, C, rows tw]
     float *M;         // [16, O, rows tw] products, or the weight gradient's transformed gradients
     size_t *offsets;  // [C]: channel c's run in V[e]
@@ -303,14 +301,14 @@ static inline __attribute__((always_inline)) void
 winograd_body(const float *restrict x, const float *restrict bias, float *restrict y, const tile_scratch *m,
               const tile_shape *s, size_t batch, int accumulate, const size_t OB, const size_t NV) {
     const size_t C = s->C, O = s->O, tw = s->tw, th = s->th, total = batch * th;
-    const size_t image = C * s->Hp * s->Wp;
     for (size_t r0 = 0; r0 < total; r0 += s->rows) {
         const size_t nr = total - r0 < s->rows ? total - r0 : s->rows, nt = nr * tw;
         for (size_t r = 0; r < nr; r++) {
             const size_t n = (r0 + r) / th, ty = (r0 + r) % th;
-            float *padded = m->padded + (n % s->slots) * image;
-            if (ty == 0) pad_image(x + n * C * s->H * s->W, padded, s);
-            transform_inputs(padded, m->V, m->combined, ty, r * tw, nt, s);
+            // Tile rows run in order and each is transformed as it comes, so
+            // one padded image is enough, even when a block crosses samples.
+            if (ty == 0) pad_image(x + n * C * s->H * s->W, m->padded, s);
+            transform_inputs(m->padded, m->V, m->combined, ty, r * tw, nt, s);
         }
         for (size_t c = 0; c < C; c++) m->offsets[c] = c * nt;
         for (size_t e = 0; e < 16; e++) {
@@ -333,14 +331,14 @@ static inline __attribute__((always_inline)) void
 winograd_weight_body(const float *restrict x, const float *restrict g, const tile_scratch *m, const tile_shape *s,
                      size_t batch, const size_t OB) {
     const size_t C = s->C, O = s->O, tw = s->tw, th = s->th, total = batch * th;
-    const size_t image = C * s->Hp * s->Wp;
     for (size_t r0 = 0; r0 < total; r0 += s->rows) {
         const size_t nr = total - r0 < s->rows ? total - r0 : s->rows, nt = nr * tw;
         for (size_t r = 0; r < nr; r++) {
             const size_t n = (r0 + r) / th, ty = (r0 + r) % th;
-            float *padded = m->padded + (n % s->slots) * image;
-            if (ty == 0) pad_image(x + n * C * s->H * s->W, padded, s);
-            transform_inputs(padded, m->V, m->combined, ty, r * tw, nt, s);
+            // Tile rows run in order and each is transformed as it comes, so
+            // one padded image is enough, even when a block crosses samples.
+            if (ty == 0) pad_image(x + n * C * s->H * s->W, m->padded, s);
+            transform_inputs(m->padded, m->V, m->combined, ty, r * tw, nt, s);
         }
         transform_gradients(g, m->M, m->corners, r0, nr, nt, s);
         for (size_t c = 0; c < C; c++) m->offsets[c] = c * nt;
@@ -385,7 +383,7 @@ static int winograd(const float *restrict x, const float *restrict w, size_t o_s
     const tile_shape s = make_tiles(C, H, W, O, p);
     tile_scratch m = {
         malloc(16 * C * O * sizeof(float)),
-        malloc(s.slots * C * s.Hp * s.Wp * sizeof(float)),
+        malloc(C * s.Hp * s.Wp * sizeof(float)),
         malloc(16 * C * s.rows * s.tw * sizeof(float)),
         malloc((16 * O * s.rows * s.tw + 8) * sizeof(float)),  // + a vector read past the last row's tiles when tw < 8
         malloc(C * sizeof(size_t)),
@@ -416,15 +414,23 @@ int ck_conv2d_winograd_fits(size_t in_channels, size_t out_channels, size_t kh, 
     return kh == 3 && kw == 3 && stride == 1 && padding <= 2 && in_channels >= 16 && out_channels >= 16;
 }
 
+/// The shapes the three passes take: a 3x3 window fits the padded input,
+/// and the input gradient's padding 2 - p is not negative.
+static int supported(size_t height, size_t width, size_t padding) {
+    return padding <= 2 && height + 2 * padding >= 3 && width + 2 * padding >= 3;
+}
+
 int ck_conv2d_winograd_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
                                float *restrict y, size_t batch, size_t channels, size_t height, size_t width,
                                size_t out_channels, size_t padding) {
+    if (!supported(height, width, padding)) return -1;
     return winograd(x, w, channels * 9, 9, 0, bias, y, batch, channels, height, width, out_channels, padding, 0);
 }
 
 int ck_conv2d_winograd_backward_input(const float *restrict g, const float *restrict w, float *restrict dx,
                                       size_t batch, size_t channels, size_t height, size_t width,
                                       size_t out_channels, size_t padding, int accumulate) {
+    if (!supported(height, width, padding)) return -1;
     // dx's channel c takes, from g's channel o, kernel w[o, c] flipped.
     const size_t oh = height + 2 * padding - 2, ow = width + 2 * padding - 2;
     return winograd(g, w, 9, channels * 9, 1, NULL, dx, batch, out_channels, oh, ow, channels, 2 - padding,
@@ -434,11 +440,12 @@ int ck_conv2d_winograd_backward_input(const float *restrict g, const float *rest
 int ck_conv2d_winograd_backward_weight(const float *restrict x, const float *restrict g, float *restrict dw,
                                        size_t batch, size_t channels, size_t height, size_t width,
                                        size_t out_channels, size_t padding) {
+    if (!supported(height, width, padding)) return -1;
     const size_t C = channels, O = out_channels;
     const tile_shape s = make_tiles(C, height, width, O, padding);
     tile_scratch m = {
         NULL,
-        malloc(s.slots * C * s.Hp * s.Wp * sizeof(float)),
+        malloc(C * s.Hp * s.Wp * sizeof(float)),
         malloc(16 * C * s.rows * s.tw * sizeof(float)),
         malloc(16 * O * s.rows * s.tw * sizeof(float)),
         malloc(C * sizeof(size_t)),

@@ -15,6 +15,9 @@
 // Every function is inlined into the caller's AVX-512, AVX2 or plain
 // variant, which fixes the register block: OB output channels times NV
 // vectors of eight columns.
+//
+// The pragma below is meant for the includer too: it fuses multiply-adds
+// for the rest of the including file, whose own loops rely on it.
 
 #pragma STDC FP_CONTRACT ON
 

@@ -3,8 +3,8 @@ import CKernels
 /// 2-D convolution over NCHW batches (PyTorch's F.conv2d: a cross-correlation,
 /// zero padding).
 ///
-/// All three passes (y, dW, dx) run on the direct kernels of
-/// CKernels/conv_direct.c, which read each kernel tap as one run over the
+/// Unless Winograd's F(2x2, 3x3) applies (below), all three passes (y, dW,
+/// dx) run on the direct kernels of CKernels/conv_direct.c, which read each kernel tap as one run over the
 /// input split into its stride phases (the zero-padded image itself for
 /// stride 1) instead of unfolding it into an im2col matrix: for every output
 /// pixel the sums
@@ -16,7 +16,7 @@ import CKernels
 /// dimension is the output channels (32 or 64) plus col2im at about twice
 /// the speed; the stride-2 ones replaced im2col and one sgemm per sample
 /// (whose N was only the 196 or 49 output pixels) at about its speed (the
-/// README's figures of 2026-12-04), leaving one road for every convolution.
+/// README's figures of 2026-12-04), leaving one direct road for every stride.
 /// The direct input gradient correlates the output gradient, padded, with the
 /// flipped kernel; where that padding would be most of its products (the
 /// model zoo's 5x5 without padding: 2.25 times the products on 8x8 outputs,

@@ -127,21 +127,21 @@ int ck_conv2d_winograd_fits(size_t in_channels, size_t out_channels, size_t kh, 
 /// ck_conv2d_forward for 3x3 kernels at stride 1 (padding at most 2) by
 /// Winograd's F(2x2, 3x3): the same sums, 2.25 times fewer products, results
 /// that differ in the last bits. Returns 0, or -1 when its scratch cannot be
-/// allocated.
+/// allocated or the shape is not one it takes (padding above 2, a padded
+/// input smaller than the kernel).
 int ck_conv2d_winograd_forward(const float *restrict x, const float *restrict w, const float *restrict bias,
                                float *restrict y, size_t batch, size_t channels, size_t height, size_t width,
                                size_t out_channels, size_t padding);
 
 /// ck_conv2d_backward_input for 3x3 kernels at stride 1 (padding at most 2)
-/// by Winograd's F(2x2, 3x3). Returns 0, or -1 when its scratch cannot be
-/// allocated.
+/// by Winograd's F(2x2, 3x3). Returns 0, or -1 as ck_conv2d_winograd_forward.
 int ck_conv2d_winograd_backward_input(const float *restrict g, const float *restrict w, float *restrict dx,
                                       size_t batch, size_t channels, size_t height, size_t width,
                                       size_t out_channels, size_t padding, int accumulate);
 
 /// ck_conv2d_backward_weight for 3x3 kernels at stride 1 (padding at most 2)
-/// by Winograd's F(2x2, 3x3): dw += the weight gradient. Returns 0, or -1
-/// when its scratch cannot be allocated.
+/// by Winograd's F(2x2, 3x3): dw += the weight gradient. Returns 0, or -1 as
+/// ck_conv2d_winograd_forward.
 int ck_conv2d_winograd_backward_weight(const float *restrict x, const float *restrict g, float *restrict dw,
                                        size_t batch, size_t channels, size_t height, size_t width,
                                        size_t out_channels, size_t padding);
