@@ -35,12 +35,12 @@
 // loops of tap_loops.h, with the channels as taps), and then transformed.
 //
 // Measured against the direct kernels (AVX-512, batch 64, best of five), in
-// GFLOP/s of the direct sums: y and dx 1.25-1.45 times on 32 to 32
-// channels (28x28 and 32x32) and 32 to 64 (14x14), 1.45-1.6 on 32 to 64
-// (16x16) and 64 to 128 (14x14); dW 1.13-1.33 times on all five, where the
-// transforms of both operands are a third of its time. With fewer than 16
-// channels on either side the transforms outweigh the products saved (3 to
-// 32 channels: 0.75 times the direct forward, 8 to 8: 0.78), so those stay
+// GFLOP/s of the direct sums: y and dx 1.36-1.5 times on 32 to 32 channels
+// (28x28 and 32x32) and 32 to 64 (14x14), 1.48-1.76 on 32 to 64 (16x16)
+// and 64 to 128 (14x14); dW 1.23-1.39 times on all five, where the
+// transforms of both operands weigh more. With fewer than 16 channels on
+// either side the transforms outweigh the products saved (3 to 32
+// channels: 0.75 times the direct forward, 8 to 8: 0.78), so those stay
 // direct (`ck_conv2d_winograd_fits`).
 //
 // Bits: every output of y and dx is A^T (sum over c, in channel order, of U

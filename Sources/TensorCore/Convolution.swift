@@ -26,8 +26,8 @@ import CKernels
 /// 3x3 kernels at stride 1 with at least 16 channels on both sides (most of
 /// what users write) take Winograd's F(2x2, 3x3) instead, for all three
 /// passes (CKernels/conv_winograd.c, `ck_conv2d_winograd_fits`): 2.25 times
-/// fewer products, measured at 1.25-1.6 times the direct kernels' speed for
-/// y and dx on those layers and 1.13-1.33 times for dW. Its results differ
+/// fewer products, measured at 1.36-1.76 times the direct kernels' speed for
+/// y and dx on those layers and 1.23-1.39 times for dW. Its results differ
 /// from the direct sums in the last bits and, like theirs, depend on the
 /// shapes only, so every rank gets the same bits.
 extension Tensor {
