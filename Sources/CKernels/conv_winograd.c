@@ -293,6 +293,21 @@ static void release_tiles(tile_scratch *m) {
     free(m->combined);
 }
 
+/// V [16, C, nt] for the block's tile rows r0 ..< r0 + nr of the batch x
+/// [batch, C, H, W], and each channel's offset into it for the tap loops.
+static inline __attribute__((always_inline)) void
+transform_block(const float *restrict x, const tile_scratch *m, const tile_shape *s, size_t r0, size_t nr,
+                size_t nt) {
+    for (size_t r = 0; r < nr; r++) {
+        const size_t n = (r0 + r) / s->th, ty = (r0 + r) % s->th;
+        // Tile rows run in order and each is transformed as it comes, so one
+        // padded image is enough, even when a block crosses samples.
+        if (ty == 0) pad_image(x + n * s->C * s->H * s->W, m->padded, s);
+        transform_inputs(m->padded, m->V, m->combined, ty, r * s->tw, nt, s);
+    }
+    for (size_t c = 0; c < s->C; c++) m->offsets[c] = c * nt;
+}
+
 /// y [batch, O, oh, ow] = (or +=, with `accumulate`) the convolution of x
 /// [batch, C, H, W] with the kernels whose transforms are in m->U, plus bias
 /// (NULL for none). Blocks of `rows` tile rows run over the batch's tile
@@ -303,14 +318,7 @@ winograd_body(const float *restrict x, const float *restrict bias, float *restri
     const size_t C = s->C, O = s->O, tw = s->tw, th = s->th, total = batch * th;
     for (size_t r0 = 0; r0 < total; r0 += s->rows) {
         const size_t nr = total - r0 < s->rows ? total - r0 : s->rows, nt = nr * tw;
-        for (size_t r = 0; r < nr; r++) {
-            const size_t n = (r0 + r) / th, ty = (r0 + r) % th;
-            // Tile rows run in order and each is transformed as it comes, so
-            // one padded image is enough, even when a block crosses samples.
-            if (ty == 0) pad_image(x + n * C * s->H * s->W, m->padded, s);
-            transform_inputs(m->padded, m->V, m->combined, ty, r * tw, nt, s);
-        }
-        for (size_t c = 0; c < C; c++) m->offsets[c] = c * nt;
+        transform_block(x, m, s, r0, nr, nt);
         for (size_t e = 0; e < 16; e++) {
             taps_image(m->V + e * C * nt, m->U + e * C * O, NULL, m->M + e * O * nt, m->offsets, C, nt, O, OB, NV);
         }
@@ -333,15 +341,8 @@ winograd_weight_body(const float *restrict x, const float *restrict g, const til
     const size_t C = s->C, O = s->O, tw = s->tw, th = s->th, total = batch * th;
     for (size_t r0 = 0; r0 < total; r0 += s->rows) {
         const size_t nr = total - r0 < s->rows ? total - r0 : s->rows, nt = nr * tw;
-        for (size_t r = 0; r < nr; r++) {
-            const size_t n = (r0 + r) / th, ty = (r0 + r) % th;
-            // Tile rows run in order and each is transformed as it comes, so
-            // one padded image is enough, even when a block crosses samples.
-            if (ty == 0) pad_image(x + n * C * s->H * s->W, m->padded, s);
-            transform_inputs(m->padded, m->V, m->combined, ty, r * tw, nt, s);
-        }
+        transform_block(x, m, s, r0, nr, nt);
         transform_gradients(g, m->M, m->corners, r0, nr, nt, s);
-        for (size_t c = 0; c < C; c++) m->offsets[c] = c * nt;
         for (size_t e = 0; e < 16; e++) {
             const weight_group group = {m->V + e * C * nt, m->M + e * O * nt, 0, 0, 1};
             float *lanes = m->lanes + e * O * C * 8;
