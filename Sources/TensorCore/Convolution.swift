@@ -4,10 +4,10 @@ import CKernels
 /// zero padding).
 ///
 /// Unless Winograd's F(2x2, 3x3) applies (below), all three passes (y, dW,
-/// dx) run on the direct kernels of CKernels/conv_direct.c, which read each kernel tap as one run over the
-/// input split into its stride phases (the zero-padded image itself for
-/// stride 1) instead of unfolding it into an im2col matrix: for every output
-/// pixel the sums
+/// dx) run on the direct kernels of CKernels/conv_direct.c, which read each
+/// kernel tap as one run over the input split into its stride phases (the
+/// zero-padded image itself for stride 1) instead of unfolding it into an
+/// im2col matrix: for every output pixel the sums
 ///
 ///     y[b, o, oy, ox] = bias[o] + sum_{c,ki,kj} W[o, c, ki, kj] x[b, c, oy*stride + ki - padding, ox*stride + kj - padding]
 ///

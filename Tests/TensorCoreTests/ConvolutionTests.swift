@@ -132,7 +132,7 @@ struct ConvolutionTests {
         ConvolutionCase(channels: 8, height: 20, width: 23, outChannels: 16, kernel: 5, stride: 3, padding: 2),
         ConvolutionCase(channels: 5, height: 16, width: 17, outChannels: 9, kernel: 1, stride: 2),
         // Winograd's F(2x2, 3x3) (3x3, stride 1, 16 channels or more on both
-        // sides), for y and dx: rows of whole vectors of tiles; odd sizes with
+        // sides), for y, dW and dx: rows of whole vectors of tiles; odd sizes with
         // an overlapping last vector and a last tile half outside; padding 2
         // (its dx at padding 0) and 0 (dx at 2) on rows of under eight tiles;
         // one output; and blocks of tile rows that cross from one sample
